@@ -1,0 +1,133 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { ctcForwardBackward } from './ctc-forward-backward.js';
+import { checkLengths, CtcInputError } from './errors.js';
+
+export interface CtcLossOptions {
+  /** [batch, time, classes] unnormalised scores; a float64 log-softmax is applied inside. */
+  logits: tf.Tensor3D;
+  /**
+   * Targets, without blanks: an int32 tensor or flat Int32Array [batch, maxLabelLength] padded past each length
+   * (pad values are ignored), or one `number[]` per sample.
+   */
+  labels: tf.Tensor2D | Int32Array | number[][];
+  /** Frames used per sample; frames past it get zero gradient and may hold anything, even NaN. */
+  logitLengths: ArrayLike<number> | tf.Tensor1D;
+  /** Label length per sample: required for the padded forms, optional for `number[][]` (default: row lengths). */
+  labelLengths?: ArrayLike<number> | tf.Tensor1D;
+  /** Index of the blank class. Default 0 (PyTorch's default; TensorFlow's `ctc_loss` v1 uses the last class). */
+  blank?: number;
+  /**
+   * 'none': per-sample losses [batch]; 'sum': their sum; 'mean' (default, as PyTorch): each loss divided by its
+   * label length (an empty label counts as 1), then averaged over the batch.
+   */
+  reduction?: 'none' | 'sum' | 'mean';
+  /** Infeasible samples (label needs more frames than given) give 0 instead of +Infinity. Default false. */
+  zeroInfinity?: boolean;
+}
+
+/**
+ * CTC loss, -log p(labels | logits), differentiable w.r.t. `logits` (one `tf.customGrad` op: the forward-backward
+ * runs on typed arrays in {@link ctcForwardBackward}, and the gradient is computed together with the loss).
+ * Infeasible samples give +Infinity (0 with `zeroInfinity`) and zero gradient, never NaN.
+ */
+export function ctcLoss(options: CtcLossOptions): tf.Tensor {
+  const { logits } = options;
+  if (!(logits instanceof tf.Tensor) || logits.rank !== 3) {
+    const shape = logits instanceof tf.Tensor ? `[${logits.shape.join(', ')}]` : typeof logits;
+    throw new CtcInputError(`logits: got ${shape}; expected a tensor [batch, time, classes]`);
+  }
+  if (logits.dtype !== 'float32') throw new CtcInputError(`logits: dtype ${logits.dtype}; expected float32`);
+  const [batch, time, classes] = logits.shape;
+  const reduction = options.reduction ?? 'mean';
+  if (!['none', 'sum', 'mean'].includes(reduction)) {
+    throw new CtcInputError(`reduction: '${reduction}' is not one of 'none', 'sum', 'mean'`);
+  }
+  const labels = raggedLabels(options.labels, options.labelLengths, batch);
+  const logitLengths = toNumbers(options.logitLengths);
+  checkLengths('logitLengths', logitLengths, batch, time, 'the time dimension of logits');
+
+  const shape: [number, number, number] = [batch, time, classes];
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const x = args[0] as tf.Tensor3D;
+    const { loss, grad } = ctcForwardBackward({
+      logits: x.dataSync() as Float32Array,
+      shape,
+      labels,
+      logitLengths,
+      blank: options.blank,
+      zeroInfinity: options.zeroInfinity,
+    });
+    // weight[b] = d reduced / d loss[b]
+    const weight = new Float64Array(batch).fill(1);
+    if (reduction === 'mean') for (let b = 0; b < batch; b++) weight[b] = 1 / (batch * Math.max(labels[b]!.length, 1));
+    let value: tf.Tensor;
+    if (reduction === 'none') value = tf.tensor1d(Float32Array.from(loss));
+    else {
+      let total = 0;
+      for (let b = 0; b < batch; b++) total += loss[b]! * weight[b]!;
+      value = tf.scalar(total);
+    }
+    // The per-sample scaling of the gradient is done here on the typed array: cheaper than a broadcast multiply
+    // on the cpu backend. dy is [batch] for 'none', a scalar otherwise.
+    const gradFunc = (dy: tf.Tensor) => {
+      const dyValues = dy.dataSync();
+      const out = new Float32Array(grad.length);
+      const sampleSize = time * classes;
+      for (let b = 0; b < batch; b++) {
+        const w = weight[b]! * dyValues[reduction === 'none' ? b : 0]!;
+        for (let i = b * sampleSize; i < (b + 1) * sampleSize; i++) out[i] = grad[i]! * w;
+      }
+      return tf.tensor3d(out, shape);
+    };
+    return { value, gradFunc };
+  });
+  return op(logits);
+}
+
+/** Labels as one array per sample, validated against `labelLengths` (the values are checked by the math). */
+function raggedLabels(
+  labels: CtcLossOptions['labels'],
+  labelLengths: CtcLossOptions['labelLengths'],
+  batch: number,
+): ArrayLike<number>[] {
+  const lengths = labelLengths === undefined ? undefined : toNumbers(labelLengths);
+  if (Array.isArray(labels)) {
+    if (labels.length !== batch) {
+      throw new CtcInputError(`labels: has ${labels.length} samples; expected ${batch} (the batch of logits)`);
+    }
+    if (!lengths) return labels;
+    checkLengths('labelLengths', lengths, batch, Infinity, 'a label length');
+    return labels.map((row, b) => {
+      if (lengths[b]! > row.length) {
+        throw new CtcInputError(`labelLengths: sample ${b} has length ${lengths[b]}; labels[${b}] has only ${row.length}`);
+      }
+      return row.slice(0, lengths[b]);
+    });
+  }
+  let flat: ArrayLike<number>;
+  let width: number;
+  if (labels instanceof tf.Tensor) {
+    if (labels.rank !== 2 || labels.shape[0] !== batch) {
+      throw new CtcInputError(`labels: tensor of shape [${labels.shape.join(', ')}]; expected [${batch}, maxLabelLength]`);
+    }
+    flat = labels.dataSync();
+    width = labels.shape[1];
+  } else if (labels instanceof Int32Array) {
+    width = batch === 0 ? 0 : labels.length / batch;
+    if (!Number.isInteger(width)) {
+      throw new CtcInputError(`labels: Int32Array of ${labels.length} values is not [batch ${batch}, maxLabelLength]`);
+    }
+    flat = labels;
+  } else {
+    throw new CtcInputError(`labels: expected a tensor, an Int32Array or number[][]`);
+  }
+  if (!lengths) throw new CtcInputError('labelLengths: required when labels are padded (a tensor or Int32Array)');
+  checkLengths('labelLengths', lengths, batch, width, 'the maxLabelLength of labels');
+  const rows: ArrayLike<number>[] = [];
+  for (let b = 0; b < batch; b++) rows.push(Array.from({ length: lengths[b]! }, (_, i) => flat[b * width + i]!));
+  return rows;
+}
+
+function toNumbers(x: ArrayLike<number> | tf.Tensor1D): ArrayLike<number> {
+  return x instanceof tf.Tensor ? x.dataSync() : x;
+}
