@@ -1,1 +1,11 @@
-export {};
+export { ACTIVATIONS, ALL_DIRECTIONS, CELL_DEFAULTS, MDLSTMInputError, MERGE_MODES } from './config.js';
+export type { ActivationName, CellOptions, Direction, MergeMode } from './config.js';
+export { mdlstm, sizeMask } from './mdlstm-op.js';
+export type { MDLSTMOpOptions, MDLSTMOpResult, MDLSTMWeights } from './mdlstm-op.js';
+export { MDLSTM, mdlstmLayer } from './mdlstm-layer.js';
+export type { MDLSTMConfig } from './mdlstm-layer.js';
+export { SeparableLSTM2D, separableLstm2d } from './separable-lstm-2d.js';
+export type { SeparableLSTM2DConfig } from './separable-lstm-2d.js';
+export { mdlstmReference, mdlstmReferenceBackward } from './reference.js';
+export type { ReferenceGradients, ReferenceInput, ReferenceResult, ReferenceWeights } from './reference.js';
+export { mergeDirections } from './merge.js';

@@ -184,3 +184,12 @@ describe('padding, states, dropout and bad input', () => {
     expect(() => mdlstm(ok, w, { directions: ['tl'] })).toThrow(/kernel has shape \[4,2,10\] \(expected \[1, channels, 5\*units\]\)/);
   });
 });
+
+describe('on the wasm backend', () => {
+  beforeAll(async () => {
+    await initBackend({ backend: 'wasm', log: null });
+  });
+  it('all four directions with different sizes equal the reference, forward and gradients', () =>
+    compare({ shape: [2, 3, 5, 2], units: 2, directions: DIRS, widths: [5, 3], heights: [3, 2] }));
+  it('bounded cell with peepholes', () => compare({ shape: [1, 4, 3, 2], units: 2, directions: ['tl', 'br'], peephole: true, cell: { bounded: true } }));
+});

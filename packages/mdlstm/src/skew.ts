@@ -22,5 +22,5 @@ export function unskew(xs: tf.Tensor4D, width: number): tf.Tensor4D {
   const flat = tf.reshape(xs, [n, h * t, f]);
   const padded = tf.pad(flat, [[0, 0], [0, h], [0, 0]]); // H*(T+1) = H*(W+H)
   const rows = tf.reshape(padded, [n, h, t + 1, f]);
-  return tf.slice(rows, [0, 0, 0, 0], [n, h, width, f]);
+  return tf.slice(rows, [0, 0, 0, 0], [n, h, width, f]) as tf.Tensor4D;
 }
