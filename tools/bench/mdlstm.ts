@@ -1,0 +1,101 @@
+// MDLSTM speed: the wavefront op vs a per-cell scan built from tfjs ops vs the float64 reference.
+// Run: node --import tsx --conditions=@scriptorium/source tools/bench/mdlstm.ts [wasm|cpu ...]
+import * as tf from '@tensorflow/tfjs-core';
+import { mdlstm, mdlstmReference, type MDLSTMWeights } from '@scriptorium/mdlstm';
+import { initBackend } from '@scriptorium/runtime';
+
+const SIZES = [
+  { units: 2, channels: 4, h: 32, w: 256 },
+  { units: 10, channels: 6, h: 8, w: 128 },
+  { units: 50, channels: 20, h: 2, w: 64 },
+];
+const BATCH = 8;
+
+function weights(D: number, C: number, U: number): MDLSTMWeights {
+  return {
+    kernel: tf.randomUniform([D, C, 5 * U], -0.3, 0.3),
+    recurrentKernel: tf.randomUniform([D, 2 * U, 5 * U], -0.3, 0.3),
+    bias: tf.zeros([D, 5 * U]),
+  };
+}
+
+async function timeIt(fn: () => void, minMs = 1500): Promise<number> {
+  fn(); // warm-up
+  const t0 = performance.now();
+  let n = 0;
+  while (performance.now() - t0 < minMs || n < 2) {
+    fn();
+    n++;
+  }
+  return (performance.now() - t0) / n;
+}
+
+/** One direction ('tl') scanned cell by cell with tfjs ops: the naive implementation. */
+function perCellScan(x: tf.Tensor4D, w: MDLSTMWeights, rows: number): tf.Tensor {
+  const [B, , W, C] = x.shape;
+  const U = w.kernel.shape[2]! / 5;
+  const k = tf.squeeze(tf.slice(w.kernel, [0, 0, 0], [1, C, 5 * U]), [0]);
+  const r = tf.squeeze(tf.slice(w.recurrentKernel, [0, 0, 0], [1, 2 * U, 5 * U]), [0]);
+  const b = tf.squeeze(tf.slice(w.bias, [0, 0], [1, 5 * U]), [0]);
+  const zero = tf.zeros([B, U]);
+  let prevRowH: tf.Tensor[] = Array(W).fill(zero), prevRowC: tf.Tensor[] = Array(W).fill(zero);
+  const outs: tf.Tensor[] = [];
+  for (let i = 0; i < rows; i++) {
+    const rowH: tf.Tensor[] = [], rowC: tf.Tensor[] = [];
+    for (let j = 0; j < W; j++) {
+      const xij = tf.reshape(tf.slice(x, [0, i, j, 0], [B, 1, 1, C]), [B, C]);
+      const hx = j ? rowH[j - 1]! : zero, cx = j ? rowC[j - 1]! : zero;
+      const a = tf.add(tf.add(tf.matMul(xij, k), tf.matMul(tf.concat([prevRowH[j]!, hx], 1), r)), b);
+      const [ai, afy, afx, ao, ag] = tf.split(a, 5, 1);
+      const c = tf.add(tf.mul(tf.sigmoid(ai!), tf.tanh(ag!)), tf.add(tf.mul(tf.sigmoid(afy!), prevRowC[j]!), tf.mul(tf.sigmoid(afx!), cx)));
+      const h = tf.mul(tf.sigmoid(ao!), tf.tanh(c));
+      rowH.push(h);
+      rowC.push(c);
+      outs.push(h);
+    }
+    prevRowH = rowH;
+    prevRowC = rowC;
+  }
+  return tf.stack(outs);
+}
+
+const backends = process.argv.slice(2).length ? process.argv.slice(2) : ['wasm', 'cpu'];
+const lines: string[] = [];
+for (const backend of backends) {
+  await initBackend({ backend, log: null });
+  // The backend's own matmul speed, for scale.
+  const a = tf.randomNormal([512, 512]), bm = tf.randomNormal([512, 512]);
+  const mmMs = await timeIt(() => tf.tidy(() => tf.matMul(a, bm).dataSync()), 1000);
+  lines.push(`\n### ${backend} (matmul 512x512x512: ${((2 * 512 ** 3) / mmMs / 1e6).toFixed(2)} GFLOP/s)\n`);
+  lines.push('| grid (units, channels, HxW), batch 8 | forward ms | fwd+bwd ms | cells/s fwd | cells/s fwd+bwd | GFLOP/s fwd | per-cell tfjs scan fwd ms | wavefront speed-up | reference fwd ms |');
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const s of SIZES) {
+    const D = 4, U = s.units, C = s.channels;
+    const x = tf.randomUniform([BATCH, s.h, s.w, C]) as tf.Tensor4D;
+    const w = weights(D, C, U);
+    const fwd = await timeIt(() => tf.tidy(() => (mdlstm(x, w) as tf.Tensor).dataSync()));
+    const bwd = await timeIt(() =>
+      tf.tidy(() => {
+        const g = tf.grads((xx: tf.Tensor, k: tf.Tensor, r: tf.Tensor) =>
+          tf.sum(mdlstm(xx, { kernel: k, recurrentKernel: r, bias: w.bias }) as tf.Tensor),
+        )([x, w.kernel, w.recurrentKernel]);
+        g.forEach((t) => t.dataSync());
+      }),
+    );
+    const cells = BATCH * s.h * s.w * D; // cells of all four directions
+    const flopsPerCell = 2 * C * 5 * U + 2 * 2 * U * 5 * U + 20 * U;
+    // Per-cell scan: one direction over a few rows, extrapolated to 4 directions x all rows.
+    const rows = Math.min(s.h, 2);
+    const cellMs = await timeIt(() => tf.tidy(() => perCellScan(x, w, rows).dataSync()), 500);
+    const perCellFull = cellMs * (s.h / rows) * D;
+    // Reference (float64, one cell at a time in JS), batch 1, scaled to the batch.
+    const x64 = Float64Array.from(x.slice([0, 0, 0, 0], [1, s.h, s.w, C]).dataSync());
+    const wr = { kernel: Float64Array.from(w.kernel.dataSync()), recurrentKernel: Float64Array.from(w.recurrentKernel.dataSync()), bias: Float64Array.from(w.bias.dataSync()) };
+    const refMs = (await timeIt(() => mdlstmReference({ x: x64, shape: [1, s.h, s.w, C], units: U, directions: ['tl', 'tr', 'bl', 'br'], weights: wr }), 500)) * BATCH;
+    lines.push(
+      `| ${U}, ${C}, ${s.h}x${s.w} | ${fwd.toFixed(1)} | ${bwd.toFixed(1)} | ${(cells / fwd / 1e3).toFixed(2)}M | ${(cells / bwd / 1e3).toFixed(2)}M | ${((cells * flopsPerCell) / fwd / 1e6).toFixed(3)} | ${perCellFull.toFixed(0)}${rows < s.h ? ' (extrapolated from ' + rows + ' rows, 1 direction)' : ' (1 direction x4)'} | ${(perCellFull / fwd).toFixed(0)}x | ${refMs.toFixed(1)} |`,
+    );
+    tf.dispose([x, w.kernel, w.recurrentKernel, w.bias]);
+  }
+}
+console.log(lines.join('\n'));
