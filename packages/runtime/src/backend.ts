@@ -126,6 +126,9 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
       if (wanted === 'wasm') throw new BackendError(`backend 'wasm' is unavailable: ${r.reason}`);
     } else {
       await tf.setBackend('cpu');
+      // The cpu backend prints a multi-line advert for tfjs-node on first use; our one-line report
+      // already says why a faster backend is not active.
+      (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
       active = 'cpu';
       attempts.push({ name, ok: true });
       break;
