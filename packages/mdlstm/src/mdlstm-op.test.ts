@@ -24,7 +24,7 @@ interface Case {
  * Runs the fast op with merge 'none' ([B,H,W,D,U]) and the reference, forward and backward for
  * loss = sum(R * h), and compares outputs and gradients of x and every weight.
  */
-function compare(c: Case) {
+function compare(c: Case, implementation: 'fused' | 'wavefront' = 'fused') {
   const [B, H, W, C] = c.shape;
   const D = c.directions.length, U = c.units;
   const x64 = randomArray(B * H * W * C, 7, 1);
@@ -44,7 +44,7 @@ function compare(c: Case) {
   const w = toTensors(w64, D, C, U);
   // R in the op's 'none' layout [B, H, W, D, U].
   const rNone = tf.tidy(() => tf.transpose(tf.tensor(Float32Array.from(r64), [D, B, H, W, U]), [1, 2, 3, 0, 4]));
-  const opts = { directions: c.directions, mergeMode: 'none' as const, widths: c.widths, heights: c.heights, ...c.cell };
+  const opts = { directions: c.directions, mergeMode: 'none' as const, widths: c.widths, heights: c.heights, implementation, ...c.cell };
   const before = tf.memory().numTensors;
   const out = mdlstm(x, w, opts) as tf.Tensor;
   const outRef = tf.tidy(() => tf.transpose(out, [3, 0, 1, 2, 4]));
@@ -65,19 +65,19 @@ function compare(c: Case) {
   tf.dispose([x, rNone, ...params]);
 }
 
-describe('mdlstm wavefront op vs the cell-by-cell reference', () => {
+for (const impl of ['wavefront', 'fused'] as const) describe(`mdlstm op (${impl}) vs the cell-by-cell reference`, () => {
   for (const shape of [[1, 1, 1, 2], [1, 1, 7, 2], [2, 5, 1, 1], [2, 3, 4, 3], [1, 7, 5, 2]] as Array<Case['shape']>) {
     for (const d of DIRS) {
       it(`direction ${d} on ${shape[1]}x${shape[2]} (batch ${shape[0]}, ${shape[3]} channels)`, () =>
-        compare({ shape, units: 2, directions: [d] }));
+        compare({ shape, units: 2, directions: [d] }, impl));
     }
   }
-  it('all four directions at once, 3 units', () => compare({ shape: [2, 3, 4, 2], units: 3, directions: DIRS }));
-  it('bounded cell with peepholes', () => compare({ shape: [1, 4, 3, 2], units: 2, directions: DIRS, peephole: true, cell: { bounded: true } }));
+  it('all four directions at once, 3 units', () => compare({ shape: [2, 3, 4, 2], units: 3, directions: DIRS }, impl));
+  it('bounded cell with peepholes', () => compare({ shape: [1, 4, 3, 2], units: 2, directions: DIRS, peephole: true, cell: { bounded: true } }, impl));
   it('hardSigmoid gates and relu activation', () =>
-    compare({ shape: [1, 3, 3, 2], units: 2, directions: ['br', 'tr'], cell: { recurrentActivation: 'hardSigmoid', activation: 'relu' } }));
+    compare({ shape: [1, 3, 3, 2], units: 2, directions: ['br', 'tr'], cell: { recurrentActivation: 'hardSigmoid', activation: 'relu' } }, impl));
   it('a batch of samples with different widths and heights', () =>
-    compare({ shape: [3, 4, 6, 2], units: 2, directions: DIRS, widths: [6, 2, 4], heights: [4, 3, 1] }));
+    compare({ shape: [3, 4, 6, 2], units: 2, directions: DIRS, widths: [6, 2, 4], heights: [4, 3, 1] }, impl));
 });
 
 describe('merge modes', () => {
@@ -189,7 +189,10 @@ describe('on the wasm backend', () => {
   beforeAll(async () => {
     await initBackend({ backend: 'wasm', log: null });
   });
-  it('all four directions with different sizes equal the reference, forward and gradients', () =>
-    compare({ shape: [2, 3, 5, 2], units: 2, directions: DIRS, widths: [5, 3], heights: [3, 2] }));
-  it('bounded cell with peepholes', () => compare({ shape: [1, 4, 3, 2], units: 2, directions: ['tl', 'br'], peephole: true, cell: { bounded: true } }));
+  for (const impl of ['wavefront', 'fused'] as const) {
+    it(`${impl}: all four directions with different sizes equal the reference, forward and gradients`, () =>
+      compare({ shape: [2, 3, 5, 2], units: 2, directions: DIRS, widths: [5, 3], heights: [3, 2] }, impl));
+    it(`${impl}: bounded cell with peepholes`, () =>
+      compare({ shape: [1, 4, 3, 2], units: 2, directions: ['tl', 'br'], peephole: true, cell: { bounded: true } }, impl));
+  }
 });

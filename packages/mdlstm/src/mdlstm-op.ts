@@ -12,6 +12,7 @@ import {
   type Direction,
   type MergeMode,
 } from './config.js';
+import { mdlstmFusedScan } from './mdlstm-fused.js';
 import { mergeDirections } from './merge.js';
 import { skew, unskew } from './skew.js';
 import { unstack, unstackSteps } from './unstack.js';
@@ -40,6 +41,12 @@ export interface MDLSTMOpOptions extends CellOptions {
   dropout?: number;
   training?: boolean;
   seed?: number;
+  /**
+   * 'fused': one custom op looping over cells on typed arrays (fast on cpu and wasm, where every tfjs op
+   * has a fixed cost); 'wavefront': the skewed anti-diagonal scan of public tfjs ops (for the tensorflow
+   * backend, where the data stays on the device). Default 'auto': wavefront on 'tensorflow', else fused.
+   */
+  implementation?: 'auto' | 'fused' | 'wavefront';
 }
 
 /** The output, or [output, h_dir0, c_dir0, h_dir1, c_dir1, ...] with each state [B, units] when returnState. */
@@ -114,6 +121,45 @@ export function mdlstm(x: tf.Tensor, weights: MDLSTMWeights, options: MDLSTMOpOp
       const sizes = sizeMask(B, H, W, options.widths, options.heights);
       mask = mask ? tf.mul(mask, sizes) : sizes;
     }
+    const impl = options.implementation ?? 'auto';
+    const fused = impl === 'fused' || (impl === 'auto' && tf.getBackend() !== 'tensorflow');
+    let perDir: tf.Tensor, cAll: () => tf.Tensor; // [D, B, H, W, U]
+    if (fused) {
+      const hc = mdlstmFusedScan(x, weights.kernel, weights.recurrentKernel, weights.bias, weights.peephole, directions,
+        mask ? (mask.dataSync() as Float32Array) : undefined, cell);
+      perDir = tf.squeeze(tf.slice(hc, [0, 0, 0, 0, 0, 0], [1, D, B, H, W, U]), [0]);
+      cAll = () => tf.squeeze(tf.slice(hc, [1, 0, 0, 0, 0, 0], [1, D, B, H, W, U]), [0]);
+    } else {
+      const r = wavefrontScan(x, weights, directions, mask, cell, !!options.returnState);
+      perDir = r.h;
+      cAll = r.c;
+    }
+    let out = mergeDirections(perDir, mergeMode);
+    if (rate > 0 && options.training) out = tf.dropout(out, rate, undefined, options.seed);
+    if (!options.returnState) return out;
+    const cs = cAll();
+    const states: tf.Tensor[] = [];
+    directions.forEach((d, k) => {
+      const idx = finalCellIndex(d, B, H, W, options.widths, options.heights);
+      const pick = (all: tf.Tensor) =>
+        tf.gather(tf.reshape(tf.slice(all, [k, 0, 0, 0, 0], [1, B, H, W, U]), [B * H * W, U]), idx);
+      states.push(pick(perDir), pick(cs));
+    });
+    return [out, ...states];
+  });
+}
+
+/** The wavefront scan of public tfjs ops: per-direction h (and c on demand) as [D, B, H, W, U]. */
+function wavefrontScan(
+  x: tf.Tensor,
+  weights: MDLSTMWeights,
+  directions: readonly Direction[],
+  mask: tf.Tensor | undefined,
+  cell: Required<CellOptions>,
+  returnState: boolean,
+): { h: tf.Tensor; c: () => tf.Tensor } {
+  const [B, H, W, C] = x.shape as [number, number, number, number];
+  const D = directions.length, G = weights.kernel.shape[2]!, U = G / GATES;
     const T = H + W - 1, DU = D * U;
     // Per-direction flipped input, projected in one batched matmul: [D, B*H*W, 5U].
     const xs = tf.stack(directions.map((d) => flip(x, d, 1, 2))); // [D, B, H, W, C]
@@ -167,7 +213,7 @@ export function mdlstm(x: tf.Tensor, weights: MDLSTMWeights, options: MDLSTMOpOp
       const o = gate(peep ? tf.add(pre(3), tf.mul(peep[4]!, c)) : pre(3));
       const h = tf.mul(tf.mul(o, act(c)), m);
       hs.push(h);
-      if (options.returnState) cs.push(c);
+      if (returnState) cs.push(c);
       hPrev = tf.concat([zeroRow, h], 0);
       cPrev = tf.concat([zeroRow, c], 0);
     }
@@ -178,20 +224,7 @@ export function mdlstm(x: tf.Tensor, weights: MDLSTMWeights, options: MDLSTMOpOp
       const grid = tf.transpose(tf.reshape(unskew(st as tf.Tensor4D, W), [B, H, W, D, U]), [3, 0, 1, 2, 4]); // [D, B, H, W, U]
       return tf.stack(directions.map((d, k) => flip(tf.squeeze(tf.slice(grid, [k, 0, 0, 0, 0], [1, B, H, W, U]), [0]), d, 1, 2)));
     };
-    const perDir = unskewAll(hs); // [D, B, H, W, U]
-    let out = mergeDirections(perDir, mergeMode);
-    if (rate > 0 && options.training) out = tf.dropout(out, rate, undefined, options.seed);
-    if (!options.returnState) return out;
-    const cAll = unskewAll(cs);
-    const states: tf.Tensor[] = [];
-    directions.forEach((d, k) => {
-      const idx = finalCellIndex(d, B, H, W, options.widths, options.heights);
-      const pick = (all: tf.Tensor) =>
-        tf.gather(tf.reshape(tf.slice(all, [k, 0, 0, 0, 0], [1, B, H, W, U]), [B * H * W, U]), idx);
-      states.push(pick(perDir), pick(cAll));
-    });
-    return [out, ...states];
-  });
+    return { h: unskewAll(hs), c: () => unskewAll(cs) };
 }
 
 /** Flat [B*H*W] index of the last cell of each sample's scan in direction d (its own far corner). */
