@@ -1,1 +1,16 @@
-export {};
+export { Alphabet } from './alphabet.js';
+export type { AlphabetJson, UnknownPolicy } from './alphabet.js';
+export { collate } from './collate.js';
+export type { Batch, CollateOptions } from './collate.js';
+export type { Dataset } from './dataset.js';
+export { DataError } from './errors.js';
+export { DEFAULT_PREPROCESS, decodeImage, loadLine, normalizeLine, writeLinePng, writeSplit } from './image-io.js';
+export type { ImageInput, PreprocessConfig } from './image-io.js';
+export type { LineImage, LineSample } from './line-image.js';
+export { manifestDataset } from './manifest.js';
+export { composeMnistLine, mnistDigitPools, mnistLines, SPLIT_FRACTIONS, splitRange } from './mnist-lines.js';
+export type { ComposedLine, MnistLinesOptions, Split } from './mnist-lines.js';
+export { DATA_SPECS, openDataset } from './open-dataset.js';
+export type { OpenDatasetOptions } from './open-dataset.js';
+export { BatchSampler, paddingRatio, shard } from './sampler.js';
+export type { BatchSamplerOptions, SamplerState } from './sampler.js';

@@ -1,0 +1,58 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Dataset } from './dataset.js';
+import { DataError } from './errors.js';
+import { loadLine, type PreprocessConfig } from './image-io.js';
+
+interface Entry {
+  file: string;
+  text: string;
+  line: number;
+}
+
+/**
+ * A UTF-8 TSV manifest: `relative/path.png<TAB>transcription` per line, paths relative to the manifest,
+ * `#` comments and blank lines ignored. Every problem names the file and line.
+ */
+export async function manifestDataset(file: string, preprocess: PreprocessConfig): Promise<Dataset> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (err) {
+    throw new DataError(`${file}: cannot read manifest (${(err as NodeJS.ErrnoException).code})`);
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new DataError(`${file}: not valid UTF-8`);
+  }
+  const dir = path.dirname(file);
+  const entries: Entry[] = [];
+  text.split(/\r?\n/).forEach((raw, k) => {
+    const line = k + 1;
+    if (raw.trim() === '' || raw.startsWith('#')) return;
+    const cols = raw.split('\t');
+    if (cols.length !== 2) throw new DataError(`${file}:${line}: expected 2 tab-separated columns (path, transcription), found ${cols.length}`);
+    const transcription = cols[1]!.normalize('NFC');
+    if (transcription.trim() === '') throw new DataError(`${file}:${line}: empty transcription for '${cols[0]}'`);
+    entries.push({ file: cols[0]!, text: transcription, line });
+  });
+  if (entries.length === 0) throw new DataError(`${file}: no samples`);
+  return {
+    name: `manifest:${file}`,
+    size: entries.length,
+    id: (i) => entries[i]!.file,
+    text: (i) => entries[i]!.text,
+    load: async (i) => {
+      const e = entries[i]!;
+      const where = `${file}:${e.line}: '${e.file}'`;
+      try {
+        return { id: e.file, text: e.text, image: await loadLine(path.resolve(dir, e.file), preprocess, where) };
+      } catch (err) {
+        const msg = (err as Error).message;
+        throw new DataError(msg.includes('file not found') ? `${where} not found (paths are relative to the manifest)` : msg);
+      }
+    },
+  };
+}
