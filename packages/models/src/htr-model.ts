@@ -1,0 +1,94 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { ctcLoss } from '@scriptorium/ctc';
+import type { Batch } from '@scriptorium/data';
+import { ARCHS, cnnBlstm, pham2014, type ArchName, type BuiltArch, type CnnBlstmOptions, type Pham2014Options } from './architectures.js';
+
+export interface LossAndGrads {
+  /** Sum over the batch of per-line CTC losses (-log p(text | image)). */
+  lossSum: number;
+  /** Per-line losses, in batch order. */
+  losses: Float32Array;
+  /** Gradient of the MEAN per-line loss, keyed by variable name. Dispose when done. */
+  grads: tf.NamedTensorMap;
+}
+
+/** A recogniser network with what training and decoding need around it. */
+export class HtrModel {
+  constructor(
+    readonly arch: ArchName,
+    readonly built: BuiltArch,
+  ) {}
+
+  get model(): tfl.LayersModel {
+    return this.built.model;
+  }
+
+  get hyperparameters(): Record<string, unknown> {
+    return this.built.hyperparameters;
+  }
+
+  /** Image widths are padded to a multiple of this (pass it to collate's padWidthTo). */
+  get widthMultiple(): number {
+    return this.built.widthMultiple;
+  }
+
+  /** The trainable variables, in a stable order (the layout order of flat parameter buffers). */
+  get variables(): tf.Variable[] {
+    return this.model.trainableWeights.map((w) => w.read() as tf.Variable);
+  }
+
+  /** Output frames of a line of each width: ceil(width / reduction). */
+  outputLengths(widths: ArrayLike<number>): Int32Array {
+    return Int32Array.from(widths as ArrayLike<number>, (w) => Math.ceil(w / this.built.widthReduction));
+  }
+
+  private inputs(batch: Batch): tf.Tensor[] {
+    const { batchSize: B, height: H, width: W } = batch;
+    if (W % this.built.widthMultiple !== 0) {
+      throw new RangeError(`batch width ${W} is not a multiple of ${this.built.widthMultiple} (collate with padWidthTo: model.widthMultiple)`);
+    }
+    const image = tf.tensor4d(batch.images, [B, H, W, 1]);
+    if (!this.built.usesMask) return [image];
+    const mask = new Float32Array(B * H * W);
+    for (let b = 0; b < B; b++) for (let y = 0; y < H; y++) mask.fill(1, (b * H + y) * W, (b * H + y) * W + batch.widths[b]!);
+    return [image, tf.tensor4d(mask, [B, H, W, 1])];
+  }
+
+  /** Logits [batch, frames, classes]; frames past each line's outputLength are padding. */
+  forward(batch: Batch, training = false): tf.Tensor3D {
+    return tf.tidy(() => {
+      const inputs = this.inputs(batch);
+      return this.model.apply(inputs.length === 1 ? inputs[0]! : inputs, { training }) as tf.Tensor3D;
+    });
+  }
+
+  /** Forward in training mode, CTC loss, and its gradient w.r.t. every trainable variable. */
+  lossAndGrads(batch: Batch): LossAndGrads {
+    const logitLengths = this.outputLengths(batch.widths);
+    const labels = tf.tensor2d(batch.labels, [batch.batchSize, batch.maxLabelLength], 'int32');
+    let losses: Float32Array | undefined;
+    const { value, grads } = tf.variableGrads(() => {
+      const logits = this.forward(batch, true);
+      const perLine = ctcLoss({ logits, labels, logitLengths, labelLengths: batch.labelLengths, reduction: 'none' });
+      losses = perLine.dataSync().slice() as Float32Array;
+      return tf.mean(perLine) as tf.Scalar;
+    }, this.variables);
+    const lossSum = losses!.reduce((a, b) => a + b, 0);
+    tf.dispose([value, labels]);
+    return { lossSum, losses: losses!, grads };
+  }
+}
+
+export type ModelOptions<A extends ArchName> = A extends 'pham2014' ? Pham2014Options : CnnBlstmOptions;
+
+export function buildModel(arch: ArchName, options: Pham2014Options | CnnBlstmOptions): HtrModel {
+  switch (arch) {
+    case 'pham2014':
+      return new HtrModel(arch, pham2014(options as Pham2014Options));
+    case 'cnn-blstm':
+      return new HtrModel(arch, cnnBlstm(options as CnnBlstmOptions));
+    default:
+      throw new RangeError(`unknown model architecture '${String(arch)}' (expected one of: ${ARCHS.join(', ')})`);
+  }
+}
