@@ -1,0 +1,300 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { resolveAdadeltaConfig, type AdadeltaConfig } from '@scriptorium/adadelta';
+import { Alphabet, BatchSampler, DEFAULT_PREPROCESS, openDataset, type Dataset, type SamplerState } from '@scriptorium/data';
+import { assignFlat, flattenVariables, latestCheckpoint, launchLocal, loadCheckpoint, type LocalWorkers } from '@scriptorium/dataparallel';
+import { ARCHS, Recognizer, saveBundle, type ArchName } from '@scriptorium/models';
+import { initBackend } from '@scriptorium/runtime';
+import { UsageError } from '../cli/errors.js';
+import type { CommandSpec, ParsedFlags } from '../cli/flags.js';
+import { createReplica, type TrainJob } from '../job.js';
+import { DistributedEngine, freshOptimizerState, InProcessEngine, type Engine } from '../train/engine.js';
+import { evaluate } from '../train/evaluate.js';
+import { MetricsLog } from '../train/metrics.js';
+import { formatDuration, ProgressBar } from '../train/progress.js';
+import { readCurveKeys } from './keys-file.js';
+
+export const trainCommand: CommandSpec = {
+  name: 'train',
+  summary: 'Train a recogniser: in this process (--workers 0), with local worker processes (--workers N), or with remote workers (--listen).',
+  synopsis: '[--data SPEC] [--model pham2014|cnn-blstm] [--workers N | --listen tcp://HOST:PORT] [options]',
+  flags: [
+    { name: 'data', type: 'string', default: 'mnist-lines', metavar: 'SPEC', help: "training data: 'mnist-lines' (embedded) or 'manifest:FILE.tsv'" },
+    { name: 'valid', type: 'string', metavar: 'SPEC', help: 'validation data (default: the mnist-lines valid split, else the last 5% of the training data)' },
+    { name: 'train-lines', type: 'int', min: 1, default: 10000, help: 'lines of mnist-lines training data' },
+    { name: 'valid-lines', type: 'int', min: 1, default: 300, help: 'validation lines scored at each evaluation' },
+    { name: 'model', type: 'string', choices: ARCHS, default: 'pham2014', help: 'architecture' },
+    { name: 'height', type: 'int', min: 8, default: 32, help: 'line height after normalisation, px' },
+    { name: 'dropout', type: 'number', min: 0, help: 'dropout (default: the architecture\'s)' },
+    { name: 'workers', type: 'int', min: 0, default: 0, help: 'local worker processes (0: train in this process)' },
+    { name: 'listen', type: 'string', metavar: 'ENDPOINT', help: 'bind the coordinator here and wait for remote workers' },
+    { name: 'min-workers', type: 'int', min: 1, default: 1, help: 'with --listen: workers needed before and during training' },
+    { name: 'curve-keys', type: 'string', metavar: 'FILE', help: 'coordinator key file from `scriptorium keys` (enables CURVE)' },
+    { name: 'allow-keys', type: 'list', metavar: 'KEY,...', help: 'with --curve-keys: worker public keys allowed to join' },
+    { name: 'insecure', type: 'boolean', default: false, help: 'allow a non-loopback --listen without CURVE' },
+    { name: 'batch', type: 'int', min: 1, default: 16, help: 'global batch size (lines per step)' },
+    { name: 'lr', type: 'number', min: 0, default: 1, help: 'Adadelta learning rate' },
+    { name: 'clip-norm', type: 'number', min: 0, help: 'clip gradients to this global norm' },
+    { name: 'max-epochs', type: 'int', min: 1, help: 'stop after this many epochs' },
+    { name: 'max-steps', type: 'int', min: 1, help: 'stop after this many steps' },
+    { name: 'time-limit', type: 'duration', help: 'stop after this long (e.g. 10m)' },
+    { name: 'eval-every', type: 'int', min: 1, help: 'validate every K steps (default: every epoch)' },
+    { name: 'patience', type: 'int', min: 1, default: 10, help: 'stop after this many evaluations without a better CER' },
+    { name: 'checkpoint-every', type: 'int', min: 1, default: 100, help: 'checkpoint every K steps' },
+    { name: 'out', type: 'string', metavar: 'DIR', help: 'run directory (default: runs/<model>-<date>)' },
+    { name: 'resume', type: 'boolean', default: false, help: 'continue the run in --out from its latest checkpoint' },
+    { name: 'backend', type: 'string', choices: ['auto', 'tensorflow', 'wasm', 'cpu'], default: 'auto', help: 'tfjs backend (also SCRIPTORIUM_BACKEND)' },
+    { name: 'seed', type: 'int', default: 1, help: 'seed of weights, data order and mnist-lines' },
+    { name: 'quiet', type: 'boolean', default: false, help: 'no progress bar' },
+  ],
+};
+
+/** What the loop keeps in checkpoints besides parameters and optimizer state. */
+interface AppState {
+  sampler: SamplerState;
+  bestCer: number;
+  evalsWithoutImprovement: number;
+  trainedMs: number;
+  job: TrainJob;
+}
+
+export interface TrainSummary {
+  steps: number;
+  epochs: number;
+  timeMs: number;
+  bestCer: number;
+  bestWer: number;
+  bestDir: string;
+  lastDir: string;
+  runDir: string;
+  stoppedBecause: string;
+}
+
+export async function runTrain(flags: ParsedFlags, hooks: { log?: (line: string) => void } = {}): Promise<TrainSummary> {
+  const log = hooks.log ?? ((l: string) => console.error(l));
+  const workers = flags.workers as number;
+  const listen = flags.listen as string | undefined;
+  if (listen && workers > 0) throw new UsageError('train: give either --workers N or --listen ENDPOINT, not both');
+  const arch = flags.model as ArchName;
+  const out = path.resolve((flags.out as string | undefined) ?? path.join('runs', `${arch}-${new Date().toISOString().replace(/[:.]/g, '-')}`));
+  const ckDir = path.join(out, 'checkpoints');
+  const resume = flags.resume as boolean;
+  const backend = await initBackend({ backend: flags.backend as string, log });
+  if (arch === 'cnn-blstm' && backend.backend === 'wasm') {
+    throw new UsageError("train: cnn-blstm needs convolution gradients, which the wasm backend lacks; use --backend cpu (or tensorflow)", false);
+  }
+
+  // The job: everything a worker needs to rebuild the same model and data.
+  const dataSpec = flags.data as string;
+  const trainData = await openDataset(dataSpec, { split: 'train', count: flags['train-lines'] as number, seed: flags.seed as number, preprocess: { ...DEFAULT_PREPROCESS, height: flags.height as number } });
+  let job: TrainJob = {
+    arch,
+    modelOptions: flags.dropout !== undefined ? { dropout: flags.dropout } : {},
+    alphabet: alphabetFor(trainData).toJSON(),
+    data: { spec: dataSpec, count: flags['train-lines'] as number, seed: flags.seed as number },
+    preprocess: { ...DEFAULT_PREPROCESS, height: flags.height as number },
+    seed: flags.seed as number,
+  };
+  let checkpoint = null;
+  if (resume) {
+    const file = await latestCheckpoint(ckDir);
+    if (!file) throw new UsageError(`train --resume: no checkpoint in ${ckDir}`, false);
+    checkpoint = await loadCheckpoint(file);
+    const saved = (checkpoint.appState as AppState).job;
+    const differs = (['arch', 'data', 'preprocess'] as const).filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(job[k]));
+    if (JSON.stringify(saved.alphabet) !== JSON.stringify(job.alphabet)) differs.push('alphabet' as never);
+    if (differs.length) {
+      throw new UsageError(`train --resume: ${file} was written with a different ${differs.join(', ')} (model ${saved.arch}, data ${saved.data.spec}); refusing to mix runs`, false);
+    }
+    job = saved;
+  }
+  await mkdir(out, { recursive: true });
+  const jobFile = path.join(out, 'job.json');
+  await writeFile(jobFile, `${JSON.stringify(job, null, 2)}\n`);
+
+  const replica = await createReplica(job);
+  const validation = await validationSet(flags, job, trainData);
+  const trainIndices = validation.trainSize;
+  const optimizer: AdadeltaConfig = resolveAdadeltaConfig({ learningRate: flags.lr as number, clipNorm: flags['clip-norm'] as number | undefined, onNonFinite: 'skip' });
+  const params = checkpoint ? checkpoint.params : flattenVariables(replica.variables, replica.layout);
+  const optState = checkpoint ? checkpoint.optimizerState : freshOptimizerState(replica.layout);
+  const sampler = new BatchSampler({ size: trainIndices, batchSize: flags.batch as number, seed: job.seed });
+  let app: AppState = { sampler: sampler.getState(), bestCer: Infinity, evalsWithoutImprovement: 0, trainedMs: 0, job };
+  if (checkpoint) {
+    app = checkpoint.appState as AppState;
+    sampler.setState(app.sampler);
+  }
+  let step = checkpoint?.step ?? 0;
+
+  let engine: Engine;
+  let local: LocalWorkers | undefined;
+  if (workers === 0 && !listen) {
+    engine = new InProcessEngine(replica, params, optState, optimizer);
+  } else {
+    const curve = flags['curve-keys'] ? await readCurveKeys(flags['curve-keys'] as string) : undefined;
+    const dist = await DistributedEngine.start({
+      endpoint: listen ?? 'tcp://127.0.0.1:0',
+      layout: replica.layout,
+      params,
+      optimizer,
+      optimizerState: optState,
+      step,
+      minWorkers: listen ? (flags['min-workers'] as number) : workers,
+      joinTimeoutMs: 120_000,
+      insecure: flags.insecure as boolean,
+      curve: curve ? { ...curve, allowedClients: (flags['allow-keys'] as string[] | undefined) ?? [] } : undefined,
+      checkpoint: { dir: ckDir, every: 1_000_000_000, keep: 3 },
+      log: (level, msg) => {
+        if (level !== 'debug') log(`[coordinator] ${msg}`);
+      },
+    });
+    engine = dist;
+    if (workers > 0) {
+      local = launchLocal({
+        workers,
+        script: process.argv[1]!,
+        nodeArgs: process.execArgv,
+        args: ['worker', '--connect', dist.endpoint, '--job', jobFile, '--backend', backend.backend, '--quiet'],
+      });
+      log(`launched ${workers} local workers; coordinator at ${dist.endpoint}`);
+    } else {
+      log(`coordinator listening at ${dist.endpoint}; waiting for ${flags['min-workers']} worker(s): scriptorium worker --connect ${dist.endpoint} --job ${jobFile}`);
+    }
+    await dist.waitForWorkers(listen ? (flags['min-workers'] as number) : workers, 300_000);
+  }
+
+  const metrics = new MetricsLog(path.join(out, 'metrics.jsonl'));
+  const bar = new ProgressBar();
+  const progress = flags.quiet ? undefined : bar;
+  const maxSteps = flags['max-steps'] as number | undefined;
+  const maxEpochs = flags['max-epochs'] as number | undefined;
+  const timeLimit = flags['time-limit'] as number | undefined;
+  const evalEvery = (flags['eval-every'] as number | undefined) ?? sampler.batchesPerEpoch;
+  const bestDir = path.join(out, 'best'), lastDir = path.join(out, 'last');
+  let stop = '';
+  const onSigint = () => {
+    stop = 'interrupted (SIGINT)';
+    log('\nSIGINT: finishing this step, then checkpointing');
+  };
+  process.once('SIGINT', onSigint);
+  const t0 = Date.now() - app.trainedMs;
+  let windowStart = Date.now(), windowLines = 0, bestWer = NaN;
+
+  const validate = async () => {
+    assignFlat(replica.variables, engine.params, replica.layout);
+    const rec = new Recognizer(replica.model, replica.alphabet, { preprocess: job.preprocess } as never);
+    const report = await evaluate(rec, validation.dataset, validation.count);
+    await metrics.append({ type: 'valid', step, epoch: sampler.epoch, timeMs: Date.now() - t0, cer: report.cer, wer: report.wer });
+    const training = { data: job.data, steps: step, validCer: report.cer, validWer: report.wer, backend: backend.backend };
+    if (report.cer < app.bestCer) {
+      app.bestCer = report.cer;
+      bestWer = report.wer;
+      app.evalsWithoutImprovement = 0;
+      await saveBundle(bestDir, { model: replica.model, alphabet: replica.alphabet, preprocess: job.preprocess, training });
+    } else app.evalsWithoutImprovement++;
+    progress?.log(`step ${step}: validation CER ${(100 * report.cer).toFixed(2)}% WER ${(100 * report.wer).toFixed(2)}% (best ${(100 * app.bestCer).toFixed(2)}%)`);
+    await metrics.plot(out);
+    if (app.evalsWithoutImprovement >= (flags.patience as number)) stop = `no better validation CER in ${flags.patience} evaluations`;
+  };
+  const saveCk = async () => {
+    app.sampler = sampler.getState();
+    app.trainedMs = Date.now() - t0;
+    await engine.checkpoint(ckDir, step, app);
+  };
+
+  try {
+    while (!stop) {
+      if (maxSteps !== undefined && step >= maxSteps) { stop = `reached --max-steps ${maxSteps}`; break; }
+      if (maxEpochs !== undefined && sampler.epoch >= maxEpochs) { stop = `reached --max-epochs ${maxEpochs}`; break; }
+      if (timeLimit !== undefined && Date.now() - t0 >= timeLimit) { stop = `reached --time-limit ${formatDuration(timeLimit)}`; break; }
+      const batch = sampler.next();
+      let r;
+      try {
+        r = await engine.step(batch);
+      } catch (err) {
+        if (stop) break; // interrupted: workers are gone; the last completed step is checkpointed below
+        throw err;
+      }
+      step++;
+      windowLines += r.count;
+      const elapsed = Date.now() - windowStart;
+      const linesPerSec = (windowLines * 1000) / Math.max(1, elapsed);
+      if (elapsed > 20_000) { windowStart = Date.now(); windowLines = 0; }
+      if (r.skipped || !Number.isFinite(r.loss)) {
+        progress?.log(`step ${step}: non-finite loss or gradient on lines [${batch.join(', ')}]; update skipped`);
+      }
+      await metrics.append({ type: 'train', step, epoch: sampler.epoch, timeMs: Date.now() - t0, loss: r.loss, linesPerSec, workers: r.workers, skipped: r.skipped });
+      const remaining = [
+        maxSteps !== undefined ? ((maxSteps - step) * (Date.now() - t0)) / Math.max(1, step - (checkpoint?.step ?? 0)) : Infinity,
+        timeLimit !== undefined ? timeLimit - (Date.now() - t0) : Infinity,
+      ];
+      const eta = Math.min(...remaining);
+      progress?.update({ step, maxSteps, linesPerSec, loss: r.loss, etaMs: Number.isFinite(eta) ? eta : undefined, workers: engine.liveWorkers });
+      if (step % evalEvery === 0) await validate();
+      if (step % (flags['checkpoint-every'] as number) === 0) await saveCk();
+    }
+    progress?.done();
+    if (!Number.isFinite(app.bestCer) || step % evalEvery !== 0) await validate();
+    await saveCk();
+    assignFlat(replica.variables, engine.params, replica.layout);
+    await saveBundle(lastDir, { model: replica.model, alphabet: replica.alphabet, preprocess: job.preprocess, training: { data: job.data, steps: step } });
+  } finally {
+    process.off('SIGINT', onSigint);
+    await engine.close();
+    await local?.stop();
+  }
+  const summary: TrainSummary = {
+    steps: step, epochs: sampler.epoch, timeMs: Date.now() - t0, bestCer: app.bestCer, bestWer, bestDir, lastDir, runDir: out, stoppedBecause: stop,
+  };
+  printSummary(summary, log);
+  tf.disposeVariables();
+  return summary;
+}
+
+function alphabetFor(ds: Dataset): Alphabet {
+  if (ds.name.startsWith('mnist-lines')) return Alphabet.fromTexts(['0123456789']);
+  const texts: string[] = [];
+  for (let i = 0; i < ds.size; i++) texts.push(ds.text(i));
+  return Alphabet.fromTexts(texts);
+}
+
+async function validationSet(flags: ParsedFlags, job: TrainJob, train: Dataset): Promise<{ dataset: Dataset; count: number; trainSize: number }> {
+  const count = flags['valid-lines'] as number;
+  if (flags.valid) {
+    const dataset = await openDataset(flags.valid as string, { split: 'valid', count, seed: job.seed, preprocess: job.preprocess });
+    return { dataset, count, trainSize: train.size };
+  }
+  if (job.data.spec === 'mnist-lines') {
+    return { dataset: await openDataset('mnist-lines', { split: 'valid', count, seed: job.seed + 1, preprocess: job.preprocess }), count, trainSize: train.size };
+  }
+  // Split off the last 5% (at least one line) of the training data.
+  const n = Math.max(1, Math.floor(train.size * 0.05));
+  const start = train.size - n;
+  const dataset: Dataset = { name: `${train.name} (last ${n})`, size: n, id: (i) => train.id(start + i), text: (i) => train.text(start + i), load: (i) => train.load(start + i) };
+  return { dataset, count: Math.min(count, n), trainSize: start };
+}
+
+function printSummary(s: TrainSummary, log: (l: string) => void): void {
+  const rows: Array<[string, string]> = [
+    ['stopped', s.stoppedBecause || 'done'],
+    ['steps', String(s.steps)],
+    ['epochs', String(s.epochs)],
+    ['time', formatDuration(s.timeMs)],
+    ['best validation CER', Number.isFinite(s.bestCer) ? `${(100 * s.bestCer).toFixed(2)}%` : '--'],
+    ['best validation WER', Number.isFinite(s.bestWer) ? `${(100 * s.bestWer).toFixed(2)}%` : '--'],
+    ['best model', s.bestDir],
+    ['last model', s.lastDir],
+    ['metrics and plots', s.runDir],
+  ];
+  const w = Math.max(...rows.map((r) => r[0].length));
+  log(rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join('\n'));
+}
+
+export async function readJob(file: string): Promise<TrainJob> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as TrainJob;
+  } catch (err) {
+    throw new UsageError(`--job: cannot read '${file}' (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, false);
+  }
+}

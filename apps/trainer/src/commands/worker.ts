@@ -1,0 +1,52 @@
+import { runWorker } from '@scriptorium/dataparallel';
+import { initBackend } from '@scriptorium/runtime';
+import { UsageError } from '../cli/errors.js';
+import type { CommandSpec, ParsedFlags } from '../cli/flags.js';
+import { createReplica } from '../job.js';
+import { readCurveKeys } from './keys-file.js';
+import { readJob } from './train.js';
+
+export const workerCommand: CommandSpec = {
+  name: 'worker',
+  summary: 'Join a training run: compute gradients for the shards a coordinator sends until it says goodbye.',
+  synopsis: '--connect tcp://HOST:PORT --job RUN/job.json [--curve-keys FILE --server-key KEY]',
+  flags: [
+    { name: 'connect', type: 'string', metavar: 'ENDPOINT', help: "the coordinator's endpoint" },
+    { name: 'job', type: 'string', metavar: 'FILE', help: "the run's job.json (model, alphabet, data), as written by `train`" },
+    { name: 'curve-keys', type: 'string', metavar: 'FILE', help: "this worker's key file (from `scriptorium keys`)" },
+    { name: 'server-key', type: 'string', metavar: 'KEY', help: "the coordinator's public key (with --curve-keys)" },
+    { name: 'backend', type: 'string', choices: ['auto', 'tensorflow', 'wasm', 'cpu'], default: 'auto', help: 'tfjs backend' },
+    { name: 'quiet', type: 'boolean', default: false, help: 'only warnings and errors' },
+  ],
+};
+
+export async function runWorkerCommand(flags: ParsedFlags): Promise<void> {
+  const endpoint = flags.connect as string | undefined;
+  if (!endpoint) throw new UsageError('worker: --connect ENDPOINT is required');
+  if (!/^(tcp|ipc|inproc):\/\//.test(endpoint)) throw new UsageError(`worker: --connect '${endpoint}' is not a ZeroMQ endpoint (expected tcp://HOST:PORT)`);
+  if (!flags.job) throw new UsageError('worker: --job FILE is required (the run directory\'s job.json)');
+  if (flags['curve-keys'] && !flags['server-key']) throw new UsageError('worker: --curve-keys needs --server-key (the coordinator\'s public key)');
+  const quiet = flags.quiet as boolean;
+  await initBackend({ backend: flags.backend as string, log: quiet ? null : undefined });
+  const replica = await createReplica(await readJob(flags.job as string));
+  // Launched by a local coordinator: Ctrl-C reaches the whole process group; the coordinator decides.
+  if (process.connected) process.on('SIGINT', () => {});
+  const keys = flags['curve-keys'] ? await readCurveKeys(flags['curve-keys'] as string) : undefined;
+  const log = (level: string, msg: string) => {
+    if (level === 'warn' || level === 'error' || (!quiet && level === 'info')) console.error(`[worker ${process.pid}] ${msg}`);
+  };
+  const exit = await runWorker({
+    endpoint,
+    computeGradients: async (params, shard) => {
+      if (params.length !== replica.layout.size) {
+        throw new Error(`the coordinator's model has ${params.length} parameters, this job's ${replica.layout.size}: check --job`);
+      }
+      const r = await replica.computeGradients(params, shard.items as number[]);
+      return { grads: r.grads, lossSum: r.lossSum, count: r.count };
+    },
+    curve: keys ? { serverKey: flags['server-key'] as string, ...keys } : undefined,
+    connectTimeoutMs: 300_000,
+    log,
+  });
+  if (!quiet) console.error(`[worker ${process.pid}] done: ${exit.reason} (${exit.shards} shards)`);
+}

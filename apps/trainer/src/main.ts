@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+import { UsageError } from './cli/errors.js';
+import { parseFlags, usage, type CommandSpec, type ParsedFlags } from './cli/flags.js';
+import { demoCommand, runDemo } from './commands/demo.js';
+import { evalCommand, runEval } from './commands/eval.js';
+import { keysCommand, runKeys } from './commands/keys.js';
+import { recognizeCommand, runRecognize } from './commands/recognize.js';
+import { runTrain, trainCommand } from './commands/train.js';
+import { runWorkerCommand, workerCommand } from './commands/worker.js';
+
+const COMMANDS: Array<[CommandSpec, (f: ParsedFlags) => Promise<unknown>]> = [
+  [trainCommand, runTrain],
+  [workerCommand, runWorkerCommand],
+  [evalCommand, runEval],
+  [recognizeCommand, runRecognize],
+  [keysCommand, runKeys],
+  [demoCommand, runDemo],
+];
+
+function mainUsage(): string {
+  const w = Math.max(...COMMANDS.map(([c]) => c.name.length));
+  return [
+    'usage: scriptorium <command> [options]   (scriptorium <command> --help for its options)',
+    '',
+    'commands:',
+    ...COMMANDS.map(([c]) => `  ${c.name.padEnd(w)}  ${c.summary.split('\n')[0]}`),
+  ].join('\n');
+}
+
+/** Errors that are the user's to fix: one line, no stack trace. */
+const USER_ERRORS = new Set(['UsageError', 'DataError', 'BundleError', 'BackendError', 'AdadeltaConfigError', 'MDLSTMInputError', 'CtcInputError']);
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(mainUsage());
+    return name ? 0 : 2;
+  }
+  const entry = COMMANDS.find(([c]) => c.name === name);
+  try {
+    if (!entry) throw new UsageError(`unknown command '${name}' (expected one of: ${COMMANDS.map(([c]) => c.name).join(', ')})`);
+    const [spec, run] = entry;
+    if (rest.includes('--help') || rest.includes('-h')) {
+      console.log(usage(spec));
+      return 0;
+    }
+    await run(parseFlags(spec, rest));
+    return 0;
+  } catch (err) {
+    const e = err as Error;
+    if (e instanceof UsageError || USER_ERRORS.has(e?.name)) {
+      console.error(`scriptorium${entry ? ` ${entry[0].name}` : ''}: ${e.message}`);
+      if (e instanceof UsageError && e.showUsage) console.error(`\n${entry ? usage(entry[0]) : mainUsage()}`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

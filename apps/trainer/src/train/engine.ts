@@ -1,0 +1,94 @@
+import { adadeltaStep, createAdadeltaState, type AdadeltaConfig, type AdadeltaState } from '@scriptorium/adadelta';
+import { Coordinator, saveCheckpoint, type CoordinatorOptions, type ParamLayout } from '@scriptorium/dataparallel';
+import type { Replica } from '../job.js';
+
+export interface EngineStep {
+  /** Mean per-line loss of the step. */
+  loss: number;
+  count: number;
+  workers: number;
+  /** True when the update was skipped (non-finite gradient). */
+  skipped: boolean;
+  gradNorm: number;
+}
+
+/** One optimizer step over a global batch of sample indices, in-process or across workers. */
+export interface Engine {
+  readonly params: Float32Array;
+  readonly optimizerState: AdadeltaState;
+  readonly liveWorkers: number;
+  step(indices: number[]): Promise<EngineStep>;
+  checkpoint(dir: string, step: number, appState: unknown): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Gradients in this process, then the same flat Adadelta step the coordinator runs. */
+export class InProcessEngine implements Engine {
+  readonly liveWorkers = 1;
+  constructor(
+    private readonly replica: Replica,
+    readonly params: Float32Array,
+    readonly optimizerState: AdadeltaState,
+    private readonly optimizer: AdadeltaConfig,
+  ) {}
+
+  async step(indices: number[]): Promise<EngineStep> {
+    const r = await this.replica.computeGradients(this.params, indices);
+    const s = adadeltaStep(this.params, r.grads, this.optimizerState, { ...this.optimizer, onNonFinite: 'skip' });
+    return { loss: r.lossSum / r.count, count: r.count, workers: 1, skipped: s.skipped, gradNorm: s.gradNorm };
+  }
+
+  checkpoint(dir: string, step: number, appState: unknown): Promise<string> {
+    return saveCheckpoint(dir, { step, layout: this.replica.layout, params: this.params, optimizerState: this.optimizerState, appState }, { keep: 3 });
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** A coordinator that shards each global batch over ZeroMQ workers. */
+export class DistributedEngine implements Engine {
+  private constructor(private readonly coord: Coordinator) {}
+
+  static async start(options: CoordinatorOptions): Promise<DistributedEngine> {
+    return new DistributedEngine(await Coordinator.start(options));
+  }
+
+  get endpoint(): string {
+    return this.coord.endpoint;
+  }
+
+  get params(): Float32Array {
+    return this.coord.params;
+  }
+
+  get optimizerState(): AdadeltaState {
+    return this.coord.optimizerState;
+  }
+
+  get liveWorkers(): number {
+    return this.coord.liveWorkers;
+  }
+
+  waitForWorkers(n: number, timeoutMs: number): Promise<void> {
+    return this.coord.waitForWorkers(n, timeoutMs);
+  }
+
+  async step(indices: number[]): Promise<EngineStep> {
+    const r = await this.coord.step(indices);
+    return { loss: r.loss, count: r.count, workers: r.workers, skipped: r.skipped, gradNorm: r.gradNorm };
+  }
+
+  checkpoint(dir: string, step: number, appState: unknown): Promise<string> {
+    void dir;
+    void step;
+    return this.coord.saveCheckpoint(appState);
+  }
+
+  close(): Promise<void> {
+    return this.coord.close();
+  }
+}
+
+export function freshOptimizerState(layout: ParamLayout): AdadeltaState {
+  return createAdadeltaState(layout.size);
+}
