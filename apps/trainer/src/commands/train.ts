@@ -71,7 +71,14 @@ export interface TrainSummary {
   stoppedBecause: string;
 }
 
-export async function runTrain(flags: ParsedFlags, hooks: { log?: (line: string) => void } = {}): Promise<TrainSummary> {
+export interface TrainHooks {
+  log?: (line: string) => void;
+  /** How local workers are started: the CLI script and Node arguments. Default: this process's own. */
+  workerScript?: string;
+  workerNodeArgs?: string[];
+}
+
+export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Promise<TrainSummary> {
   const log = hooks.log ?? ((l: string) => console.error(l));
   const workers = flags.workers as number;
   const listen = flags.listen as string | undefined;
@@ -153,8 +160,8 @@ export async function runTrain(flags: ParsedFlags, hooks: { log?: (line: string)
     if (workers > 0) {
       local = launchLocal({
         workers,
-        script: process.argv[1]!,
-        nodeArgs: process.execArgv,
+        script: hooks.workerScript ?? process.argv[1]!,
+        nodeArgs: hooks.workerNodeArgs ?? process.execArgv,
         args: ['worker', '--connect', dist.endpoint, '--job', jobFile, '--backend', backend.backend, '--quiet'],
       });
       log(`launched ${workers} local workers; coordinator at ${dist.endpoint}`);

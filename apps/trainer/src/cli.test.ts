@@ -1,0 +1,117 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { loadCheckpoint, latestCheckpoint } from '@scriptorium/dataparallel';
+import { mnistLines, writeLinePng } from '@scriptorium/data';
+import { describe, expect, it } from 'vitest';
+import { parseFlags } from './cli/flags.js';
+import { runTrain, trainCommand } from './commands/train.js';
+
+const run = promisify(execFile);
+const MAIN = path.resolve(__dirname, 'main.ts');
+const NODE_ARGS = ['--import', 'tsx', '--conditions=@scriptorium/source'];
+const tmp = mkdtempSync(path.join(tmpdir(), 'trainer-'));
+
+/** Runs the CLI from source; resolves with exit code and output (never rejects). */
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(process.execPath, [...NODE_ARGS, MAIN, ...args], { cwd: path.resolve(__dirname, '../../..'), env: { ...process.env, SCRIPTORIUM_BACKEND: 'wasm' } });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+// A tiny pham2014 (small units) trained on a few short mnist-lines.
+const tiny = (out: string, extra: string[] = []) =>
+  parseFlags(trainCommand, [
+    '--out', out, '--train-lines', '24', '--valid-lines', '6', '--batch', '4', '--eval-every', '3', '--checkpoint-every', '2',
+    '--backend', 'wasm', '--quiet', '--dropout', '0', ...extra,
+  ]);
+const quiet = { log: () => {} };
+
+describe('scriptorium train', () => {
+  it('a tiny in-process run writes a bundle, metrics, plots and checkpoints; eval and recognize use the bundle', async () => {
+    const out = path.join(tmp, 'inproc');
+    const s = await runTrain(tiny(out, ['--max-steps', '3']), quiet);
+    expect(s.steps).toBe(3);
+    for (const f of ['best/model.json', 'best/weights.bin', 'best/alphabet.json', 'best/bundle.json', 'last/bundle.json', 'metrics.jsonl', 'loss.png', 'cer.png', 'job.json']) {
+      expect(existsSync(path.join(out, f)), f).toBe(true);
+    }
+    const metrics = readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(metrics.filter((m) => m.type === 'train').map((m) => m.step)).toEqual([1, 2, 3]);
+    expect(metrics.some((m) => m.type === 'valid' && m.step === 3 && m.cer >= 0)).toBe(true);
+
+    const ev = await cli(['eval', '--model', path.join(out, 'best'), '--lines', '4', '--jsonl', path.join(out, 'eval.jsonl')]);
+    expect(ev.code).toBe(0);
+    expect(ev.stdout).toMatch(/4 lines of mnist-lines:test: CER \d+\.\d\d%/);
+    expect(readFileSync(path.join(out, 'eval.jsonl'), 'utf8').trim().split('\n')).toHaveLength(4);
+
+    const line = mnistLines({ split: 'test', count: 1, seed: 3 }).compose(0);
+    const png = path.join(out, 'line.png');
+    await writeLinePng(line.image, png);
+    const rec = await cli(['recognize', '--model', path.join(out, 'best'), '--json', png]);
+    expect(rec.code).toBe(0);
+    const json = JSON.parse(rec.stdout.trim());
+    expect(json.file).toBe(png);
+    expect(typeof json.text).toBe('string');
+    expect(json.confidence).toBeGreaterThan(0);
+  });
+
+  it('with 2 local worker processes equals the in-process run (same global batches, averaged gradients)', async () => {
+    const a = await runTrain(tiny(path.join(tmp, 'single'), ['--max-steps', '2']), quiet);
+    const b = await runTrain(tiny(path.join(tmp, 'two'), ['--max-steps', '2', '--workers', '2']), { ...quiet, workerScript: MAIN, workerNodeArgs: NODE_ARGS });
+    expect(b.steps).toBe(2);
+    const pa = (await loadCheckpoint((await latestCheckpoint(path.join(a.runDir, 'checkpoints')))!)).params;
+    const pb = (await loadCheckpoint((await latestCheckpoint(path.join(b.runDir, 'checkpoints')))!)).params;
+    let maxDiff = 0;
+    for (let i = 0; i < pa.length; i++) maxDiff = Math.max(maxDiff, Math.abs(pa[i]! - pb[i]!));
+    // Two shards of 2 lines averaged by count equal one batch of 4 up to float32 summation order.
+    expect(maxDiff).toBeLessThan(1e-4);
+  });
+
+  it('an interrupted run resumed with --resume equals the uninterrupted run bit for bit', async () => {
+    const whole = await runTrain(tiny(path.join(tmp, 'whole'), ['--max-steps', '4']), quiet);
+    const partDir = path.join(tmp, 'part');
+    await runTrain(tiny(partDir, ['--max-steps', '2']), quiet);
+    const resumed = await runTrain(tiny(partDir, ['--max-steps', '4', '--resume']), quiet);
+    expect(resumed.steps).toBe(4);
+    const pw = (await loadCheckpoint((await latestCheckpoint(path.join(whole.runDir, 'checkpoints')))!)).params;
+    const pr = (await loadCheckpoint((await latestCheckpoint(path.join(partDir, 'checkpoints')))!)).params;
+    expect(Buffer.from(pr.buffer).equals(Buffer.from(pw.buffer))).toBe(true);
+  });
+
+  it('refuses to resume with a different model', async () => {
+    await expect(runTrain(tiny(path.join(tmp, 'part'), ['--max-steps', '5', '--resume', '--height', '64']), quiet)).rejects.toThrow(
+      /was written with a different preprocess \(model pham2014, data mnist-lines\); refusing to mix runs/,
+    );
+  });
+});
+
+describe('bad input on the command line', () => {
+  it('unknown command, flag or value: one line plus usage, exit 2, no stack trace', async () => {
+    const a = await cli(['trian']);
+    expect(a.code).toBe(2);
+    expect(a.stderr).toMatch(/^scriptorium: unknown command 'trian' \(expected one of: train, worker, eval, recognize, keys, demo\)/);
+    const b = await cli(['train', '--bach', '3']);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toMatch(/^scriptorium train: unknown option '--bach' for 'train'\n\nusage: scriptorium train/);
+    expect(b.stderr).not.toMatch(/at .*\.ts:\d+/);
+    const c = await cli(['train', '--model', 'resnet']);
+    expect(c.stderr).toMatch(/--model: unknown value 'resnet' \(expected one of: pham2014, cnn-blstm\)/);
+  });
+
+  it('unreadable data gives the data file and line; a missing bundle is named', async () => {
+    const m = path.join(tmp, 'bad.tsv');
+    (await import('node:fs')).writeFileSync(m, 'a.png\tok\nb.png\n');
+    const r = await cli(['train', '--data', `manifest:${m}`, '--max-steps', '1', '--out', path.join(tmp, 'bad')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${m}:2: expected 2 tab-separated columns (path, transcription), found 1`);
+    const e = await cli(['eval', '--model', path.join(tmp, 'nope')]);
+    expect(e.code).toBe(2);
+    expect(e.stderr).toMatch(/nope\/bundle.json: missing \(ENOENT\)/);
+  });
+});
