@@ -1,0 +1,117 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { Adadelta } from '@scriptorium/adadelta';
+import { cer, greedyDecode } from '@scriptorium/ctc';
+import { Alphabet, collate, loadLine, mnistLines, writeLinePng } from '@scriptorium/data';
+import { initBackend } from '@scriptorium/runtime';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BundleError, loadBundle, saveBundle } from './bundle.js';
+import { buildModel } from './htr-model.js';
+import { Recognizer } from './recognizer.js';
+
+const alphabet = Alphabet.fromTexts(['0123456789']);
+const tmp = mkdtempSync(path.join(tmpdir(), 'models-'));
+
+beforeAll(async () => {
+  await initBackend({ backend: 'wasm', log: null });
+});
+
+describe('pham2014', () => {
+  it('has the parameter count derived from the paper sizes', () => {
+    // MDLSTM with u units on c channels, 4 directions: 4*(c*5u) + 4*(2u*5u) + 4*5u = 20uc + 40u^2 + 20u.
+    const md = (u: number, c: number) => 20 * u * c + 40 * u * u + 20 * u;
+    // Non-overlapping 4x2 convolutions without bias: (4*2*inputs) * features.
+    const expected = md(2, 4) + 4 * 2 * 8 * 6 + md(10, 6) + 4 * 2 * 40 * 20 + md(50, 20) + (200 * 11 + 11);
+    expect(expected).toBe(135755);
+    expect(buildModel('pham2014', { alphabetSize: 11, seed: 1 }).model.countParams()).toBe(expected);
+  });
+
+  it('output lengths match the real outputs for several widths, and padding does not change a line', () => {
+    const m = buildModel('pham2014', { alphabetSize: 11, seed: 2, units: [2, 4, 8] });
+    const ds = mnistLines({ split: 'valid', count: 4, seed: 5, minDigits: 1, maxDigits: 6 });
+    const samples = Array.from({ length: 4 }, (_, i) => ds.compose(i));
+    const batch = collate(samples, alphabet, { padWidthTo: m.widthMultiple });
+    const logits = m.forward(batch);
+    expect(logits.shape).toEqual([4, batch.width / 8, 11]);
+    const lengths = m.outputLengths(batch.widths);
+    // Each line alone (padded only to a multiple of 8) has exactly outputLength frames and the same logits.
+    samples.forEach((s, b) => {
+      const alone = collate([s], alphabet, { padWidthTo: m.widthMultiple });
+      const single = m.forward(alone);
+      expect(single.shape[1]).toBe(lengths[b]);
+      const inBatch = tf.slice(logits, [b, 0, 0], [1, lengths[b]!, 11]);
+      expect(tf.max(tf.abs(tf.sub(single, inBatch))).dataSync()[0]).toBeLessThan(1e-4);
+    });
+  });
+
+  it('a small model overfits four mnist-lines to CER 0 with a fixed seed (data -> MDLSTM -> CTC -> Adadelta)', () => {
+    const m = buildModel('pham2014', { alphabetSize: alphabet.size, seed: 3, units: [2, 8, 24], dropout: 0 });
+    const ds = mnistLines({ split: 'train', count: 4, seed: 9, minDigits: 2, maxDigits: 3 });
+    const batch = collate(Array.from({ length: 4 }, (_, i) => ds.compose(i)), alphabet, { padWidthTo: m.widthMultiple });
+    const opt = new Adadelta();
+    let rate = 1;
+    for (let step = 1; step <= 300 && rate > 0; step++) {
+      const { grads } = m.lossAndGrads(batch);
+      opt.applyGradients(grads);
+      tf.dispose(Object.values(grads));
+      if (step % 25 === 0) {
+        const logits = m.forward(batch);
+        rate = cer(batch.texts, greedyDecode(logits, m.outputLengths(batch.widths)).map((d) => alphabet.decode(d.labels))).rate;
+        logits.dispose();
+      }
+    }
+    expect(rate).toBe(0);
+  }, 240_000);
+});
+
+describe('cnnBlstm', () => {
+  it('maps width w to ceil(w / 4) frames', async () => {
+    await initBackend({ backend: 'cpu', log: null });
+    const m = buildModel('cnn-blstm', { alphabetSize: 11, seed: 1, convFeatures: [4, 8], lstmUnits: [8] });
+    for (const w of [8, 20, 36]) {
+      const batch = collate([{ id: 'x', text: '1', image: { data: new Float32Array(32 * w), height: 32, width: w } }], alphabet, { padWidthTo: m.widthMultiple });
+      expect(m.forward(batch).shape).toEqual([1, m.outputLengths([w])[0], 11]);
+    }
+    await initBackend({ backend: 'wasm', log: null });
+  });
+});
+
+describe('bundles and the Recognizer', () => {
+  it('save -> load gives identical logits; the Recognizer reads PNG files end to end', async () => {
+    const m = buildModel('pham2014', { alphabetSize: alphabet.size, seed: 4, units: [2, 4, 8] });
+    const dir = path.join(tmp, 'bundle');
+    await saveBundle(dir, { model: m, alphabet, training: { steps: 0 } });
+    const loaded = await loadBundle(dir);
+    expect(loaded.alphabet.equals(alphabet)).toBe(true);
+    expect(loaded.meta.training.steps).toBe(0);
+    const line = mnistLines({ split: 'test', count: 1, seed: 1 }).compose(0);
+    const batch = collate([line], alphabet, { padWidthTo: 8 });
+    expect(Array.from(loaded.model.forward(batch).dataSync())).toEqual(Array.from(m.forward(batch).dataSync()));
+
+    const png = path.join(tmp, 'line.png');
+    await writeLinePng(line.image, png);
+    const rec = await Recognizer.load(dir);
+    const [fromFile] = await rec.recognize([png]);
+    // The recogniser normalises the PNG as training data was (crop, contrast, height 32); compare with the
+    // direct greedy decode of the same normalised line.
+    const direct = (await rec.recognizeSamples([{ id: 'x', text: '', image: await loadLine(png, rec.meta.preprocess) }]))[0]!;
+    expect(fromFile!.text).toBe(direct.text);
+    expect(fromFile!.spans.length).toBe(fromFile!.text.length);
+    expect(fromFile!.confidence).toBeGreaterThan(0);
+    expect(fromFile!.confidence).toBeLessThanOrEqual(1);
+  });
+
+  it('refuses a bundle with a wrong alphabet, version or missing files, saying what does not match', async () => {
+    const m = buildModel('pham2014', { alphabetSize: alphabet.size, seed: 4, units: [2, 4, 8] });
+    const dir = path.join(tmp, 'bad');
+    await saveBundle(dir, { model: m, alphabet });
+    writeFileSync(path.join(dir, 'alphabet.json'), JSON.stringify(Alphabet.fromTexts(['0123456789ab']).toJSON()));
+    await expect(loadBundle(dir)).rejects.toThrow(/the model outputs 11 classes but alphabet.json has 13 \(12 characters \+ blank\)/);
+    const meta = JSON.parse((await import('node:fs')).readFileSync(path.join(dir, 'bundle.json'), 'utf8'));
+    writeFileSync(path.join(dir, 'bundle.json'), JSON.stringify({ ...meta, version: 99 }));
+    await expect(loadBundle(dir)).rejects.toThrow(/bundle version 99 is not supported by this Scriptorium \(expected 1\)/);
+    await expect(loadBundle(path.join(tmp, 'nothing'))).rejects.toBeInstanceOf(BundleError);
+  });
+});
