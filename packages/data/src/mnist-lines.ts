@@ -15,12 +15,12 @@ export interface MnistLinesOptions {
   count: number;
   /** Everything (digits, placement) is a function of the seed and the line index. */
   seed: number;
-  /** Digits per line, uniform in [minDigits, maxDigits]. Defaults 3 and 8. */
+  /** Digits per line, uniform in [minDigits, maxDigits]. Defaults 2 and 6. */
   minDigits?: number;
   maxDigits?: number;
   /** Line height in pixels. Default 32. */
   height?: number;
-  /** Horizontal gap between digit ink boxes, uniform in [minGap, maxGap] px; negative gaps make digits touch. Defaults -2, 5. */
+  /** Horizontal gap between digit ink boxes, uniform in [minGap, maxGap] px; negative gaps make digits touch. Defaults -1, 8. */
   minGap?: number;
   maxGap?: number;
   /** Digit scale jitter, uniform in [1 - scaleJitter, 1 + scaleJitter]. Default 0.12. */
@@ -71,8 +71,8 @@ function resizeDigit(src: Float32Array, off: number, x0: number, x1: number, h: 
 /** Composes line `i` of a mnist-lines dataset (deterministic in seed and i). */
 export function composeMnistLine(i: number, o: MnistLinesOptions): ComposedLine {
   const height = o.height ?? 32;
-  const [minD, maxD] = [o.minDigits ?? 3, o.maxDigits ?? 8];
-  const [minGap, maxGap] = [o.minGap ?? -2, o.maxGap ?? 5];
+  const [minD, maxD] = [o.minDigits ?? 2, o.maxDigits ?? 6];
+  const [minGap, maxGap] = [o.minGap ?? -1, o.maxGap ?? 8];
   const scaleJitter = o.scaleJitter ?? 0.12, baseJitter = o.baselineJitter ?? 2;
   const rng = new Rng((Math.imul(o.seed ^ 0x5bd1e995, 0x27d4eb2d) + Math.imul(i + 1, 0x9e3779b1)) >>> 0);
   for (let k = 0; k < 3; k++) rng.next(); // decorrelate nearby seeds
@@ -127,7 +127,7 @@ export function mnistLines(options: MnistLinesOptions): Dataset & { compose(i: n
   const o = { ...options };
   if (!Number.isInteger(o.count) || o.count < 1) throw new DataError(`mnist-lines: count = ${o.count} (expected a positive integer)`);
   if (!(o.split in SPLIT_FRACTIONS)) throw new DataError(`mnist-lines: split '${o.split}' (expected train, valid or test)`);
-  if ((o.minDigits ?? 3) < 1 || (o.minDigits ?? 3) > (o.maxDigits ?? 8)) {
+  if ((o.minDigits ?? 2) < 1 || (o.minDigits ?? 2) > (o.maxDigits ?? 6)) {
     throw new DataError(`mnist-lines: minDigits ${o.minDigits} / maxDigits ${o.maxDigits} (expected 1 <= minDigits <= maxDigits)`);
   }
   const texts = new Map<number, string>();

@@ -1,1 +1,34 @@
-export {};
+export { weightedAverage } from './average.js';
+export type { ShardGradients } from './average.js';
+export {
+  CHECKPOINT_FORMAT,
+  checkpointFileName,
+  latestCheckpoint,
+  listCheckpoints,
+  loadCheckpoint,
+  saveCheckpoint,
+} from './checkpoint.js';
+export type { CheckpointData, LoadedCheckpoint } from './checkpoint.js';
+export { Coordinator } from './coordinator.js';
+export type {
+  CoordinatorCheckpointOptions,
+  CoordinatorCurveOptions,
+  CoordinatorEvent,
+  CoordinatorOptions,
+  ShardReport,
+  StepResult,
+  WorkerInfo,
+} from './coordinator.js';
+export { generateCurveKeyPair, isLoopbackEndpoint, z85Decode } from './curve.js';
+export type { CurveKeyPair } from './curve.js';
+export { launchLocal } from './launch-local.js';
+export type { LaunchLocalOptions, LocalWorkers } from './launch-local.js';
+export { assertSameLayout, createLayout, layoutDifferences, validateLayout } from './layout.js';
+export type { LayoutEntry, ParamLayout } from './layout.js';
+export { defaultLogger, silentLogger } from './logger.js';
+export type { Logger, LogLevel } from './logger.js';
+export { PROTOCOL_VERSION } from './protocol.js';
+export { splitBatch } from './split.js';
+export { assignFlat, flattenNamedTensors, flattenVariables, layoutFromVariables } from './tfjs-variables.js';
+export { runWorker } from './worker.js';
+export type { GradientResult, WorkerCurveOptions, WorkerExit, WorkerOptions, WorkerShard } from './worker.js';

@@ -1,0 +1,182 @@
+/**
+ * Versioned, atomic checkpoints of a data-parallel run: parameters, optimizer state, step,
+ * and the application's own state (data cursor, RNG state, metadata) as JSON.
+ *
+ * File layout (little-endian):
+ *   'SCDPCKPT' | u32 format version | u32 header length | header (JSON, UTF-8)
+ *   | params (f32[layout.size]) | optimizer state (adadelta bytes)
+ * The header holds the step, the layout, the byte lengths, a SHA-256 of the payload, and
+ * the application state.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { deserializeAdadeltaState, serializeAdadeltaState, type AdadeltaState } from '@scriptorium/adadelta';
+import { layoutDifferences, validateLayout, type ParamLayout } from './layout.js';
+
+export const CHECKPOINT_FORMAT = 1;
+const MAGIC = 'SCDPCKPT';
+const EXT = '.dpck';
+
+export interface CheckpointData {
+  /** Completed optimizer steps. */
+  step: number;
+  layout: ParamLayout;
+  params: Float32Array;
+  optimizerState: AdadeltaState;
+  /** The application's state; must survive JSON.stringify/parse. Default null. */
+  appState?: unknown;
+  /** Id of the run that wrote it (informative). */
+  runId?: string;
+}
+
+export interface LoadedCheckpoint extends Required<CheckpointData> {
+  path: string;
+  createdAt: string;
+}
+
+interface Header {
+  format: number;
+  step: number;
+  runId: string;
+  createdAt: string;
+  layout: ParamLayout;
+  paramsBytes: number;
+  optimizerBytes: number;
+  sha256: string;
+  appState: unknown;
+}
+
+/** File name of the checkpoint after `step` (zero-padded so names sort by step). */
+export function checkpointFileName(step: number): string {
+  return `step-${String(step).padStart(9, '0')}${EXT}`;
+}
+
+/**
+ * Writes a checkpoint into `dir` atomically: a temporary file in the same directory is
+ * written, fsynced and renamed over the final name, then the directory is fsynced. Keeps the
+ * newest `keep` checkpoints (default 3; 0 keeps all). Returns the path written.
+ */
+export async function saveCheckpoint(dir: string, data: CheckpointData, options: { keep?: number } = {}): Promise<string> {
+  if (data.params.length !== data.layout.size) {
+    throw new Error(`saveCheckpoint: params has ${data.params.length} values, layout expects ${data.layout.size}`);
+  }
+  const appJson = JSON.stringify(data.appState ?? null);
+  const params = new Uint8Array(data.params.buffer, data.params.byteOffset, data.params.byteLength);
+  const optimizer = serializeAdadeltaState(data.optimizerState);
+  const sha256 = createHash('sha256').update(params).update(optimizer).digest('hex');
+  const header: Header = {
+    format: CHECKPOINT_FORMAT,
+    step: data.step,
+    runId: data.runId ?? '',
+    createdAt: new Date().toISOString(),
+    layout: data.layout,
+    paramsBytes: params.byteLength,
+    optimizerBytes: optimizer.byteLength,
+    sha256,
+    appState: JSON.parse(appJson),
+  };
+  const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
+  const prefix = Buffer.alloc(16);
+  prefix.write(MAGIC, 0, 'latin1');
+  prefix.writeUInt32LE(CHECKPOINT_FORMAT, 8);
+  prefix.writeUInt32LE(headerBytes.length, 12);
+
+  await fs.mkdir(dir, { recursive: true });
+  const final = path.join(dir, checkpointFileName(data.step));
+  const tmp = path.join(dir, `.${checkpointFileName(data.step)}.${process.pid}.${Date.now()}.tmp`);
+  const fh = await fs.open(tmp, 'wx');
+  try {
+    await fh.writev([prefix, headerBytes, params, optimizer]);
+    await fh.sync();
+  } catch (err) {
+    await fh.close();
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+  await fh.close();
+  await fs.rename(tmp, final);
+  const dh = await fs.open(dir, 'r');
+  try {
+    await dh.sync();
+  } finally {
+    await dh.close();
+  }
+  const keep = options.keep ?? 3;
+  if (keep > 0) {
+    const all = await listCheckpoints(dir);
+    for (const old of all.slice(0, Math.max(0, all.length - keep))) await fs.rm(old, { force: true });
+  }
+  return final;
+}
+
+/** Checkpoint files in `dir`, oldest first ([] when the directory does not exist). */
+export async function listCheckpoints(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  return names
+    .filter((n) => /^step-\d+\.dpck$/.test(n))
+    .sort()
+    .map((n) => path.join(dir, n));
+}
+
+/** The newest checkpoint in `dir`, or null. */
+export async function latestCheckpoint(dir: string): Promise<string | null> {
+  const all = await listCheckpoints(dir);
+  return all.length ? all[all.length - 1]! : null;
+}
+
+/**
+ * Reads and verifies a checkpoint (magic, format version, lengths, SHA-256). When
+ * `expectedLayout` is given, throws listing every difference between it and the stored one.
+ */
+export async function loadCheckpoint(file: string, expectedLayout?: ParamLayout): Promise<LoadedCheckpoint> {
+  const buf = await fs.readFile(file);
+  const fail = (what: string): never => {
+    throw new Error(`${file}: ${what}`);
+  };
+  if (buf.length < 16 || buf.toString('latin1', 0, 8) !== MAGIC) fail(`not a dataparallel checkpoint (magic '${MAGIC}' missing)`);
+  const format = buf.readUInt32LE(8);
+  if (format !== CHECKPOINT_FORMAT) fail(`checkpoint format ${format} is not supported (this version reads ${CHECKPOINT_FORMAT})`);
+  const headerLength = buf.readUInt32LE(12);
+  if (16 + headerLength > buf.length) fail(`header length ${headerLength} runs past the end of the file (${buf.length} bytes)`);
+  let header: Header;
+  try {
+    header = JSON.parse(buf.toString('utf8', 16, 16 + headerLength)) as Header;
+  } catch (err) {
+    return fail(`header is not valid JSON (${(err as Error).message})`);
+  }
+  const layout = validateLayout(header.layout, `${file}: header.layout`);
+  if (header.paramsBytes !== layout.size * 4) fail(`header.paramsBytes ${header.paramsBytes} does not match the layout (${layout.size * 4})`);
+  const start = 16 + headerLength;
+  const expectedLength = start + header.paramsBytes + header.optimizerBytes;
+  if (buf.length !== expectedLength) fail(`file has ${buf.length} bytes, expected ${expectedLength} (truncated or corrupt)`);
+  const payload = buf.subarray(start);
+  const sha = createHash('sha256').update(payload).digest('hex');
+  if (sha !== header.sha256) fail(`SHA-256 mismatch (stored ${header.sha256.slice(0, 12)}..., computed ${sha.slice(0, 12)}...): corrupt file`);
+  if (expectedLayout) {
+    const diffs = layoutDifferences(expectedLayout, layout);
+    if (diffs.length) fail(`parameter layout differs from the model's: ${diffs.join('; ')}`);
+  }
+  const params = new Float32Array(layout.size);
+  new Uint8Array(params.buffer).set(payload.subarray(0, header.paramsBytes));
+  const optimizerState = deserializeAdadeltaState(new Uint8Array(payload.subarray(header.paramsBytes)));
+  if (optimizerState.accumGrad.length !== layout.size) {
+    fail(`optimizer state has ${optimizerState.accumGrad.length} values, layout expects ${layout.size}`);
+  }
+  return {
+    path: file,
+    step: header.step,
+    runId: header.runId,
+    createdAt: header.createdAt,
+    layout,
+    params,
+    optimizerState,
+    appState: header.appState,
+  };
+}

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { Coordinator, type CoordinatorEvent } from './coordinator.js';
+import { createLayout } from './layout.js';
+import { silentLogger } from './logger.js';
+import { runWorker, type GradientResult, type WorkerShard } from './worker.js';
+
+// In-process workers with a pure-JS "model": loss = mean over samples of sum_j (p_j - 1)^2 / 2,
+// so the mean gradient is p - 1 whatever the shard; an item -1 makes the gradient NaN.
+const layout = createLayout([{ name: 'p', shape: [4] }]);
+const FAST = { heartbeatMs: 100, stepTimeoutMs: 10_000, joinTimeoutMs: 10_000, log: silentLogger };
+
+function compute(params: Float32Array, shard: WorkerShard): GradientResult {
+  const items = shard.items as number[];
+  const bad = items.includes(-1);
+  const grads = Float32Array.from(params, (p) => (bad ? NaN : p - 1));
+  return { grads, lossSum: items.length, count: items.length };
+}
+
+function worker(endpoint: string, extra: Partial<Parameters<typeof runWorker>[0]> = {}) {
+  return runWorker({ endpoint, computeGradients: compute, log: silentLogger, ...extra });
+}
+
+describe('runWorker', () => {
+  it('rejects, listing the differences, when the coordinator has another layout', async () => {
+    const coord = await Coordinator.start({ layout, params: new Float32Array(4), ...FAST });
+    const mine = createLayout([{ name: 'p', shape: [2, 2] }]);
+    await expect(worker(coord.endpoint, { layout: mine })).rejects.toThrow(
+      "the coordinator's layout: parameter layout differs: tensor 'p' has shape [4], expected [2, 2]",
+    );
+    await coord.close();
+  });
+
+  it('says BYE when aborted, and the coordinator drops it at once', async () => {
+    const events: CoordinatorEvent[] = [];
+    const coord = await Coordinator.start({ layout, params: new Float32Array(4), ...FAST, onEvent: (e) => events.push(e) });
+    const abort = new AbortController();
+    const running = worker(coord.endpoint, { signal: abort.signal });
+    await coord.waitForWorkers(1);
+    abort.abort();
+    expect((await running).reason).toBe('aborted');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(coord.liveWorkers).toBe(0);
+    expect(events.find((e) => e.type === 'leave')).toMatchObject({ reason: 'left (worker stopped)' });
+    await coord.close();
+  });
+
+  it('follows a restarted coordinator on the same endpoint', async () => {
+    const first = await Coordinator.start({ layout, params: new Float32Array(4), ...FAST });
+    const endpoint = first.endpoint;
+    const running = worker(endpoint);
+    await first.waitForWorkers(1);
+    await first.step([1, 2]);
+    // A coordinator that dies without BYE: the worker notices unanswered heartbeats and rejoins.
+    (first as unknown as { router: { close(): void } }).router.close();
+    const second = await Coordinator.start({ layout, params: Float32Array.of(3, 3, 3, 3), ...FAST, endpoint });
+    await second.waitForWorkers(1);
+    const r = await second.step([1, 2, 3]);
+    expect(r.count).toBe(3);
+    await second.close();
+    expect((await running).reason).toBe('coordinator closing');
+    await first.close();
+  });
+});
+
+describe('non-finite gradients', () => {
+  it('confirmed by a second worker: step() throws naming the shard (default onNonFinite: throw)', async () => {
+    const drops: string[] = [];
+    const coord = await Coordinator.start({ layout, params: new Float32Array(4), ...FAST, onEvent: (e) => e.type === 'drop' && drops.push(e.reason) });
+    const workers = [worker(coord.endpoint), worker(coord.endpoint)];
+    await coord.waitForWorkers(2);
+    const before = Float32Array.from(coord.params);
+    // Shards [1, 2] and [-1, 4]: shard 1 is NaN on whichever worker computes it.
+    await expect(coord.step([1, 2, -1, 4])).rejects.toThrow(/Coordinator.step 1: shard 1 from worker '.*' has gradient\[0\] = NaN/);
+    expect(Array.from(coord.params)).toEqual(Array.from(before));
+    expect(coord.completedSteps).toBe(0);
+    expect(drops).toEqual([expect.stringContaining('non-finite gradient[0] = NaN for step 1 shard 1; retrying')]); // retried on the other worker
+    await coord.close();
+    await Promise.all(workers);
+  });
+
+  it("with onNonFinite: 'skip' the step is skipped and the next one applies", async () => {
+    const coord = await Coordinator.start({ layout, params: new Float32Array(4), ...FAST, optimizer: { onNonFinite: 'skip' } });
+    const running = worker(coord.endpoint);
+    await coord.waitForWorkers(1);
+    const skipped = await coord.step([-1, 2]);
+    expect(skipped.skipped).toBe(true);
+    expect(Array.from(coord.params)).toEqual([0, 0, 0, 0]);
+    const ok = await coord.step([1, 2]);
+    expect(ok.skipped).toBe(false);
+    // Gradient p - 1 = -1 everywhere; the first Adadelta step from zero state moves each
+    // parameter by +sqrt(eps / (0.05 * 1 + eps)) = sqrt(1e-6 / 0.050001) ~ 4.472e-3.
+    for (const p of coord.params) expect(p).toBeCloseTo(Math.sqrt(1e-6 / 0.050001), 6);
+    await coord.close();
+    await running;
+  });
+});
