@@ -1,4 +1,5 @@
-// MDLSTM speed: the wavefront op vs a per-cell scan built from tfjs ops vs the float64 reference.
+// MDLSTM speed: the fused typed-array op and the wavefront of tfjs ops vs a per-cell scan built from tfjs ops
+// and the float64 reference.
 // Run: node --import tsx --conditions=@scriptorium/source tools/bench/mdlstm.ts [wasm|cpu ...]
 import * as tf from '@tensorflow/tfjs-core';
 import { mdlstm, mdlstmReference, type MDLSTMWeights } from '@scriptorium/mdlstm';
@@ -67,21 +68,12 @@ for (const backend of backends) {
   const a = tf.randomNormal([512, 512]), bm = tf.randomNormal([512, 512]);
   const mmMs = await timeIt(() => tf.tidy(() => tf.matMul(a, bm).dataSync()), 1000);
   lines.push(`\n### ${backend} (matmul 512x512x512: ${((2 * 512 ** 3) / mmMs / 1e6).toFixed(2)} GFLOP/s)\n`);
-  lines.push('| grid (units, channels, HxW), batch 8 | forward ms | fwd+bwd ms | cells/s fwd | cells/s fwd+bwd | GFLOP/s fwd | per-cell tfjs scan fwd ms | wavefront speed-up | reference fwd ms |');
-  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  lines.push('| grid (units, channels, HxW), batch 8 | implementation | forward ms | fwd+bwd ms | cells/s fwd | cells/s fwd+bwd | GFLOP/s fwd | per-cell tfjs scan fwd ms | speed-up vs per-cell | reference fwd ms |');
+  lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const s of SIZES) {
     const D = 4, U = s.units, C = s.channels;
     const x = tf.randomUniform([BATCH, s.h, s.w, C]) as tf.Tensor4D;
     const w = weights(D, C, U);
-    const fwd = await timeIt(() => tf.tidy(() => (mdlstm(x, w) as tf.Tensor).dataSync()));
-    const bwd = await timeIt(() =>
-      tf.tidy(() => {
-        const g = tf.grads((xx: tf.Tensor, k: tf.Tensor, r: tf.Tensor) =>
-          tf.sum(mdlstm(xx, { kernel: k, recurrentKernel: r, bias: w.bias }) as tf.Tensor),
-        )([x, w.kernel, w.recurrentKernel]);
-        g.forEach((t) => t.dataSync());
-      }),
-    );
     const cells = BATCH * s.h * s.w * D; // cells of all four directions
     const flopsPerCell = 2 * C * 5 * U + 2 * 2 * U * 5 * U + 20 * U;
     // Per-cell scan: one direction over a few rows, extrapolated to 4 directions x all rows.
@@ -92,9 +84,20 @@ for (const backend of backends) {
     const x64 = Float64Array.from(x.slice([0, 0, 0, 0], [1, s.h, s.w, C]).dataSync());
     const wr = { kernel: Float64Array.from(w.kernel.dataSync()), recurrentKernel: Float64Array.from(w.recurrentKernel.dataSync()), bias: Float64Array.from(w.bias.dataSync()) };
     const refMs = (await timeIt(() => mdlstmReference({ x: x64, shape: [1, s.h, s.w, C], units: U, directions: ['tl', 'tr', 'bl', 'br'], weights: wr }), 500)) * BATCH;
-    lines.push(
-      `| ${U}, ${C}, ${s.h}x${s.w} | ${fwd.toFixed(1)} | ${bwd.toFixed(1)} | ${(cells / fwd / 1e3).toFixed(2)}M | ${(cells / bwd / 1e3).toFixed(2)}M | ${((cells * flopsPerCell) / fwd / 1e6).toFixed(3)} | ${perCellFull.toFixed(0)}${rows < s.h ? ' (extrapolated from ' + rows + ' rows, 1 direction)' : ' (1 direction x4)'} | ${(perCellFull / fwd).toFixed(0)}x | ${refMs.toFixed(1)} |`,
-    );
+    for (const implementation of ['fused', 'wavefront'] as const) {
+      const fwd = await timeIt(() => tf.tidy(() => (mdlstm(x, w, { implementation }) as tf.Tensor).dataSync()));
+      const bwd = await timeIt(() =>
+        tf.tidy(() => {
+          const g = tf.grads((xx: tf.Tensor, k: tf.Tensor, r: tf.Tensor) =>
+            tf.sum(mdlstm(xx, { kernel: k, recurrentKernel: r, bias: w.bias }, { implementation }) as tf.Tensor),
+          )([x, w.kernel, w.recurrentKernel]);
+          g.forEach((t) => t.dataSync());
+        }),
+      );
+      lines.push(
+        `| ${U}, ${C}, ${s.h}x${s.w} | ${implementation} | ${fwd.toFixed(1)} | ${bwd.toFixed(1)} | ${(cells / fwd / 1e3).toFixed(2)}M | ${(cells / bwd / 1e3).toFixed(2)}M | ${((cells * flopsPerCell) / fwd / 1e6).toFixed(3)} | ${perCellFull.toFixed(0)}${rows < s.h ? ' (extrapolated from ' + rows + ' rows, 1 direction)' : ' (1 direction x4)'} | ${(perCellFull / fwd).toFixed(1)}x | ${refMs.toFixed(1)} |`,
+      );
+    }
     tf.dispose([x, w.kernel, w.recurrentKernel, w.bias]);
   }
 }

@@ -149,6 +149,9 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
       step,
       minWorkers: listen ? (flags['min-workers'] as number) : workers,
       joinTimeoutMs: 120_000,
+      // Validation, checkpoints and bundle saves run on the coordinator's thread and can take seconds: allow a
+      // minute of silence before a worker counts as gone (a dead worker's socket is noticed at once anyway).
+      heartbeatMisses: 60,
       insecure: flags.insecure as boolean,
       curve: curve ? { ...curve, allowedClients: (flags['allow-keys'] as string[] | undefined) ?? [] } : undefined,
       checkpoint: { dir: ckDir, every: 1_000_000_000, keep: 3 },

@@ -46,6 +46,7 @@ export async function runWorkerCommand(flags: ParsedFlags): Promise<void> {
     },
     curve: keys ? { serverKey: flags['server-key'] as string, ...keys } : undefined,
     connectTimeoutMs: 300_000,
+    heartbeatMisses: 60, // the coordinator may be busy validating for several seconds
     log,
   });
   if (!quiet) console.error(`[worker ${process.pid}] done: ${exit.reason} (${exit.shards} shards)`);
