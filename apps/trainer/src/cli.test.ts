@@ -92,6 +92,11 @@ describe('scriptorium train', () => {
 });
 
 describe('bad input on the command line', () => {
+  it('an invalid Adadelta setting or a height the model cannot pool is a usage error naming the flag', async () => {
+    await expect(runTrain(tiny(path.join(tmp, 'rho'), ['--rho', '2']), quiet)).rejects.toThrow(/^--lr\/--rho\/--eps\/--clip-norm: .*rho/);
+    await expect(runTrain(tiny(path.join(tmp, 'h24'), ['--height', '24']), quiet)).rejects.toThrow(/^--height 24: pham2014: height 24 must be a multiple of/);
+  });
+
   it('unknown command, flag or value: one line plus usage, exit 2, no stack trace', async () => {
     const a = await cli(['trian']);
     expect(a.code).toBe(2);

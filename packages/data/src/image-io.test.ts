@@ -68,6 +68,22 @@ describe('normalizeLine', () => {
     const capped = await normalizeLine({ data: new Float32Array(100 * 10).fill(1), width: 100, height: 10 }, { height: 10, maxWidth: 50 });
     expect(capped.width).toBe(50);
   });
+
+  it('keeps one grey value per pixel in place when it rescales', async () => {
+    // Ink in the left half of a 12x6 image, rows 1..4; scaled to height 12 it is 24x12 with the same layout.
+    const w = 12, h = 6, src = new Float32Array(w * h);
+    for (let y = 1; y < 5; y++) for (let x = 0; x < 6; x++) src[y * w + x] = 1;
+    const img = await normalizeLine({ data: src, width: w, height: h }, { height: 12, cropMargins: false, contrastNormalize: false });
+    expect([img.width, img.height, img.data.length]).toEqual([24, 12, 24 * 12]);
+    for (let y = 0; y < 12; y++) {
+      for (let x = 0; x < 24; x++) {
+        // Away from the edges of the ink box (where interpolation blends), the value is the source pixel's.
+        const sy = Math.floor(y / 2), sx = Math.floor(x / 2);
+        const nearEdge = [1, 5].some((e) => Math.abs(y / 2 - e) < 1) || Math.abs(x / 2 - 6) < 1;
+        if (!nearEdge) expect(img.data[y * 24 + x], `(${x}, ${y})`).toBeCloseTo(src[sy * w + sx]!, 1);
+      }
+    }
+  });
 });
 
 describe('manifest datasets', () => {

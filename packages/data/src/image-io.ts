@@ -83,9 +83,17 @@ export async function normalizeLine(img: LineImage, config: PreprocessConfig = D
   }
   const outW = Math.max(1, Math.min(c.maxWidth, Math.round((width * c.height) / height)));
   if (outW === width && c.height === height) return { data, width, height };
-  const bytes = Buffer.from(Uint8Array.from(data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255)));
-  const resized = await sharp(bytes, { raw: { width, height, channels: 1 } }).resize(outW, c.height, { fit: 'fill' }).raw().toBuffer();
-  return { data: Float32Array.from(resized, (v) => v / 255), width: outW, height: c.height };
+  const bytes = Buffer.allocUnsafe(width * height);
+  for (let p = 0; p < bytes.length; p++) bytes[p] = Math.round(Math.min(1, Math.max(0, data[p]!)) * 255);
+  // sharp widens a 1-channel raw input to sRGB on resize; ask for one grey channel back.
+  const resized = await sharp(bytes, { raw: { width, height, channels: 1 } })
+    .resize(outW, c.height, { fit: 'fill' })
+    .toColourspace('b-w')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const n = outW * c.height, ch = resized.info.channels, out = new Float32Array(n);
+  for (let p = 0; p < n; p++) out[p] = resized.data[p * ch]! / 255;
+  return { data: out, width: outW, height: c.height };
 }
 
 /** Decode + normalise. */
@@ -95,7 +103,8 @@ export async function loadLine(input: ImageInput, config: PreprocessConfig = DEF
 
 /** Writes a line image as an 8-bit grey PNG (ink dark on white), atomically. */
 export async function writeLinePng(img: LineImage, file: string): Promise<void> {
-  const bytes = Buffer.from(Uint8Array.from(img.data, (v) => 255 - Math.round(Math.min(1, Math.max(0, v)) * 255)));
+  const bytes = Buffer.allocUnsafe(img.width * img.height);
+  for (let p = 0; p < bytes.length; p++) bytes[p] = 255 - Math.round(Math.min(1, Math.max(0, img.data[p]!)) * 255);
   const tmp = `${file}.tmp-${process.pid}`;
   await sharp(bytes, { raw: { width: img.width, height: img.height, channels: 1 } }).png().toFile(tmp);
   await rename(tmp, file);

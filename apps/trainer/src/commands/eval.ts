@@ -12,7 +12,7 @@ export const evalCommand: CommandSpec = {
   synopsis: '--model DIR [--data SPEC] [options]',
   flags: [
     { name: 'model', type: 'string', metavar: 'DIR', help: 'model bundle directory (e.g. runs/NAME/best)' },
-    { name: 'data', type: 'string', default: 'mnist-lines', metavar: 'SPEC', help: "'mnist-lines' (its test split) or 'manifest:FILE.tsv'" },
+    { name: 'data', type: 'string', default: 'mnist-lines', metavar: 'SPEC', help: "'mnist-lines' (its test split), 'manifest:FILE.tsv', 'iam:DIR', 'gt:DIR' or 'page:DIR'" },
     { name: 'lines', type: 'int', min: 1, default: 500, help: 'lines to score (mnist-lines: how many to compose)' },
     { name: 'seed', type: 'int', default: 1, help: 'mnist-lines seed' },
     { name: 'beam', type: 'int', min: 1, default: 1, help: 'beam width (1: greedy)' },

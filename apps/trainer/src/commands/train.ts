@@ -20,7 +20,7 @@ export const trainCommand: CommandSpec = {
   summary: 'Train a recogniser: in this process (--workers 0), with local worker processes (--workers N), or with remote workers (--listen).',
   synopsis: '[--data SPEC] [--model pham2014|cnn-blstm] [--workers N | --listen tcp://HOST:PORT] [options]',
   flags: [
-    { name: 'data', type: 'string', default: 'mnist-lines', metavar: 'SPEC', help: "training data: 'mnist-lines' (embedded) or 'manifest:FILE.tsv'" },
+    { name: 'data', type: 'string', default: 'mnist-lines', metavar: 'SPEC', help: "training data: 'mnist-lines' (embedded), 'manifest:FILE.tsv', 'iam:DIR', 'gt:DIR' (images + .gt.txt) or 'page:DIR' (PAGE XML)" },
     { name: 'valid', type: 'string', metavar: 'SPEC', help: 'validation data (default: the mnist-lines valid split, else the last 5% of the training data)' },
     { name: 'train-lines', type: 'int', min: 1, default: 10000, help: 'lines of mnist-lines training data' },
     { name: 'valid-lines', type: 'int', min: 1, default: 300, help: 'validation lines scored at each evaluation' },
@@ -35,6 +35,8 @@ export const trainCommand: CommandSpec = {
     { name: 'insecure', type: 'boolean', default: false, help: 'allow a non-loopback --listen without CURVE' },
     { name: 'batch', type: 'int', min: 1, default: 16, help: 'global batch size (lines per step)' },
     { name: 'lr', type: 'number', min: 0, default: 1, help: 'Adadelta learning rate' },
+    { name: 'rho', type: 'number', min: 0, default: 0.95, help: 'Adadelta decay of the running averages' },
+    { name: 'eps', type: 'number', min: 0, default: 1e-6, help: 'Adadelta epsilon (sets the size of the first steps: about lr*sqrt(eps)/rms(grad))' },
     { name: 'clip-norm', type: 'number', min: 0, help: 'clip gradients to this global norm' },
     { name: 'max-epochs', type: 'int', min: 1, help: 'stop after this many epochs' },
     { name: 'max-steps', type: 'int', min: 1, help: 'stop after this many steps' },
@@ -92,6 +94,13 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
     throw new UsageError("train: cnn-blstm needs convolution gradients, which the wasm backend lacks; use --backend cpu (or tensorflow)", false);
   }
 
+  let optimizer: AdadeltaConfig;
+  try {
+    optimizer = resolveAdadeltaConfig({ learningRate: flags.lr as number, rho: flags.rho as number, epsilon: flags.eps as number, clipNorm: flags['clip-norm'] as number | undefined, onNonFinite: 'skip' });
+  } catch (err) {
+    throw new UsageError(`--lr/--rho/--eps/--clip-norm: ${(err as Error).message}`);
+  }
+
   // The job: everything a worker needs to rebuild the same model and data.
   const dataSpec = flags.data as string;
   const trainData = await openDataset(dataSpec, { split: 'train', count: flags['train-lines'] as number, seed: flags.seed as number, preprocess: { ...DEFAULT_PREPROCESS, height: flags.height as number } });
@@ -120,10 +129,16 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
   const jobFile = path.join(out, 'job.json');
   await writeFile(jobFile, `${JSON.stringify(job, null, 2)}\n`);
 
-  const replica = await createReplica(job);
+  let replica: Awaited<ReturnType<typeof createReplica>>;
+  try {
+    replica = await createReplica(job);
+  } catch (err) {
+    // The architectures reject heights their pooling cannot divide; that is a flag the user chose.
+    if (err instanceof RangeError && /\bheight\b/.test(err.message)) throw new UsageError(`--height ${job.preprocess.height}: ${err.message}`);
+    throw err;
+  }
   const validation = await validationSet(flags, job, trainData);
   const trainIndices = validation.trainSize;
-  const optimizer: AdadeltaConfig = resolveAdadeltaConfig({ learningRate: flags.lr as number, clipNorm: flags['clip-norm'] as number | undefined, onNonFinite: 'skip' });
   const params = checkpoint ? checkpoint.params : flattenVariables(replica.variables, replica.layout);
   const optState = checkpoint ? checkpoint.optimizerState : freshOptimizerState(replica.layout);
   const sampler = new BatchSampler({ size: trainIndices, batchSize: flags.batch as number, seed: job.seed });

@@ -1,0 +1,193 @@
+import { Rng } from '@scriptorium/runtime/rng';
+import { describe, expect, it } from 'vitest';
+import { AUGMENT_PRESETS, augmentLine, gaussianBlur, minMax3x3, parseAugmentConfig, upsample } from './augment.js';
+import type { LineImage } from './line-image.js';
+
+const sum = (a: Float32Array) => a.reduce((s, v) => s + v, 0);
+
+/** Uniform random pixels in [0, 1]. */
+function noiseImage(height: number, width: number, seed = 1): LineImage {
+  const rng = new Rng(seed);
+  return { data: Float32Array.from({ length: height * width }, () => rng.next()), height, width };
+}
+
+/** A 24x60 test pattern away from the borders: a horizontal and a vertical stroke, a grey blob. */
+function pattern(): LineImage {
+  const height = 24, width = 60, data = new Float32Array(height * width);
+  for (let x = 8; x < 40; x++) data[12 * width + x] = data[13 * width + x] = 1;
+  for (let y = 5; y < 19; y++) data[y * width + 20] = 1;
+  for (let y = 8; y < 14; y++) for (let x = 45; x < 52; x++) data[y * width + x] = 0.25 + 0.1 * ((x + y) % 4);
+  return { data, height, width };
+}
+
+describe('augmentLine', () => {
+  it('is the identity (a copy, rng untouched) when every transform is off', () => {
+    const img = noiseImage(16, 40);
+    for (const config of [{}, AUGMENT_PRESETS.none!, { scale: [1, 1] as [number, number], erodeP: 0 }]) {
+      const rng = new Rng(7);
+      const out = augmentLine(img, config, rng);
+      expect([out.height, out.width]).toEqual([16, 40]);
+      expect(out.data).toEqual(img.data);
+      expect(out.data).not.toBe(img.data);
+      expect(rng.getState()).toBe(new Rng(7).getState());
+    }
+  });
+
+  it('is deterministic in the rng state and does not modify its input', () => {
+    const img = pattern();
+    const before = img.data.slice();
+    const config = { ...AUGMENT_PRESETS.default!, blurSigma: 1, contrast: 0.2, brightness: 0.05 };
+    const a = augmentLine(img, config, new Rng(42));
+    const b = augmentLine(img, config, new Rng(42));
+    const c = augmentLine(img, config, new Rng(43));
+    expect(b).toEqual(a);
+    expect(c.data).not.toEqual(a.data);
+    expect(img.data).toEqual(before);
+  });
+
+  it('throws for an image whose data does not match its size', () => {
+    const img = { data: new Float32Array(3 * 4 * 5), height: 4, width: 5 }; // e.g. 3 channels left in
+    expect(() => augmentLine(img, {}, new Rng(1))).toThrow('augmentLine: 60 values for a 4 x 5 image (expected one per pixel)');
+  });
+
+  it('keeps the height and values in [0, 1] under the default preset', () => {
+    const img = pattern();
+    for (let seed = 0; seed < 20; seed++) {
+      const out = augmentLine(img, AUGMENT_PRESETS.default!, new Rng(seed));
+      expect(out.height).toBe(img.height);
+      expect(out.data.length).toBe(out.height * out.width);
+      // Width: scale 0.9..1.1, shear adds up to 24 * tan(10 deg) = 4.2 px, rotation fitting shrinks a little.
+      expect(out.width).toBeGreaterThan(0.75 * img.width);
+      expect(out.width).toBeLessThan(1.1 * img.width + 5);
+      expect(Math.min(...out.data)).toBeGreaterThanOrEqual(0);
+      expect(Math.max(...out.data)).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('shears a vertical bar to the slant of the shear formula, row by row', () => {
+    // Bar in columns 14 and 15 of a 20x30 image: centroid x = 15 (pixel centres at +0.5).
+    const h = 20, w = 30, img: LineImage = { data: new Float32Array(h * w), height: h, width: w };
+    for (let y = 0; y < h; y++) img.data[y * w + 14] = img.data[y * w + 15] = 1;
+    for (const seed of [1, 2, 3, 4]) {
+      // With only shear on, the angle is the rng's first draw, uniform in [-20, 20] degrees.
+      const tan = Math.tan((new Rng(seed).uniform(-20, 20) * Math.PI) / 180);
+      const out = augmentLine(img, { shear: 20 }, new Rng(seed));
+      // Output width holds the sheared box: w + h |tan|; the centres of input and output coincide.
+      expect(out.width).toBe(Math.round(w + h * Math.abs(tan)));
+      for (let y = 0; y < h; y++) {
+        const row = out.data.subarray(y * out.width, (y + 1) * out.width);
+        const centroid = row.reduce((s, v, x) => s + v * (x + 0.5), 0) / sum(row);
+        // x' = W/2 + (x - w/2) - tan * (y - h/2): positive shear moves the top right.
+        expect(centroid).toBeCloseTo(out.width / 2 + (15 - w / 2) - tan * (y + 0.5 - h / 2), 3);
+        expect(sum(row)).toBeCloseTo(2, 4); // linear interpolation along the row keeps the row's ink
+      }
+    }
+  });
+
+  it('dilation thickens strokes (more ink) and erosion thins them (less ink)', () => {
+    const img = pattern(), mass = sum(img.data);
+    const dilated = augmentLine(img, { dilateP: 1 }, new Rng(1));
+    const eroded = augmentLine(img, { erodeP: 1 }, new Rng(1));
+    expect(sum(dilated.data)).toBeGreaterThan(mass);
+    expect(sum(eroded.data)).toBeLessThan(mass);
+    // The 1-px vertical stroke (column 20, rows 5..18) becomes 3 px wide, then disappears.
+    expect([19, 20, 21].map((x) => dilated.data[10 * img.width + x])).toEqual([1, 1, 1]);
+    expect(eroded.data[10 * img.width + 20]).toBe(0);
+  });
+
+  it('separable 3x3 min/max equals the naive 9-pixel window', () => {
+    const img = noiseImage(9, 13, 3);
+    for (const dilate of [false, true]) {
+      const op = dilate ? Math.max : Math.min;
+      const naive = new Float32Array(img.data.length);
+      for (let y = 0; y < img.height; y++)
+        for (let x = 0; x < img.width; x++) {
+          let v = img.data[y * img.width + x]!;
+          for (let dy = -1; dy <= 1; dy++)
+            for (let dx = -1; dx <= 1; dx++) {
+              const [yy, xx] = [y + dy, x + dx];
+              if (yy >= 0 && yy < img.height && xx >= 0 && xx < img.width) v = op(v, img.data[yy * img.width + xx]!);
+            }
+          naive[y * img.width + x] = v;
+        }
+      expect(minMax3x3(img.data, img.height, img.width, dilate)).toEqual(naive);
+    }
+  });
+
+  it('blur spreads ink but keeps its total mass within 1%', () => {
+    const img = pattern(), mass = sum(img.data);
+    const out = augmentLine(img, { blurSigma: 3 }, new Rng(5));
+    expect(Math.abs(sum(out.data) - mass) / mass).toBeLessThan(0.01);
+    expect(Math.max(...out.data)).toBeLessThan(1);
+  });
+
+  it('separable blur equals a naive 2-D Gaussian convolution', () => {
+    const img = noiseImage(7, 11, 4), sigma = 0.8, r = 3; // radius ceil(3 * 0.8) = 3
+    const weight = (d: number) => Math.exp(-(d * d) / (2 * sigma * sigma));
+    let norm = 0;
+    for (let d = -r; d <= r; d++) norm += weight(d);
+    const clamp = (v: number, n: number) => Math.min(n - 1, Math.max(0, v));
+    const naive = new Float32Array(img.data.length);
+    for (let y = 0; y < img.height; y++)
+      for (let x = 0; x < img.width; x++) {
+        let v = 0;
+        for (let dy = -r; dy <= r; dy++)
+          for (let dx = -r; dx <= r; dx++) v += (weight(dx) * weight(dy) * img.data[clamp(y + dy, img.height) * img.width + clamp(x + dx, img.width)]!) / norm ** 2;
+        naive[y * img.width + x] = v;
+      }
+    const fast = gaussianBlur(img.data, img.height, img.width, sigma);
+    fast.forEach((v, p) => expect(v).toBeCloseTo(naive[p]!, 5));
+  });
+
+  it('separable grid upsampling equals per-pixel bilinear interpolation of the grid', () => {
+    const grid = noiseImage(4, 6, 5), step = 3, h = 10, w = 16; // nodes at pixels 0, 3, 6, 9 (rows), 0..15 (columns)
+    const node = (j: number, i: number) => grid.data[Math.min(3, j) * 6 + Math.min(5, i)]!;
+    const out = upsample(grid.data, 4, 6, step, h, w, 2);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        const [j, i] = [Math.floor(y / step), Math.floor(x / step)], [ty, tx] = [y / step - j, x / step - i];
+        const v = (1 - ty) * ((1 - tx) * node(j, i) + tx * node(j, i + 1)) + ty * ((1 - tx) * node(j + 1, i) + tx * node(j + 1, i + 1));
+        expect(out[y * w + x]).toBeCloseTo(2 * v, 5);
+      }
+  });
+
+  it('adds noise of the configured standard deviation', () => {
+    // Mid-grey, so that clamping to [0, 1] never cuts the noise. 32,000 pixels: the sample std has a
+    // relative standard error of 1 / sqrt(2n) = 0.4%, the mean a standard error of 0.05 / sqrt(n) = 0.0003.
+    const img: LineImage = { data: new Float32Array(64 * 500).fill(0.5), height: 64, width: 500 };
+    const out = augmentLine(img, { noiseStd: 0.05 }, new Rng(9));
+    const n = out.data.length, mean = sum(out.data) / n;
+    const std = Math.sqrt(out.data.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1));
+    expect(Math.abs(mean - 0.5)).toBeLessThan(0.0015);
+    expect(Math.abs(std - 0.05) / 0.05).toBeLessThan(0.02);
+  });
+
+  it('elastic distortion moves ink but keeps the size and most of the ink', () => {
+    const img = pattern(), mass = sum(img.data);
+    const out = augmentLine(img, { elasticAlpha: 1.5, elasticSigma: 4 }, new Rng(11));
+    expect([out.height, out.width]).toEqual([img.height, img.width]);
+    expect(out.data).not.toEqual(img.data);
+    expect(Math.abs(sum(out.data) - mass) / mass).toBeLessThan(0.15);
+  });
+});
+
+describe('parseAugmentConfig', () => {
+  it('accepts fields and preset names', () => {
+    expect(parseAugmentConfig({ shear: 5, scale: [0.8, 1.2], noiseStd: 0.02 })).toEqual({ shear: 5, scale: [0.8, 1.2], noiseStd: 0.02 });
+    expect(parseAugmentConfig('default')).toEqual(AUGMENT_PRESETS.default);
+    expect(parseAugmentConfig(JSON.parse(JSON.stringify(AUGMENT_PRESETS.default)))).toEqual(AUGMENT_PRESETS.default);
+  });
+
+  it('throws naming the field, the value and what was expected', () => {
+    const where = 'train.json: augment';
+    expect(() => parseAugmentConfig({ blurSigma: -1 }, where)).toThrow('train.json: augment: blurSigma = -1 (expected px >= 0)');
+    expect(() => parseAugmentConfig({ elasticSigma: 0 }, where)).toThrow('elasticSigma = 0 (expected px > 0)');
+    expect(() => parseAugmentConfig({ shear: '10' }, where)).toThrow('shear = "10" (expected degrees in [0, 60))');
+    expect(() => parseAugmentConfig({ erodeP: 1.5 }, where)).toThrow('erodeP = 1.5 (expected a probability in [0, 1])');
+    expect(() => parseAugmentConfig({ erodeP: 0.6, dilateP: 0.6 }, where)).toThrow('erodeP + dilateP = 1.2 (expected at most 1');
+    expect(() => parseAugmentConfig({ scale: [1.2, 0.8] }, where)).toThrow('scale = [1.2,0.8] (expected [min, max] with 0 < min <= max)');
+    expect(() => parseAugmentConfig({ sheer: 3 }, where)).toThrow("unknown field 'sheer' (expected shear, scale, rotation,");
+    expect(() => parseAugmentConfig('heavy', where)).toThrow("unknown preset 'heavy' (expected one of none, default)");
+    expect(() => parseAugmentConfig(3, where)).toThrow('expected an object of augmentation fields or a preset name, got 3');
+  });
+});
