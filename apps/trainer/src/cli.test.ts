@@ -61,16 +61,20 @@ describe('scriptorium train', () => {
     expect(json.confidence).toBeGreaterThan(0);
   });
 
-  it('with 2 local worker processes equals the in-process run (same global batches, averaged gradients)', async () => {
-    const a = await runTrain(tiny(path.join(tmp, 'single'), ['--max-steps', '2']), quiet);
-    const b = await runTrain(tiny(path.join(tmp, 'two'), ['--max-steps', '2', '--workers', '2']), { ...quiet, workerScript: MAIN, workerNodeArgs: NODE_ARGS });
+  it('with 2 local worker processes equals the in-process run (same global batches, same augmentation, averaged gradients)', async () => {
+    const aug = ['--max-steps', '2', '--augment', 'default'];
+    const a = await runTrain(tiny(path.join(tmp, 'single'), aug), quiet);
+    const b = await runTrain(tiny(path.join(tmp, 'two'), [...aug, '--workers', '2']), { ...quiet, workerScript: MAIN, workerNodeArgs: NODE_ARGS });
+    const plain = await runTrain(tiny(path.join(tmp, 'plain'), ['--max-steps', '2']), quiet);
     expect(b.steps).toBe(2);
-    const pa = (await loadCheckpoint((await latestCheckpoint(path.join(a.runDir, 'checkpoints')))!)).params;
-    const pb = (await loadCheckpoint((await latestCheckpoint(path.join(b.runDir, 'checkpoints')))!)).params;
-    let maxDiff = 0;
-    for (let i = 0; i < pa.length; i++) maxDiff = Math.max(maxDiff, Math.abs(pa[i]! - pb[i]!));
-    // Two shards of 2 lines averaged by count equal one batch of 4 up to float32 summation order.
-    expect(maxDiff).toBeLessThan(1e-4);
+    const params = async (dir: string) => (await loadCheckpoint((await latestCheckpoint(path.join(dir, 'checkpoints')))!)).params;
+    const maxDiff = (x: Float32Array, y: Float32Array) => x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i]!)), 0);
+    const [pa, pb, pp] = [await params(a.runDir), await params(b.runDir), await params(plain.runDir)];
+    // Two shards of 2 lines averaged by count equal one batch of 4 up to float32 summation order; each process
+    // augments a sample with the seed of (run seed, step, index), so both saw the same images.
+    expect(maxDiff(pa, pb)).toBeLessThan(1e-4);
+    // ... and the augmentation did change them: the run without it ends elsewhere.
+    expect(maxDiff(pa, pp)).toBeGreaterThan(1e-3);
   });
 
   it('an interrupted run resumed with --resume equals the uninterrupted run bit for bit', async () => {
@@ -107,6 +111,30 @@ describe('bad input on the command line', () => {
     expect(b.stderr).not.toMatch(/at .*\.ts:\d+/);
     const c = await cli(['train', '--model', 'resnet']);
     expect(c.stderr).toMatch(/--model: unknown value 'resnet' \(expected one of: pham2014, cnn-blstm\)/);
+  });
+
+  it('a missing line image stops training with its name, or with --skip-bad is reported, left out and counted', async () => {
+    // Six lines, the third one's image missing; the last line is split off for validation, so two steps of 4
+    // (4 + 1) cover the other five once.
+    const dir = path.join(tmp, 'skip');
+    (await import('node:fs')).mkdirSync(dir, { recursive: true });
+    const src = mnistLines({ split: 'valid', count: 6, seed: 5 });
+    const rows: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const s = await src.load(i);
+      if (i !== 2) await writeLinePng(s.image, path.join(dir, `l${i}.png`));
+      rows.push(`l${i}.png\t${s.text}`);
+    }
+    const manifest = path.join(dir, 'lines.tsv');
+    (await import('node:fs')).writeFileSync(manifest, `${rows.join('\n')}\n`);
+    const flags = ['--data', `manifest:${manifest}`, '--max-steps', '2'];
+    await expect(runTrain(tiny(path.join(tmp, 'noskip'), flags), quiet)).rejects.toThrow(`${manifest}:3: 'l2.png' not found`);
+    const lines: string[] = [];
+    const s = await runTrain(tiny(path.join(tmp, 'skipped'), [...flags, '--skip-bad']), { log: (l) => lines.push(l) });
+    expect(s.steps).toBe(2);
+    expect(s.skippedLines).toBe(1);
+    expect(lines.filter((l) => l.startsWith('skipped line'))).toEqual([`skipped line 2 ('l2.png'): ${manifest}:3: 'l2.png' not found (paths are relative to the manifest)`]);
+    expect(lines.join('\n')).toMatch(/skipped bad lines\s+1/);
   });
 
   it('unreadable data gives the data file and line; a missing bundle is named', async () => {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Alphabet, collate, openDataset, type Dataset, type PreprocessConfig } from '@scriptorium/data';
+import { Alphabet, augmentLine, collate, loadSample, openDataset, sampleSeed, skipBad, type AugmentConfig, type Dataset, type LineSample, type PreprocessConfig, type SkippedSample } from '@scriptorium/data';
+import { Rng } from '@scriptorium/runtime/rng';
 import { flattenNamedTensors, layoutFromVariables, type ParamLayout, assignFlat } from '@scriptorium/dataparallel';
 import { buildModel, type ArchName, type HtrModel } from '@scriptorium/models';
 
@@ -15,6 +16,10 @@ export interface TrainJob {
   /** Training data spec (e.g. 'mnist-lines', 'manifest:train.tsv') and, for mnist-lines, its size and seed. */
   data: { spec: string; count: number; seed: number };
   preprocess: PreprocessConfig;
+  /** Training augmentation; absent or all-zero: none. Each sample of each step gets its own seed (seed, step, index). */
+  augment?: AugmentConfig;
+  /** Skip samples whose data is bad (missing or undecodable image) instead of stopping; each is reported. */
+  skipBad?: boolean;
   seed: number;
 }
 
@@ -25,30 +30,48 @@ export interface Replica {
   dataset: Dataset;
   layout: ParamLayout;
   variables: tf.Variable[];
-  /** Sets the parameters, then computes the mean-loss gradient over the samples `indices` (flat, layout order). */
-  computeGradients(params: Float32Array, indices: readonly number[]): Promise<{ grads: Float32Array; lossSum: number; count: number; losses: Float32Array }>;
+  /**
+   * Sets the parameters, then computes the mean-loss gradient over the samples `indices` (flat, layout order).
+   * `step` (1-based, the coordinator's numbering) seeds the augmentation, so any process computes the same batch.
+   */
+  computeGradients(params: Float32Array, indices: readonly number[], step: number): Promise<{ grads: Float32Array; lossSum: number; count: number; losses: Float32Array }>;
 }
 
-export async function createReplica(job: TrainJob): Promise<Replica> {
+export interface ReplicaOptions {
+  /** Called once per bad sample when `job.skipBad` is set. */
+  onSkip?: (skipped: SkippedSample) => void;
+}
+
+export async function createReplica(job: TrainJob, options: ReplicaOptions = {}): Promise<Replica> {
   const alphabet = Alphabet.fromJSON(job.alphabet, 'job alphabet');
   const dataset = await openDataset(job.data.spec, { split: 'train', count: job.data.count, seed: job.data.seed, preprocess: job.preprocess });
   const model = buildModel(job.arch, { ...job.modelOptions, alphabetSize: alphabet.size, height: job.preprocess.height, seed: job.seed } as never);
   const variables = model.variables;
   const layout = layoutFromVariables(variables);
+  // With skipBad, a sample whose data is bad becomes a gap in its batch (the count says so); it is not retried.
+  const loader = job.skipBad ? skipBad(dataset, { onSkip: options.onSkip }) : undefined;
+  const loadOne = async (i: number, step: number): Promise<LineSample | undefined> => {
+    if (!loader) return loadSample(dataset, i, step, { augment: job.augment, seed: job.seed });
+    const s = await loader.load(i);
+    // The same seed as loadSample's, so skipping changes nothing for the good samples.
+    return s && job.augment ? { ...s, image: augmentLine(s.image, job.augment, new Rng(sampleSeed(job.seed, step, i))) } : s;
+  };
   return {
     model,
     alphabet,
     dataset,
     layout,
     variables,
-    async computeGradients(params, indices) {
+    async computeGradients(params, indices, step) {
       assignFlat(variables, params, layout);
-      const samples = await Promise.all(indices.map((i) => dataset.load(i)));
+      const samples = (await Promise.all(indices.map((i) => loadOne(i, step)))).filter((s): s is LineSample => s !== undefined);
+      if (samples.length === 0) return { grads: new Float32Array(layout.size), lossSum: 0, count: 0, losses: new Float32Array(0) };
       const batch = collate(samples, alphabet, { padWidthTo: model.widthMultiple });
       const { lossSum, losses, grads } = model.lossAndGrads(batch);
       const flat = flattenNamedTensors(grads, layout);
       tf.dispose(Object.values(grads));
-      return { grads: flat, lossSum, count: indices.length, losses };
+      return { grads: flat, lossSum, count: samples.length, losses };
     },
   };
 }
+

@@ -67,8 +67,12 @@ export async function normalizeLine(img: LineImage, config: PreprocessConfig = D
   let { data, width, height } = img;
   if (c.contrastNormalize) {
     let max = 0;
-    for (const v of data) max = Math.max(max, v);
-    if (max > 0 && max < 1) data = data.map((v) => v / max);
+    for (let p = 0; p < data.length; p++) if (data[p]! > max) max = data[p]!;
+    if (max > 0 && max < 1) {
+      const scaled = new Float32Array(data.length);
+      for (let p = 0; p < data.length; p++) scaled[p] = data[p]! / max;
+      data = scaled;
+    }
   }
   if (c.cropMargins) {
     let x0 = width, x1 = -1, y0 = height, y1 = -1;

@@ -192,7 +192,9 @@ async function decodePage(line: PageLine): Promise<InkPage> {
   if ((width > 0 && width !== img.width) || (height > 0 && height !== img.height)) {
     throw new DataError(`${where}: image '${line.image}' is ${img.width}x${img.height}, but the Page says ${width}x${height}`);
   }
-  return { data: Uint8Array.from(img.data, (v) => Math.round(v * 255)), width: img.width, height: img.height };
+  const data = new Uint8Array(img.data.length); // a mapped Uint8Array.from costs ~0.1 us per pixel, a page has millions
+  for (let p = 0; p < data.length; p++) data[p] = Math.round(img.data[p]! * 255);
+  return { data, width: img.width, height: img.height };
 }
 
 /**

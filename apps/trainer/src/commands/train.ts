@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { resolveAdadeltaConfig, type AdadeltaConfig } from '@scriptorium/adadelta';
-import { Alphabet, BatchSampler, DEFAULT_PREPROCESS, openDataset, type Dataset, type SamplerState } from '@scriptorium/data';
+import { Alphabet, AUGMENT_PRESETS, BatchSampler, DEFAULT_PREPROCESS, openDataset, type Dataset, type SamplerState } from '@scriptorium/data';
 import { assignFlat, flattenVariables, latestCheckpoint, launchLocal, loadCheckpoint, type LocalWorkers } from '@scriptorium/dataparallel';
 import { ARCHS, Recognizer, saveBundle, type ArchName } from '@scriptorium/models';
 import { initBackend } from '@scriptorium/runtime';
@@ -27,6 +27,8 @@ export const trainCommand: CommandSpec = {
     { name: 'model', type: 'string', choices: ARCHS, default: 'pham2014', help: 'architecture' },
     { name: 'height', type: 'int', min: 8, default: 32, help: 'line height after normalisation, px' },
     { name: 'dropout', type: 'number', min: 0, help: 'dropout (default: the architecture\'s)' },
+    { name: 'skip-bad', type: 'boolean', default: false, help: 'skip training lines whose image is missing or undecodable (each reported, count in the summary) instead of stopping' },
+    { name: 'augment', type: 'string', choices: Object.keys(AUGMENT_PRESETS), default: 'none', help: 'training augmentation preset (seeded per sample and step; see @scriptorium/data)' },
     { name: 'workers', type: 'int', min: 0, default: 0, help: 'local worker processes (0: train in this process)' },
     { name: 'listen', type: 'string', metavar: 'ENDPOINT', help: 'bind the coordinator here and wait for remote workers' },
     { name: 'min-workers', type: 'int', min: 1, default: 1, help: 'with --listen: workers needed before and during training' },
@@ -58,6 +60,8 @@ interface AppState {
   bestCer: number;
   evalsWithoutImprovement: number;
   trainedMs: number;
+  /** Lines left out of their batch by --skip-bad so far. */
+  skippedLines?: number;
   job: TrainJob;
 }
 
@@ -71,6 +75,8 @@ export interface TrainSummary {
   lastDir: string;
   runDir: string;
   stoppedBecause: string;
+  /** Lines left out by --skip-bad (each was reported when found). */
+  skippedLines: number;
 }
 
 export interface TrainHooks {
@@ -110,6 +116,8 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
     alphabet: alphabetFor(trainData).toJSON(),
     data: { spec: dataSpec, count: flags['train-lines'] as number, seed: flags.seed as number },
     preprocess: { ...DEFAULT_PREPROCESS, height: flags.height as number },
+    ...(flags.augment !== 'none' ? { augment: AUGMENT_PRESETS[flags.augment as string] } : {}),
+    ...(flags['skip-bad'] ? { skipBad: true } : {}),
     seed: flags.seed as number,
   };
   let checkpoint = null;
@@ -131,7 +139,7 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
 
   let replica: Awaited<ReturnType<typeof createReplica>>;
   try {
-    replica = await createReplica(job);
+    replica = await createReplica(job, { onSkip: (s) => log(`skipped line ${s.index} ('${s.id}'): ${s.message}`) });
   } catch (err) {
     // The architectures reject heights their pooling cannot divide; that is a flag the user chose.
     if (err instanceof RangeError && /\bheight\b/.test(err.message)) throw new UsageError(`--height ${job.preprocess.height}: ${err.message}`);
@@ -236,13 +244,14 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
       const batch = sampler.next();
       let r;
       try {
-        r = await engine.step(batch);
+        r = await engine.step(batch, step + 1);
       } catch (err) {
         if (stop) break; // interrupted: workers are gone; the last completed step is checkpointed below
         throw err;
       }
       step++;
       windowLines += r.count;
+      if (r.count < batch.length) app.skippedLines = (app.skippedLines ?? 0) + batch.length - r.count;
       const elapsed = Date.now() - windowStart;
       const linesPerSec = (windowLines * 1000) / Math.max(1, elapsed);
       if (elapsed > 20_000) { windowStart = Date.now(); windowLines = 0; }
@@ -271,6 +280,7 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
   }
   const summary: TrainSummary = {
     steps: step, epochs: sampler.epoch, timeMs: Date.now() - t0, bestCer: app.bestCer, bestWer, bestDir, lastDir, runDir: out, stoppedBecause: stop,
+    skippedLines: app.skippedLines ?? 0,
   };
   printSummary(summary, log);
   tf.disposeVariables();
@@ -311,6 +321,7 @@ function printSummary(s: TrainSummary, log: (l: string) => void): void {
     ['best model', s.bestDir],
     ['last model', s.lastDir],
     ['metrics and plots', s.runDir],
+    ...(s.skippedLines ? [['skipped bad lines', String(s.skippedLines)] as [string, string]] : []),
   ];
   const w = Math.max(...rows.map((r) => r[0].length));
   log(rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join('\n'));

@@ -28,7 +28,9 @@ export async function runWorkerCommand(flags: ParsedFlags): Promise<void> {
   if (flags['curve-keys'] && !flags['server-key']) throw new UsageError('worker: --curve-keys needs --server-key (the coordinator\'s public key)');
   const quiet = flags.quiet as boolean;
   await initBackend({ backend: flags.backend as string, log: quiet ? null : undefined });
-  const replica = await createReplica(await readJob(flags.job as string));
+  const replica = await createReplica(await readJob(flags.job as string), {
+    onSkip: (s) => console.error(`[worker ${process.pid}] skipped line ${s.index} ('${s.id}'): ${s.message}`),
+  });
   // Launched by a local coordinator: Ctrl-C reaches the whole process group; the coordinator decides.
   if (process.connected) process.on('SIGINT', () => {});
   const keys = flags['curve-keys'] ? await readCurveKeys(flags['curve-keys'] as string) : undefined;
@@ -41,7 +43,7 @@ export async function runWorkerCommand(flags: ParsedFlags): Promise<void> {
       if (params.length !== replica.layout.size) {
         throw new Error(`the coordinator's model has ${params.length} parameters, this job's ${replica.layout.size}: check --job`);
       }
-      const r = await replica.computeGradients(params, shard.items as number[]);
+      const r = await replica.computeGradients(params, shard.items as number[], shard.step);
       return { grads: r.grads, lossSum: r.lossSum, count: r.count };
     },
     curve: keys ? { serverKey: flags['server-key'] as string, ...keys } : undefined,
