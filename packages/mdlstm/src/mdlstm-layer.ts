@@ -14,9 +14,9 @@ import {
   type MergeMode,
 } from './config.js';
 import { mdlstm } from './mdlstm-op.js';
+import { orthogonalMatrix } from './orthogonal.js';
 
 type Shape = Array<number | null>;
-type Initializer = ReturnType<typeof tfl.initializers.zeros>;
 
 /** Arguments of the MDLSTM layer; each default is stated here once. */
 export interface MDLSTMConfig extends LayerArgs {
@@ -98,14 +98,14 @@ export class MDLSTM extends tfl.layers.Layer {
     if (C == null || C < 1) throw new MDLSTMInputError(`MDLSTM: the channel dimension must be known and positive, got ${C}`);
     const D = this.directions.length, U = this.units, G = GATES * U;
     const seed = (k: number) => (this.seed === undefined ? undefined : this.seed + k);
-    // Initialise each direction's matrices on their own 2D shapes (so fans are per direction), then stack.
-    const perDirection = (init: Initializer, shape2: [number, number]) =>
-      tf.tidy(() => tf.stack(this.directions.map(() => init.apply(shape2))));
+    // Initialise each direction's matrices on their own 2D shapes (so fans are per direction) and from
+    // their own seeds (so directions do not start as copies of each other), then stack.
+    const perDirection = (init: (d: number) => tf.Tensor) => tf.tidy(() => tf.stack(this.directions.map((_, d) => init(d))));
     this.kernel = this.addWeight('kernel', [D, C, G], 'float32', tfl.initializers.zeros());
     this.recurrentKernel = this.addWeight('recurrent_kernel', [D, 2 * U, G], 'float32', tfl.initializers.zeros());
     this.bias = this.addWeight('bias', [D, G], 'float32', tfl.initializers.zeros());
-    this.kernel.write(perDirection(tfl.initializers.glorotUniform({ seed: seed(0) }), [C, G]));
-    this.recurrentKernel.write(perDirection(tfl.initializers.orthogonal({ seed: seed(1) }), [2 * U, G]));
+    this.kernel.write(perDirection((d) => tfl.initializers.glorotUniform({ seed: seed(2 * d) }).apply([C, G])));
+    this.recurrentKernel.write(perDirection((d) => orthogonalMatrix(2 * U, G, seed(2 * d + 1))));
     const b = new Float32Array(D * G);
     for (let d = 0; d < D; d++) b.fill(this.forgetBiasInit, d * G + U, d * G + 3 * U); // forget_y and forget_x
     this.bias.write(tf.tensor2d(b, [D, G]));
