@@ -134,7 +134,7 @@ describe('bad input on the command line', () => {
     expect(s.steps).toBe(2);
     expect(s.skippedLines).toBe(1);
     expect(lines.filter((l) => l.startsWith('skipped line'))).toEqual([`skipped line 2 ('l2.png'): ${manifest}:3: 'l2.png' not found (paths are relative to the manifest)`]);
-    expect(lines.join('\n')).toMatch(/skipped bad lines\s+1/);
+    expect(lines.join('\n')).toMatch(/lines left out\s+1/);
   });
 
   it('unreadable data gives the data file and line; a missing bundle is named', async () => {

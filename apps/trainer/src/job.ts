@@ -38,7 +38,10 @@ export interface Replica {
 }
 
 export interface ReplicaOptions {
-  /** Called once per bad sample when `job.skipBad` is set. */
+  /**
+   * Called once per line left out of training: one whose data is bad (with `job.skipBad`), or one whose text
+   * cannot fit its image's frames (CTC-infeasible; always left out, since it would make the batch loss infinite).
+   */
   onSkip?: (skipped: SkippedSample) => void;
 }
 
@@ -56,6 +59,7 @@ export async function createReplica(job: TrainJob, options: ReplicaOptions = {})
     // The same seed as loadSample's, so skipping changes nothing for the good samples.
     return s && job.augment ? { ...s, image: augmentLine(s.image, job.augment, new Rng(sampleSeed(job.seed, step, i))) } : s;
   };
+  const reportedInfeasible = new Set<number>();
   return {
     model,
     alphabet,
@@ -64,13 +68,25 @@ export async function createReplica(job: TrainJob, options: ReplicaOptions = {})
     variables,
     async computeGradients(params, indices, step) {
       assignFlat(variables, params, layout);
-      const samples = (await Promise.all(indices.map((i) => loadOne(i, step)))).filter((s): s is LineSample => s !== undefined);
-      if (samples.length === 0) return { grads: new Float32Array(layout.size), lossSum: 0, count: 0, losses: new Float32Array(0) };
-      const batch = collate(samples, alphabet, { padWidthTo: model.widthMultiple });
-      const { lossSum, losses, grads } = model.lossAndGrads(batch);
+      const loaded = await Promise.all(indices.map(async (index) => ({ index, sample: await loadOne(index, step) })));
+      const kept = loaded.filter((l): l is { index: number; sample: LineSample } => l.sample !== undefined);
+      if (kept.length === 0) return { grads: new Float32Array(layout.size), lossSum: 0, count: 0, losses: new Float32Array(0) };
+      const batch = collate(kept.map((l) => l.sample), alphabet, { padWidthTo: model.widthMultiple });
+      const { lossSum, losses, grads, count, infeasible } = model.lossAndGrads(batch);
+      for (const b of infeasible) {
+        const { index, sample } = kept[b]!;
+        if (reportedInfeasible.has(index)) continue;
+        reportedInfeasible.add(index);
+        const frames = model.outputLengths([sample.image.width])[0];
+        options.onSkip?.({
+          index,
+          id: sample.id,
+          message: `its text of ${[...sample.text].length} characters needs more than the ${frames} frames its ${sample.image.width} px image gives (one per character, plus a blank between repeats); left out`,
+        });
+      }
       const flat = flattenNamedTensors(grads, layout);
       tf.dispose(Object.values(grads));
-      return { grads: flat, lossSum, count: samples.length, losses };
+      return { grads: flat, lossSum, count, losses };
     },
   };
 }

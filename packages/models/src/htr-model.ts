@@ -5,11 +5,19 @@ import type { Batch } from '@scriptorium/data';
 import { ARCHS, cnnBlstm, pham2014, type ArchName, type BuiltArch, type CnnBlstmOptions, type Pham2014Options } from './architectures.js';
 
 export interface LossAndGrads {
-  /** Sum over the batch of per-line CTC losses (-log p(text | image)). */
+  /** Sum of the per-line CTC losses (-log p(text | image)) of the feasible lines. */
   lossSum: number;
-  /** Per-line losses, in batch order. */
+  /** Per-line losses, in batch order; Infinity for an infeasible line. */
   losses: Float32Array;
-  /** Gradient of the MEAN per-line loss, keyed by variable name. Dispose when done. */
+  /** Lines that count: the batch size minus the infeasible ones. */
+  count: number;
+  /**
+   * Batch positions of infeasible lines: the text needs more frames than the image gives (one per character
+   * plus a blank between repeated characters), so p(text | image) = 0. They are left out of the loss and the
+   * gradient (CTC's zeroInfinity) instead of making the whole batch's loss infinite.
+   */
+  infeasible: number[];
+  /** Gradient of the MEAN per-line loss over the `count` feasible lines, keyed by variable name. Dispose when done. */
   grads: tf.NamedTensorMap;
 }
 
@@ -66,17 +74,26 @@ export class HtrModel {
   /** Forward in training mode, CTC loss, and its gradient w.r.t. every trainable variable. */
   lossAndGrads(batch: Batch): LossAndGrads {
     const logitLengths = this.outputLengths(batch.widths);
+    const infeasible: number[] = [];
+    for (let b = 0; b < batch.batchSize; b++) {
+      const L = batch.labelLengths[b]!, row = b * batch.maxLabelLength;
+      let needed = L;
+      for (let k = 1; k < L; k++) if (batch.labels[row + k] === batch.labels[row + k - 1]) needed++;
+      if (needed > logitLengths[b]!) infeasible.push(b);
+    }
+    const count = batch.batchSize - infeasible.length;
     const labels = tf.tensor2d(batch.labels, [batch.batchSize, batch.maxLabelLength], 'int32');
     let losses: Float32Array | undefined;
     const { value, grads } = tf.variableGrads(() => {
       const logits = this.forward(batch, true);
-      const perLine = ctcLoss({ logits, labels, logitLengths, labelLengths: batch.labelLengths, reduction: 'none' });
+      const perLine = ctcLoss({ logits, labels, logitLengths, labelLengths: batch.labelLengths, reduction: 'none', zeroInfinity: true });
       losses = perLine.dataSync().slice() as Float32Array;
-      return tf.mean(perLine) as tf.Scalar;
+      return tf.div(tf.sum(perLine), Math.max(1, count)) as tf.Scalar;
     }, this.variables);
     const lossSum = losses!.reduce((a, b) => a + b, 0);
+    for (const b of infeasible) losses![b] = Infinity;
     tf.dispose([value, labels]);
-    return { lossSum, losses: losses!, grads };
+    return { lossSum, losses: losses!, count, infeasible, grads };
   }
 }
 

@@ -46,6 +46,27 @@ describe('pham2014', () => {
     });
   });
 
+  it('leaves a line whose text cannot fit its frames out of the loss and gradient instead of making them infinite', () => {
+    const m = buildModel('pham2014', { alphabetSize: 11, seed: 4, units: [2, 4, 8], dropout: 0 });
+    const ds = mnistLines({ split: 'valid', count: 2, seed: 6, minDigits: 2, maxDigits: 3 });
+    const good = [ds.compose(0), ds.compose(1)];
+    // 16 px wide gives 2 frames; '11' alone needs 3 (a blank between the repeats).
+    const bad = { id: 'bad', text: '11', image: { data: new Float32Array(32 * 16).fill(0.5), height: 32, width: 16 } };
+    const padTo = Math.max(...good.map((s) => s.image.width));
+    const withBad = m.lossAndGrads(collate([good[0]!, bad, good[1]!], alphabet, { padWidthTo: m.widthMultiple, minWidth: padTo }));
+    const without = m.lossAndGrads(collate(good, alphabet, { padWidthTo: m.widthMultiple, minWidth: padTo }));
+    expect(withBad.infeasible).toEqual([1]);
+    expect(withBad.count).toBe(2);
+    expect(withBad.losses[1]).toBe(Infinity);
+    expect(Number.isFinite(withBad.lossSum)).toBe(true);
+    expect(withBad.lossSum).toBeCloseTo(without.lossSum, 3);
+    for (const name of Object.keys(without.grads)) {
+      const diff = tf.max(tf.abs(tf.sub(withBad.grads[name]!, without.grads[name]!))).dataSync()[0]!;
+      expect(diff, name).toBeLessThan(1e-5);
+    }
+    tf.dispose([...Object.values(withBad.grads), ...Object.values(without.grads)]);
+  });
+
   it('a small model overfits four mnist-lines to CER 0 with a fixed seed (data -> MDLSTM -> CTC -> Adadelta)', () => {
     const m = buildModel('pham2014', { alphabetSize: alphabet.size, seed: 3, units: [2, 8, 24], dropout: 0 });
     const ds = mnistLines({ split: 'train', count: 4, seed: 9, minDigits: 2, maxDigits: 3 });

@@ -60,7 +60,7 @@ interface AppState {
   bestCer: number;
   evalsWithoutImprovement: number;
   trainedMs: number;
-  /** Lines left out of their batch by --skip-bad so far. */
+  /** Lines left out of their batch so far: bad data (--skip-bad) or texts too long for their image. */
   skippedLines?: number;
   job: TrainJob;
 }
@@ -75,7 +75,7 @@ export interface TrainSummary {
   lastDir: string;
   runDir: string;
   stoppedBecause: string;
-  /** Lines left out by --skip-bad (each was reported when found). */
+  /** Lines left out: bad data (--skip-bad) or texts too long for their image (each reported when first found). */
   skippedLines: number;
 }
 
@@ -321,7 +321,7 @@ function printSummary(s: TrainSummary, log: (l: string) => void): void {
     ['best model', s.bestDir],
     ['last model', s.lastDir],
     ['metrics and plots', s.runDir],
-    ...(s.skippedLines ? [['skipped bad lines', String(s.skippedLines)] as [string, string]] : []),
+    ...(s.skippedLines ? [['lines left out', String(s.skippedLines)] as [string, string]] : []),
   ];
   const w = Math.max(...rows.map((r) => r[0].length));
   log(rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join('\n'));
