@@ -1,7 +1,9 @@
 // One pham2014 training step (forward, CTC, backward, Adadelta update) on wasm and cpu.
 // Run: node --import tsx --conditions=@scriptorium/source tools/bench/models.ts [wasm|cpu ...]
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { Adadelta } from '@scriptorium/adadelta';
+import { ctcLoss } from '@scriptorium/ctc';
 import { Alphabet, collate, mnistLines, type LineSample } from '@scriptorium/data';
 import { buildModel } from '@scriptorium/models';
 import { initBackend } from '@scriptorium/runtime';
@@ -37,6 +39,59 @@ async function timeStep(height: number, samples: LineSample[], reps: number): Pr
   return { ms, params };
 }
 
+/** Mean ms of fn over reps after one warm-up call. */
+function timeIt(fn: () => void, reps: number): number {
+  fn();
+  const t0 = performance.now();
+  for (let r = 0; r < reps; r++) fn();
+  return (performance.now() - t0) / reps;
+}
+
+/**
+ * Where a training step's time goes: each layer alone (forward, and forward + backward to its input and
+ * weights) on the inputs it sees in the real model, then the CTC loss and the Adadelta update.
+ */
+function perLayer(samples: LineSample[], reps: number): Array<{ part: string; fwd: number; fwdBwd: number }> {
+  const m = buildModel('pham2014', { alphabetSize: alphabet.size, height: 32, seed: 1 });
+  const batch = collate(samples, alphabet, { padWidthTo: m.widthMultiple });
+  const { batchSize: B, height: H, width: W } = batch;
+  const image = tf.tensor4d(batch.images, [B, H, W, 1]);
+  const maskData = new Float32Array(B * H * W);
+  for (let b = 0; b < B; b++) for (let y = 0; y < H; y++) maskData.fill(1, (b * H + y) * W, (b * H + y) * W + batch.widths[b]!);
+  const mask = tf.tensor4d(maskData, [B, H, W, 1]);
+  const layers = m.model.layers.filter((l) => l.getClassName() !== 'InputLayer');
+  const symbolic = layers.map((l) => (Array.isArray(l.input) ? l.input : [l.input]));
+  const unique = [...new Set(symbolic.flat())];
+  const probe = tfl.model({ inputs: m.model.inputs, outputs: unique });
+  const values = probe.apply([image, mask]) as tf.Tensor[];
+  const rows: Array<{ part: string; fwd: number; fwdBwd: number }> = [];
+  for (const [li, layer] of layers.entries()) {
+    const ins = symbolic[li]!.map((t) => values[unique.indexOf(t)]!);
+    if (layer.name.startsWith('mask')) continue; // mask pooling: no gradient, negligible
+    const x = tf.variable(ins[0]!);
+    const vars = [x, ...layer.trainableWeights.map((w) => w.read() as tf.Variable)];
+    const apply = () => layer.apply(ins.length === 1 ? x : [x, ...ins.slice(1)], { training: true }) as tf.Tensor;
+    const fwd = timeIt(() => tf.tidy(() => void apply().dataSync()), reps);
+    const fwdBwd = timeIt(() => tf.tidy(() => tf.dispose(Object.values(tf.variableGrads(() => tf.sum(apply()) as tf.Scalar, vars).grads))), reps);
+    rows.push({ part: `${layer.name} (${layer.getClassName()}, in [${ins[0]!.shape.join(', ')}])`, fwd, fwdBwd });
+    x.dispose();
+  }
+  const logits = tf.variable(m.forward(batch));
+  const labels = tf.tensor2d(batch.labels, [B, batch.maxLabelLength], 'int32');
+  const loss = () => ctcLoss({ logits, labels, logitLengths: m.outputLengths(batch.widths), labelLengths: batch.labelLengths, reduction: 'mean' });
+  rows.push({
+    part: `CTC loss (logits [${logits.shape.join(', ')}])`,
+    fwd: timeIt(() => tf.tidy(() => void loss().dataSync()), reps),
+    fwdBwd: timeIt(() => tf.tidy(() => tf.dispose(Object.values(tf.variableGrads(() => loss() as tf.Scalar, [logits]).grads))), reps),
+  });
+  const opt = new Adadelta();
+  const grads = Object.fromEntries(m.variables.map((v) => [v.name, tf.onesLike(v)]));
+  rows.push({ part: `Adadelta update (${m.model.countParams()} parameters)`, fwd: NaN, fwdBwd: timeIt(() => opt.applyGradients(grads), reps) });
+  tf.dispose([image, mask, labels, logits, ...values, ...Object.values(grads)]);
+  tf.disposeVariables();
+  return rows;
+}
+
 const backends = process.argv.slice(2).length ? process.argv.slice(2) : ['wasm', 'cpu'];
 console.log('| backend | batch | params | ms/step | lines/s |');
 console.log('| --- | --- | ---: | ---: | ---: |');
@@ -49,4 +104,13 @@ for (const backend of backends) {
   console.log(`| ${backend} | 16 mnist-lines (32 px high, ${Math.round(digits.reduce((s, d) => s + d.image.width, 0) / 16)} px wide on average) | ${a.params} | ${a.ms.toFixed(0)} | ${((16 * 1000) / a.ms).toFixed(1)} |`);
   const b = await timeStep(64, wide, 2);
   console.log(`| ${backend} | 8 lines of 64x1024 px | ${b.params} | ${b.ms.toFixed(0)} | ${((8 * 1000) / b.ms).toFixed(1)} |`);
+}
+for (const backend of backends) {
+  await initBackend({ backend, log: null });
+  console.log(`\n${backend}: where the time goes (16 mnist-lines, each part alone, ms)\n`);
+  console.log('| part | forward | forward + backward |');
+  console.log('| --- | ---: | ---: |');
+  const rows = perLayer(digits, 5);
+  for (const r of rows) console.log(`| ${r.part} | ${Number.isNaN(r.fwd) ? '' : r.fwd.toFixed(1)} | ${r.fwdBwd.toFixed(1)} |`);
+  console.log(`| sum of parts | | ${rows.reduce((s, r) => s + r.fwdBwd, 0).toFixed(1)} |`);
 }
