@@ -90,4 +90,3 @@ export async function createReplica(job: TrainJob, options: ReplicaOptions = {})
     },
   };
 }
-
