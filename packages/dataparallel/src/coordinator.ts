@@ -358,6 +358,13 @@ export class Coordinator {
         await this.allAnswered(state);
         t1 = performance.now();
         results = tasks.map((t) => t.result!);
+        if (results.every((r) => r.msg.count === 0)) {
+          // Every sample of the batch was left out by the application (bad data, say): nothing to average.
+          next = this.paramsBuf;
+          t2 = t1;
+          upd = { skipped: true, gradNorm: NaN };
+          break;
+        }
         // The averaged gradient is never sent, so one buffer serves every step.
         const grads = weightedAverage(results.map((r) => ({ grads: r.grads, count: r.msg.count })), this.layout.size, this.gradBuf);
         // A fresh buffer: frames already sent may still reference the old one (zero-copy sends).

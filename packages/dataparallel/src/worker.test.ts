@@ -5,14 +5,15 @@ import { silentLogger } from './logger.js';
 import { runWorker, type GradientResult, type WorkerShard } from './worker.js';
 
 // In-process workers with a pure-JS "model": loss = mean over samples of sum_j (p_j - 1)^2 / 2,
-// so the mean gradient is p - 1 whatever the shard; an item -1 makes the gradient NaN.
+// so the mean gradient is p - 1 whatever the shard; an item -1 makes the gradient NaN, and an item -2
+// is left out (as an application skipping a bad sample does: it is not counted).
 const layout = createLayout([{ name: 'p', shape: [4] }]);
 const FAST = { heartbeatMs: 100, stepTimeoutMs: 10_000, joinTimeoutMs: 10_000, log: silentLogger };
 
 function compute(params: Float32Array, shard: WorkerShard): GradientResult {
-  const items = shard.items as number[];
+  const items = (shard.items as number[]).filter((i) => i !== -2);
   const bad = items.includes(-1);
-  const grads = Float32Array.from(params, (p) => (bad ? NaN : p - 1));
+  const grads = Float32Array.from(params, (p) => (bad ? NaN : items.length === 0 ? 0 : p - 1));
   return { grads, lossSum: items.length, count: items.length };
 }
 
@@ -76,6 +77,21 @@ describe('non-finite gradients', () => {
     expect(drops).toEqual([expect.stringContaining('non-finite gradient[0] = NaN for step 1 shard 1; retrying')]); // retried on the other worker
     await coord.close();
     await Promise.all(workers);
+  });
+
+  it('a step whose every sample was left out by the workers is skipped, not averaged over zero samples', async () => {
+    const coord = await Coordinator.start({ layout, params: new Float32Array(4), ...FAST });
+    const running = [worker(coord.endpoint), worker(coord.endpoint)];
+    await coord.waitForWorkers(2);
+    const empty = await coord.step([-2, -2, -2]);
+    expect([empty.skipped, empty.count]).toEqual([true, 0]);
+    expect(Array.from(coord.params)).toEqual([0, 0, 0, 0]);
+    // One sample left: its shard alone is the average (gradient -1: the first step moves each p by ~4.472e-3).
+    const one = await coord.step([-2, 5, -2, -2]);
+    expect([one.skipped, one.count]).toEqual([false, 1]);
+    for (const p of coord.params) expect(p).toBeCloseTo(Math.sqrt(1e-6 / 0.050001), 6);
+    await coord.close();
+    await Promise.all(running);
   });
 
   it("with onNonFinite: 'skip' the step is skipped and the next one applies", async () => {

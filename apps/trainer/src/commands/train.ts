@@ -255,7 +255,9 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
       const elapsed = Date.now() - windowStart;
       const linesPerSec = (windowLines * 1000) / Math.max(1, elapsed);
       if (elapsed > 20_000) { windowStart = Date.now(); windowLines = 0; }
-      if (r.skipped || !Number.isFinite(r.loss)) {
+      if (r.count === 0) {
+        progress?.log(`step ${step}: every line of the batch was left out (reported above); no update`);
+      } else if (r.skipped || !Number.isFinite(r.loss)) {
         progress?.log(`step ${step}: non-finite loss or gradient on lines [${batch.join(', ')}]; update skipped`);
       }
       await metrics.append({ type: 'train', step, epoch: sampler.epoch, timeMs: Date.now() - t0, loss: r.loss, linesPerSec, workers: r.workers, skipped: r.skipped });
