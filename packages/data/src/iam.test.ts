@@ -54,8 +54,10 @@ describe('iamDataset', () => {
 
   it('joins stray spaces in the transcription field as spaces, and reads DIR/lines.txt', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'data-iam-flat-'));
-    writeFileSync(path.join(dir, 'lines.txt'), 'b01-001-07 ok 170 5 1 2 3 4 a|b c\n');
-    expect((await iamDataset(dir, pre)).text(0)).toBe('a b c');
+    writeFileSync(path.join(dir, 'lines.txt'), 'b01-001-07 ok 170 5 1 2 3 4 a|b c\nb01-001-08 ok 170 5 1 2 3 4 &quot;Yes,&quot;|he|said\n');
+    const ds = await iamDataset(dir, pre);
+    expect(ds.text(0)).toBe('a b c');
+    expect(ds.text(1)).toBe('"Yes," he said'); // IAM's &quot; is a double quote
   });
 
   it('reads a split list of line and form ids in its order', async () => {

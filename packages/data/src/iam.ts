@@ -28,6 +28,8 @@ interface IamLine {
   line: number;
 }
 
+const XML_ENTITIES: Record<string, string> = { quot: '"', amp: '&', lt: '<', gt: '>', apos: "'" };
+
 const FIELDS = 'id, ok|err, grey level, components, x, y, w, h, transcription';
 
 /**
@@ -88,7 +90,8 @@ export function parseIamLines(file: string, source: string): IamLine[] {
     ['grey level', 'components', 'x', 'y', 'w', 'h'].forEach((name, j) => {
       if (!/^-?\d+$/.test(f[2 + j]!)) throw new DataError(`${where}: expected an integer ${name} in field ${3 + j}, found '${f[2 + j]}'`);
     });
-    const text = f.slice(8).join('|').replaceAll('|', ' ').normalize('NFC');
+    // IAM writes a double quote as the XML entity &quot; in lines.txt; the other XML entities are decoded too.
+    const text = f.slice(8).join('|').replaceAll('|', ' ').replace(/&(quot|amp|lt|gt|apos);/g, (_, e: string) => XML_ENTITIES[e]!).normalize('NFC');
     if (text.trim() === '') throw new DataError(`${where}: empty transcription for '${id}'`);
     const first = seen.get(id);
     if (first !== undefined) throw new DataError(`${where}: duplicate line id '${id}' (first on line ${first})`);
