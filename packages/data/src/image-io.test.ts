@@ -97,6 +97,13 @@ describe('manifest datasets', () => {
       expect(ds.text(i)).toBe(src.text(i));
       expect((await ds.load(i)).image.height).toBe(32);
     }
+    // Ids with path separators, dots and spaces (or repeated) still give one file each, inside lines/.
+    const ids = ['a/b c', '../up', 'a/b c', '.hidden'];
+    const odd = { name: 'odd', size: 4, id: (i: number) => ids[i]!, text: (i: number) => `t${i}`, load: async (i: number) => ({ id: ids[i]!, text: `t${i}`, image: { data: new Float32Array(8 * 4).fill(1), width: 8, height: 4 } }) };
+    const oddManifest = await writeSplit(odd, path.join(dir, 'odd'));
+    const back = await manifestDataset(oddManifest, { height: 4 });
+    expect(Array.from({ length: 4 }, (_, i) => back.id(i))).toEqual(['lines/a_b_c.png', 'lines/__up.png', 'lines/a_b_c-2.png', 'lines/_hidden.png']);
+    expect(Array.from({ length: 4 }, (_, i) => back.text(i))).toEqual(['t0', 't1', 't2', 't3']);
   });
 
   it('names the file and line for bad rows and missing images', async () => {

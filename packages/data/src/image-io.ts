@@ -118,9 +118,14 @@ export async function writeLinePng(img: LineImage, file: string): Promise<void> 
 export async function writeSplit(dataset: Dataset, dir: string): Promise<string> {
   await mkdir(path.join(dir, 'lines'), { recursive: true });
   const rows: string[] = [`# ${dataset.name}: ${dataset.size} lines`];
+  const used = new Set<string>();
   for (let i = 0; i < dataset.size; i++) {
     const s = await dataset.load(i);
-    const rel = `lines/${s.id}.png`;
+    // Ids may hold '/', '..' or spaces (a gt folder's relative path, say): one flat, safe file name per line.
+    let name = s.id.replace(/[^\w.-]+/g, '_').replace(/^\.+/, '_') || 'line';
+    if (used.has(name)) name = `${name}-${i}`;
+    used.add(name);
+    const rel = `lines/${name}.png`;
     await writeLinePng(s.image, path.join(dir, rel));
     rows.push(`${rel}\t${s.text}`);
   }
