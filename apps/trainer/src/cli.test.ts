@@ -88,16 +88,21 @@ describe('scriptorium train', () => {
     expect(Buffer.from(pr.buffer).equals(Buffer.from(pw.buffer))).toBe(true);
   });
 
-  it('refuses to resume with a different model', async () => {
+  it('refuses to resume with a different model or optimisation flags', async () => {
     await expect(runTrain(tiny(path.join(tmp, 'part'), ['--max-steps', '5', '--resume', '--height', '64']), quiet)).rejects.toThrow(
       /was written with a different preprocess \(model pham2014, data mnist-lines\); refusing to mix runs/,
     );
+    await expect(runTrain(tiny(path.join(tmp, 'part'), ['--max-steps', '5', '--resume', '--rho', '0.9', '--batch', '6']), quiet)).rejects.toThrow(
+      /was trained with --batch 4, --rho 0\.95; give the same to continue that run/,
+    );
+    // --skip-bad only decides what a bad line does: it may be turned on to get a run past one.
+    expect((await runTrain(tiny(path.join(tmp, 'part'), ['--max-steps', '5', '--resume', '--skip-bad']), quiet)).steps).toBe(5);
   });
 });
 
 describe('bad input on the command line', () => {
   it('an invalid Adadelta setting or a height the model cannot pool is a usage error naming the flag', async () => {
-    await expect(runTrain(tiny(path.join(tmp, 'rho'), ['--rho', '2']), quiet)).rejects.toThrow(/^--lr\/--rho\/--eps\/--clip-norm: .*rho/);
+    await expect(runTrain(tiny(path.join(tmp, 'rho'), ['--rho', '2']), quiet)).rejects.toThrow(/^--rho: adadelta: rho = 2 is invalid/);
     await expect(runTrain(tiny(path.join(tmp, 'h24'), ['--height', '24']), quiet)).rejects.toThrow(/^--height 24: pham2014: height 24 must be a multiple of/);
   });
 
@@ -134,7 +139,7 @@ describe('bad input on the command line', () => {
     expect(s.steps).toBe(2);
     expect(s.skippedLines).toBe(1);
     expect(lines.filter((l) => l.startsWith('skipped line'))).toEqual([`skipped line 2 ('l2.png'): ${manifest}:3: 'l2.png' not found (paths are relative to the manifest)`]);
-    expect(lines.join('\n')).toMatch(/lines left out\s+1/);
+    expect(lines.join('\n')).toMatch(/lines left out \(per batch\)\s+1/);
   });
 
   it('unreadable data gives the data file and line; a missing bundle is named', async () => {

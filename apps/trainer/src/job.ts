@@ -33,6 +33,8 @@ export interface Replica {
   /**
    * Sets the parameters, then computes the mean-loss gradient over the samples `indices` (flat, layout order).
    * `step` (1-based, the coordinator's numbering) seeds the augmentation, so any process computes the same batch.
+   * `count` and `losses` cover the lines actually used: those left out (bad data, infeasible) are not counted,
+   * and `losses` skips lines whose data was bad (an infeasible line's loss is Infinity).
    */
   computeGradients(params: Float32Array, indices: readonly number[], step: number): Promise<{ grads: Float32Array; lossSum: number; count: number; losses: Float32Array }>;
 }

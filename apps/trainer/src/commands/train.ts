@@ -60,8 +60,10 @@ interface AppState {
   bestCer: number;
   evalsWithoutImprovement: number;
   trainedMs: number;
-  /** Lines left out of their batch so far: bad data (--skip-bad) or texts too long for their image. */
+  /** Lines left out of their batch so far (once per batch they were drawn in): bad data (--skip-bad) or texts too long for their image. */
   skippedLines?: number;
+  /** The training flags a resume must repeat (by flag name), so that it continues the same run. */
+  settings?: Record<string, number | string | null>;
   job: TrainJob;
 }
 
@@ -75,7 +77,10 @@ export interface TrainSummary {
   lastDir: string;
   runDir: string;
   stoppedBecause: string;
-  /** Lines left out: bad data (--skip-bad) or texts too long for their image (each reported when first found). */
+  /**
+   * Lines left out of their batch, counted once per batch they were drawn in: bad data (--skip-bad) or texts
+   * too long for their image. Each such line is reported once, when first found.
+   */
   skippedLines: number;
 }
 
@@ -104,8 +109,15 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
   try {
     optimizer = resolveAdadeltaConfig({ learningRate: flags.lr as number, rho: flags.rho as number, epsilon: flags.eps as number, clipNorm: flags['clip-norm'] as number | undefined, onNonFinite: 'skip' });
   } catch (err) {
-    throw new UsageError(`--lr/--rho/--eps/--clip-norm: ${(err as Error).message}`);
+    const msg = (err as Error).message;
+    const flag = ([['learningRate', '--lr'], ['rho', '--rho'], ['epsilon', '--eps'], ['clipNorm', '--clip-norm']] as const).find(([field]) => msg.includes(field));
+    throw new UsageError(`${flag ? flag[1] : '--lr/--rho/--eps/--clip-norm'}: ${msg}`);
   }
+  // Flags that shape the optimisation: a resume must repeat them (checked against the checkpoint below).
+  const settings: Record<string, number | string | null> = {
+    '--batch': flags.batch as number, '--lr': flags.lr as number, '--rho': flags.rho as number, '--eps': flags.eps as number,
+    '--clip-norm': (flags['clip-norm'] as number | undefined) ?? null, '--augment': flags.augment as string,
+  };
 
   // The job: everything a worker needs to rebuild the same model and data.
   const dataSpec = flags.data as string;
@@ -125,13 +137,20 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
     const file = await latestCheckpoint(ckDir);
     if (!file) throw new UsageError(`train --resume: no checkpoint in ${ckDir}`, false);
     checkpoint = await loadCheckpoint(file);
-    const saved = (checkpoint.appState as AppState).job;
+    const savedApp = checkpoint.appState as AppState;
+    const saved = savedApp.job;
     const differs = (['arch', 'data', 'preprocess'] as const).filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(job[k]));
     if (JSON.stringify(saved.alphabet) !== JSON.stringify(job.alphabet)) differs.push('alphabet' as never);
     if (differs.length) {
       throw new UsageError(`train --resume: ${file} was written with a different ${differs.join(', ')} (model ${saved.arch}, data ${saved.data.spec}); refusing to mix runs`, false);
     }
-    job = saved;
+    const changed = Object.entries(savedApp.settings ?? {}).filter(([flag, v]) => settings[flag] !== v).map(([flag, v]) => `${flag} ${v ?? '(unset)'}`);
+    if (changed.length) {
+      throw new UsageError(`train --resume: ${file} was trained with ${changed.join(', ')}; give the same to continue that run`, false);
+    }
+    // --skip-bad may change on resume (it only decides what a bad line does), e.g. to get past one.
+    job = { ...saved, ...(flags['skip-bad'] ? { skipBad: true } : {}) };
+    if (!flags['skip-bad']) delete job.skipBad;
   }
   await mkdir(out, { recursive: true });
   const jobFile = path.join(out, 'job.json');
@@ -150,9 +169,9 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
   const params = checkpoint ? checkpoint.params : flattenVariables(replica.variables, replica.layout);
   const optState = checkpoint ? checkpoint.optimizerState : freshOptimizerState(replica.layout);
   const sampler = new BatchSampler({ size: trainIndices, batchSize: flags.batch as number, seed: job.seed });
-  let app: AppState = { sampler: sampler.getState(), bestCer: Infinity, evalsWithoutImprovement: 0, trainedMs: 0, job };
+  let app: AppState = { sampler: sampler.getState(), bestCer: Infinity, evalsWithoutImprovement: 0, trainedMs: 0, settings, job };
   if (checkpoint) {
-    app = checkpoint.appState as AppState;
+    app = { ...(checkpoint.appState as AppState), settings, job };
     sampler.setState(app.sampler);
   }
   let step = checkpoint?.step ?? 0;
@@ -323,7 +342,7 @@ function printSummary(s: TrainSummary, log: (l: string) => void): void {
     ['best model', s.bestDir],
     ['last model', s.lastDir],
     ['metrics and plots', s.runDir],
-    ...(s.skippedLines ? [['lines left out', String(s.skippedLines)] as [string, string]] : []),
+    ...(s.skippedLines ? [['lines left out (per batch)', String(s.skippedLines)] as [string, string]] : []),
   ];
   const w = Math.max(...rows.map((r) => r[0].length));
   log(rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join('\n'));
