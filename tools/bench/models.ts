@@ -21,30 +21,26 @@ function wideLines(): LineSample[] {
   });
 }
 
-async function timeStep(height: number, samples: LineSample[], reps: number): Promise<{ ms: number; params: number }> {
-  const m = buildModel('pham2014', { alphabetSize: alphabet.size, height, seed: 1 });
-  const opt = new Adadelta();
-  const batch = collate(samples, alphabet, { padWidthTo: m.widthMultiple });
-  const step = () => {
-    const { grads } = m.lossAndGrads(batch);
-    opt.applyGradients(grads);
-    tf.dispose(Object.values(grads));
-  };
-  step(); // warm-up
-  const t0 = performance.now();
-  for (let r = 0; r < reps; r++) step();
-  const ms = (performance.now() - t0) / reps;
-  const params = m.model.countParams();
-  tf.disposeVariables();
-  return { ms, params };
-}
-
 /** Mean ms of fn over reps after one warm-up call. */
 function timeIt(fn: () => void, reps: number): number {
   fn();
   const t0 = performance.now();
   for (let r = 0; r < reps; r++) fn();
   return (performance.now() - t0) / reps;
+}
+
+async function timeStep(height: number, samples: LineSample[], reps: number): Promise<{ ms: number; params: number }> {
+  const m = buildModel('pham2014', { alphabetSize: alphabet.size, height, seed: 1 });
+  const opt = new Adadelta();
+  const batch = collate(samples, alphabet, { padWidthTo: m.widthMultiple });
+  const ms = timeIt(() => {
+    const { grads } = m.lossAndGrads(batch);
+    opt.applyGradients(grads);
+    tf.dispose(Object.values(grads));
+  }, reps);
+  const params = m.model.countParams();
+  tf.disposeVariables();
+  return { ms, params };
 }
 
 /**
@@ -54,16 +50,13 @@ function timeIt(fn: () => void, reps: number): number {
 function perLayer(samples: LineSample[], reps: number): Array<{ part: string; fwd: number; fwdBwd: number }> {
   const m = buildModel('pham2014', { alphabetSize: alphabet.size, height: 32, seed: 1 });
   const batch = collate(samples, alphabet, { padWidthTo: m.widthMultiple });
-  const { batchSize: B, height: H, width: W } = batch;
-  const image = tf.tensor4d(batch.images, [B, H, W, 1]);
-  const maskData = new Float32Array(B * H * W);
-  for (let b = 0; b < B; b++) for (let y = 0; y < H; y++) maskData.fill(1, (b * H + y) * W, (b * H + y) * W + batch.widths[b]!);
-  const mask = tf.tensor4d(maskData, [B, H, W, 1]);
+  const B = batch.batchSize;
+  const inputs = m.inputs(batch);
   const layers = m.model.layers.filter((l) => l.getClassName() !== 'InputLayer');
   const symbolic = layers.map((l) => (Array.isArray(l.input) ? l.input : [l.input]));
   const unique = [...new Set(symbolic.flat())];
   const probe = tfl.model({ inputs: m.model.inputs, outputs: unique });
-  const values = probe.apply([image, mask]) as tf.Tensor[];
+  const values = probe.apply(inputs) as tf.Tensor[];
   const rows: Array<{ part: string; fwd: number; fwdBwd: number }> = [];
   for (const [li, layer] of layers.entries()) {
     const ins = symbolic[li]!.map((t) => values[unique.indexOf(t)]!);
@@ -87,7 +80,7 @@ function perLayer(samples: LineSample[], reps: number): Array<{ part: string; fw
   const opt = new Adadelta();
   const grads = Object.fromEntries(m.variables.map((v) => [v.name, tf.onesLike(v)]));
   rows.push({ part: `Adadelta update (${m.model.countParams()} parameters)`, fwd: NaN, fwdBwd: timeIt(() => opt.applyGradients(grads), reps) });
-  tf.dispose([image, mask, labels, logits, ...values, ...Object.values(grads)]);
+  tf.dispose([...inputs, labels, logits, ...values, ...Object.values(grads)]);
   tf.disposeVariables();
   return rows;
 }

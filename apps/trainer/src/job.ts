@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Alphabet, augmentLine, collate, loadSample, openDataset, sampleSeed, skipBad, type AugmentConfig, type Dataset, type LineSample, type PreprocessConfig, type SkippedSample } from '@scriptorium/data';
-import { Rng } from '@scriptorium/runtime/rng';
+import { Alphabet, augmentSample, collate, loadSample, openDataset, skipBad, type AugmentConfig, type Dataset, type LineSample, type PreprocessConfig, type SkippedSample } from '@scriptorium/data';
+import { requiredFrames } from '@scriptorium/ctc';
 import { flattenNamedTensors, layoutFromVariables, type ParamLayout, assignFlat } from '@scriptorium/dataparallel';
 import { buildModel, type ArchName, type HtrModel } from '@scriptorium/models';
 
@@ -55,11 +55,11 @@ export async function createReplica(job: TrainJob, options: ReplicaOptions = {})
   const layout = layoutFromVariables(variables);
   // With skipBad, a sample whose data is bad becomes a gap in its batch (the count says so); it is not retried.
   const loader = job.skipBad ? skipBad(dataset, { onSkip: options.onSkip }) : undefined;
+  const augment = { augment: job.augment, seed: job.seed };
   const loadOne = async (i: number, step: number): Promise<LineSample | undefined> => {
-    if (!loader) return loadSample(dataset, i, step, { augment: job.augment, seed: job.seed });
+    if (!loader) return loadSample(dataset, i, step, augment);
     const s = await loader.load(i);
-    // The same seed as loadSample's, so skipping changes nothing for the good samples.
-    return s && job.augment ? { ...s, image: augmentLine(s.image, job.augment, new Rng(sampleSeed(job.seed, step, i))) } : s;
+    return s && augmentSample(s, i, step, augment); // as loadSample does: skipping changes nothing for the good samples
   };
   const reportedInfeasible = new Set<number>();
   return {
@@ -79,11 +79,12 @@ export async function createReplica(job: TrainJob, options: ReplicaOptions = {})
         const { index, sample } = kept[b]!;
         if (reportedInfeasible.has(index)) continue;
         reportedInfeasible.add(index);
+        const row = b * batch.maxLabelLength, needed = requiredFrames(batch.labels.subarray(row, row + batch.labelLengths[b]!));
         const frames = model.outputLengths([sample.image.width])[0];
         options.onSkip?.({
           index,
           id: sample.id,
-          message: `its text of ${[...sample.text].length} characters needs more than the ${frames} frames its ${sample.image.width} px image gives (one per character, plus a blank between repeats); left out`,
+          message: `its text needs ${needed} frames (one per character, plus a blank between repeats) but its ${sample.image.width} px image gives ${frames}; left out`,
         });
       }
       const flat = flattenNamedTensors(grads, layout);

@@ -13,5 +13,6 @@ export { forcedAlign } from './forced-align.js';
 export type { Alignment } from './forced-align.js';
 export { greedyDecode } from './greedy-decode.js';
 export type { DecodeResult, GreedyDecodeOptions } from './greedy-decode.js';
+export { requiredFrames } from './extended-label.js';
 export { levenshtein } from './levenshtein.js';
 export type { LogitsInput } from './logits-input.js';

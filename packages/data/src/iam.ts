@@ -4,6 +4,7 @@ import type { Dataset } from './dataset.js';
 import { DataError } from './errors.js';
 import { loadLine, type PreprocessConfig } from './image-io.js';
 import { readUtf8 } from './text-file.js';
+import { NAMED_ENTITIES } from './xml.js';
 
 export interface IamOptions {
   /**
@@ -27,8 +28,6 @@ interface IamLine {
   /** Line in lines.txt, for errors. */
   line: number;
 }
-
-const XML_ENTITIES: Record<string, string> = { quot: '"', amp: '&', lt: '<', gt: '>', apos: "'" };
 
 const FIELDS = 'id, ok|err, grey level, components, x, y, w, h, transcription';
 
@@ -91,7 +90,7 @@ export function parseIamLines(file: string, source: string): IamLine[] {
       if (!/^-?\d+$/.test(f[2 + j]!)) throw new DataError(`${where}: expected an integer ${name} in field ${3 + j}, found '${f[2 + j]}'`);
     });
     // IAM writes a double quote as the XML entity &quot; in lines.txt; the other XML entities are decoded too.
-    const text = f.slice(8).join('|').replaceAll('|', ' ').replace(/&(quot|amp|lt|gt|apos);/g, (_, e: string) => XML_ENTITIES[e]!).normalize('NFC');
+    const text = f.slice(8).join('|').replaceAll('|', ' ').replace(/&(quot|amp|lt|gt|apos);/g, (_, e: string) => NAMED_ENTITIES[e]!).normalize('NFC');
     if (text.trim() === '') throw new DataError(`${where}: empty transcription for '${id}'`);
     const first = seen.get(id);
     if (first !== undefined) throw new DataError(`${where}: duplicate line id '${id}' (first on line ${first})`);

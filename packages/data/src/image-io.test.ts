@@ -115,7 +115,8 @@ describe('manifest datasets', () => {
     writeFileSync(m, '\n# c\nlines/missing.png\thello\n');
     const ds = await manifestDataset(m, { height: 32 });
     await expect(ds.load(0)).rejects.toThrow(`${m}:3: 'lines/missing.png' not found (paths are relative to the manifest)`);
-    writeFileSync(m, Buffer.from([0x61, 0x09, 0xff, 0xfe, 0x0a]));
-    await expect(manifestDataset(m, { height: 32 })).rejects.toThrow(`${m}: not valid UTF-8`);
+    writeFileSync(m, Buffer.from([0x61, 0x09, 0x62, 0x0a, 0x61, 0x09, 0xff, 0xfe, 0x0a]));
+    await expect(manifestDataset(m, { height: 32 })).rejects.toThrow(`${m}:2: not valid UTF-8`);
+    await expect(manifestDataset(`${m}.missing`, { height: 32 })).rejects.toThrow(`${m}.missing: manifest not found`);
   });
 });

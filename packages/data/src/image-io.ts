@@ -87,8 +87,7 @@ export async function normalizeLine(img: LineImage, config: PreprocessConfig = D
   }
   const outW = Math.max(1, Math.min(c.maxWidth, Math.round((width * c.height) / height)));
   if (outW === width && c.height === height) return { data, width, height };
-  const bytes = Buffer.allocUnsafe(width * height);
-  for (let p = 0; p < bytes.length; p++) bytes[p] = Math.round(Math.min(1, Math.max(0, data[p]!)) * 255);
+  const bytes = inkBytes(data);
   // sharp widens a 1-channel raw input to sRGB on resize; ask for one grey channel back.
   const resized = await sharp(bytes, { raw: { width, height, channels: 1 } })
     .resize(outW, c.height, { fit: 'fill' })
@@ -100,6 +99,19 @@ export async function normalizeLine(img: LineImage, config: PreprocessConfig = D
   return { data: out, width: outW, height: c.height };
 }
 
+/**
+ * Ink values (clamped to [0, 1]) as 8-bit grey, ink 255 or, with `dark`, ink 0 on white. An index loop: a mapped
+ * `Uint8Array.from(data, fn)` costs about 15 ms for a 64 x 950 line.
+ */
+export function inkBytes(data: Float32Array, dark = false): Buffer {
+  const bytes = Buffer.allocUnsafe(data.length);
+  for (let p = 0; p < data.length; p++) {
+    const v = Math.round(Math.min(1, Math.max(0, data[p]!)) * 255);
+    bytes[p] = dark ? 255 - v : v;
+  }
+  return bytes;
+}
+
 /** Decode + normalise. */
 export async function loadLine(input: ImageInput, config: PreprocessConfig = DEFAULT_PREPROCESS, source?: string): Promise<LineImage> {
   return normalizeLine(await decodeImage(input, source), config);
@@ -107,8 +119,7 @@ export async function loadLine(input: ImageInput, config: PreprocessConfig = DEF
 
 /** Writes a line image as an 8-bit grey PNG (ink dark on white), atomically. */
 export async function writeLinePng(img: LineImage, file: string): Promise<void> {
-  const bytes = Buffer.allocUnsafe(img.width * img.height);
-  for (let p = 0; p < bytes.length; p++) bytes[p] = 255 - Math.round(Math.min(1, Math.max(0, img.data[p]!)) * 255);
+  const bytes = inkBytes(img.data, true);
   const tmp = `${file}.tmp-${process.pid}`;
   await sharp(bytes, { raw: { width: img.width, height: img.height, channels: 1 } }).png().toFile(tmp);
   await rename(tmp, file);

@@ -21,7 +21,7 @@ export type { ComposedLine, MnistLinesOptions, Split } from './mnist-lines.js';
 export { DATA_SPECS, openDataset } from './open-dataset.js';
 export type { OpenDatasetOptions } from './open-dataset.js';
 export { pageXmlDataset } from './page-xml.js';
-export { loadSample, Prefetcher, sampleSeed } from './prefetch.js';
+export { augmentSample, loadSample, Prefetcher, sampleSeed } from './prefetch.js';
 export type { PrefetchOptions } from './prefetch.js';
 export { BatchSampler, paddingRatio, shard } from './sampler.js';
 export type { BatchSamplerOptions, SamplerState } from './sampler.js';

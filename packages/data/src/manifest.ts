@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Dataset } from './dataset.js';
 import { DataError } from './errors.js';
 import { loadLine, type PreprocessConfig } from './image-io.js';
+import { readUtf8 } from './text-file.js';
 
 interface Entry {
   file: string;
@@ -15,18 +15,7 @@ interface Entry {
  * `#` comments and blank lines ignored. Every problem names the file and line.
  */
 export async function manifestDataset(file: string, preprocess: PreprocessConfig): Promise<Dataset> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(file);
-  } catch (err) {
-    throw new DataError(`${file}: cannot read manifest (${(err as NodeJS.ErrnoException).code})`);
-  }
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw new DataError(`${file}: not valid UTF-8`);
-  }
+  const text = await readUtf8(file, 'manifest');
   const dir = path.dirname(file);
   const entries: Entry[] = [];
   text.split(/\r?\n/).forEach((raw, k) => {

@@ -34,13 +34,16 @@ function mix32(h: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+/** Augments sample `index` of step `step` with its own seed (`sampleSeed`); without `augment`, the sample itself. */
+export function augmentSample(sample: LineSample, index: number, step: number, options: Pick<PrefetchOptions, 'augment' | 'seed'>): LineSample {
+  if (!options.augment) return sample;
+  return { ...sample, image: augmentLine(sample.image, options.augment, new Rng(sampleSeed(options.seed ?? 0, step, index))) };
+}
+
 /** Loads sample `index` of step `step` and augments it as a Prefetcher would (the sequential reference). */
 export async function loadSample(dataset: Dataset, index: number, step: number, options: PrefetchOptions = {}): Promise<LineSample> {
   try {
-    const sample = await dataset.load(index);
-    if (!options.augment) return sample;
-    const rng = new Rng(sampleSeed(options.seed ?? 0, step, index));
-    return { ...sample, image: augmentLine(sample.image, options.augment, rng) };
+    return augmentSample(await dataset.load(index), index, step, options);
   } catch (err) {
     throw new DataError(`${dataset.name}: sample ${index} ('${dataset.id(index)}'): ${(err as Error).message}`, { cause: err });
   }

@@ -26,7 +26,8 @@ export class XmlError extends Error {
   }
 }
 
-const NAMED_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+/** The five entities XML predefines, by name. */
+export const NAMED_ENTITIES: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 const NAME = /[^\s<>/=!?"']+/y;
 const SPACE = /\s*/y;
 

@@ -110,22 +110,8 @@ function scanForward(sc: ScanShape, xv: Float32Array, K: Float32Array, R: Float3
             const row = Kd + ch * G;
             for (let k = 0; k < G; k++) a[k] += xc * K[row + k]!;
           }
-          if (yPos >= 0) {
-            for (let u = 0; u < U; u++) {
-              const hu = h[yPos * U + u]!;
-              if (hu === 0) continue;
-              const row = Ry + u * G;
-              for (let k = 0; k < G; k++) a[k] += hu * R[row + k]!;
-            }
-          }
-          if (xPos >= 0) {
-            for (let u = 0; u < U; u++) {
-              const hu = h[xPos * U + u]!;
-              if (hu === 0) continue;
-              const row = Rx + u * G;
-              for (let k = 0; k < G; k++) a[k] += hu * R[row + k]!;
-            }
-          }
+          if (yPos >= 0) addRecurrent(h, R, a, U, G, yPos, Ry);
+          if (xPos >= 0) addRecurrent(h, R, a, U, G, xPos, Rx);
           const zo = pos * G, ho = pos * U;
           for (let u = 0; u < U; u++) {
             const cy = yPos >= 0 ? c[yPos * U + u]! : 0, cx = xPos >= 0 ? c[xPos * U + u]! : 0;
@@ -213,6 +199,16 @@ function scanBackward(sc: ScanShape, xv: Float32Array, K: Float32Array, R: Float
     }
   }
   return { gx, gK, gR, gb, gP };
+}
+
+/** Adds one predecessor's recurrent term U h(nPos) to the gate pre-activations `a`. */
+function addRecurrent(h: Float32Array, R: Float32Array, a: Float64Array, U: number, G: number, nPos: number, base: number): void {
+  for (let u = 0; u < U; u++) {
+    const hu = h[nPos * U + u]!;
+    if (hu === 0) continue;
+    const row = base + u * G;
+    for (let k = 0; k < G; k++) a[k] += hu * R[row + k]!;
+  }
 }
 
 /** Gradient through the recurrent weights of one predecessor at `nPos`: into its weights (gR) and its h (dh). */

@@ -60,6 +60,17 @@ export interface BuiltArch {
   hyperparameters: Record<string, unknown>;
 }
 
+/** An architecture option the model cannot be built with; `option` names it (e.g. 'height'). */
+export class ModelOptionError extends RangeError {
+  constructor(
+    readonly option: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ModelOptionError';
+  }
+}
+
 export function pham2014(options: Pham2014Options): BuiltArch {
   const o = {
     height: 32, dropout: 0.5, blockHeight: 2, blockWidth: 2, units: [2, 10, 50] as [number, number, number],
@@ -67,7 +78,7 @@ export function pham2014(options: Pham2014Options): BuiltArch {
   };
   const vertical = o.blockHeight * o.convHeight * o.convHeight;
   if (o.height % vertical !== 0) {
-    throw new RangeError(`pham2014: height ${o.height} must be a multiple of blockHeight * convHeight^2 = ${vertical}`);
+    throw new ModelOptionError('height', `pham2014: height ${o.height} must be a multiple of blockHeight * convHeight^2 = ${vertical}`);
   }
   const seed = (k: number) => (o.seed === undefined ? undefined : o.seed + 17 * k);
   const image = tfl.input({ shape: [o.height, null, 1], name: 'image' });
@@ -107,7 +118,7 @@ export function pham2014(options: Pham2014Options): BuiltArch {
 export function cnnBlstm(options: CnnBlstmOptions): BuiltArch {
   const o = { height: 32, convFeatures: [16, 32, 48], pools: 2, lstmUnits: [64, 64], dropout: 0.25, ...options };
   const down = 2 ** o.pools;
-  if (o.height % down !== 0) throw new RangeError(`cnn-blstm: height ${o.height} must be a multiple of 2^pools = ${down}`);
+  if (o.height % down !== 0) throw new ModelOptionError('height', `cnn-blstm: height ${o.height} must be a multiple of 2^pools = ${down}`);
   const seed = (k: number) => (o.seed === undefined ? undefined : o.seed + 31 * k);
   const image = tfl.input({ shape: [o.height, null, 1], name: 'image' });
   let x: tfl.SymbolicTensor = image;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { ctcLoss } from '@scriptorium/ctc';
+import { ctcLoss, requiredFrames } from '@scriptorium/ctc';
 import type { Batch } from '@scriptorium/data';
 import { ARCHS, cnnBlstm, pham2014, type ArchName, type BuiltArch, type CnnBlstmOptions, type Pham2014Options } from './architectures.js';
 
@@ -51,7 +51,8 @@ export class HtrModel {
     return Int32Array.from(widths as ArrayLike<number>, (w) => Math.ceil(w / this.built.widthReduction));
   }
 
-  private inputs(batch: Batch): tf.Tensor[] {
+  /** The model's input tensors for a batch: the images [B, H, W, 1], and their valid-pixel mask if the model takes one. */
+  inputs(batch: Batch): tf.Tensor[] {
     const { batchSize: B, height: H, width: W } = batch;
     if (W % this.built.widthMultiple !== 0) {
       throw new RangeError(`batch width ${W} is not a multiple of ${this.built.widthMultiple} (collate with padWidthTo: model.widthMultiple)`);
@@ -76,10 +77,8 @@ export class HtrModel {
     const logitLengths = this.outputLengths(batch.widths);
     const infeasible: number[] = [];
     for (let b = 0; b < batch.batchSize; b++) {
-      const L = batch.labelLengths[b]!, row = b * batch.maxLabelLength;
-      let needed = L;
-      for (let k = 1; k < L; k++) if (batch.labels[row + k] === batch.labels[row + k - 1]) needed++;
-      if (needed > logitLengths[b]!) infeasible.push(b);
+      const row = b * batch.maxLabelLength;
+      if (requiredFrames(batch.labels.subarray(row, row + batch.labelLengths[b]!)) > logitLengths[b]!) infeasible.push(b);
     }
     const count = batch.batchSize - infeasible.length;
     const labels = tf.tensor2d(batch.labels, [batch.batchSize, batch.maxLabelLength], 'int32');

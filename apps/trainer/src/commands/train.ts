@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { resolveAdadeltaConfig, type AdadeltaConfig } from '@scriptorium/adadelta';
 import { Alphabet, AUGMENT_PRESETS, BatchSampler, DEFAULT_PREPROCESS, openDataset, type Dataset, type SamplerState } from '@scriptorium/data';
 import { assignFlat, flattenVariables, latestCheckpoint, launchLocal, loadCheckpoint, type LocalWorkers } from '@scriptorium/dataparallel';
-import { ARCHS, Recognizer, saveBundle, type ArchName } from '@scriptorium/models';
+import { ARCHS, ModelOptionError, Recognizer, saveBundle, type ArchName } from '@scriptorium/models';
 import { initBackend } from '@scriptorium/runtime';
 import { UsageError } from '../cli/errors.js';
 import type { CommandSpec, ParsedFlags } from '../cli/flags.js';
@@ -149,8 +149,7 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
       throw new UsageError(`train --resume: ${file} was trained with ${changed.join(', ')}; give the same to continue that run`, false);
     }
     // --skip-bad may change on resume (it only decides what a bad line does), e.g. to get past one.
-    job = { ...saved, ...(flags['skip-bad'] ? { skipBad: true } : {}) };
-    if (!flags['skip-bad']) delete job.skipBad;
+    job = { ...saved, skipBad: job.skipBad };
   }
   await mkdir(out, { recursive: true });
   const jobFile = path.join(out, 'job.json');
@@ -161,7 +160,7 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
     replica = await createReplica(job, { onSkip: (s) => log(`skipped line ${s.index} ('${s.id}'): ${s.message}`) });
   } catch (err) {
     // The architectures reject heights their pooling cannot divide; that is a flag the user chose.
-    if (err instanceof RangeError && /\bheight\b/.test(err.message)) throw new UsageError(`--height ${job.preprocess.height}: ${err.message}`);
+    if (err instanceof ModelOptionError && err.option === 'height') throw new UsageError(`--height ${job.preprocess.height}: ${err.message}`);
     throw err;
   }
   const validation = await validationSet(flags, job, trainData);
