@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -23,6 +24,17 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
     const e = err as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
+}
+
+/** A TCP port that was free a moment ago. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
 }
 
 // A tiny pham2014 (small units) trained on a few short mnist-lines.
@@ -75,6 +87,29 @@ describe('scriptorium train', () => {
     expect(maxDiff(pa, pb)).toBeLessThan(1e-4);
     // ... and the augmentation did change them: the run without it ends elsewhere.
     expect(maxDiff(pa, pp)).toBeGreaterThan(1e-3);
+  });
+
+  it('a remote worker needs only the endpoint (the job comes in WELCOME); a --job of another run is refused', async () => {
+    const port = await freePort();
+    const endpoint = `tcp://127.0.0.1:${port}`;
+    const out = path.join(tmp, 'listen');
+    const training = runTrain(tiny(out, ['--max-steps', '2', '--listen', endpoint]), quiet);
+    const other = path.join(tmp, 'other-job.json');
+    let job: Record<string, unknown> | undefined;
+    while (!job) {
+      try {
+        job = JSON.parse(readFileSync(path.join(out, 'job.json'), 'utf8')); // written by the run as it starts
+      } catch {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    writeFileSync(other, JSON.stringify({ ...job, seed: 7 }));
+    const wrong = await cli(['worker', '--connect', endpoint, '--job', other, '--quiet']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr.trim()).toBe(`scriptorium worker: --job ${other} is not the coordinator's job (seed differ); leave --job out to use the coordinator's`);
+    const good = await cli(['worker', '--connect', endpoint, '--quiet']);
+    expect(good.code).toBe(0);
+    expect((await training).steps).toBe(2);
   });
 
   it('an interrupted run resumed with --resume equals the uninterrupted run bit for bit', async () => {

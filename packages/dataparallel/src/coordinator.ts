@@ -13,7 +13,7 @@ import { checkCurveKey, isLoopbackEndpoint, ZapHandler } from './curve.js';
 import { firstNonFinite, floatFrame, frameFloats } from './frames.js';
 import type { ParamLayout } from './layout.js';
 import { defaultLogger, type Logger } from './logger.js';
-import { decodeHeader, encodeHeader, PROTOCOL_VERSION, type GradsMsg, type HelloMsg, type Message, type WelcomeMsg } from './protocol.js';
+import { decodeHeader, encodeHeader, PROTOCOL_VERSION, welcomeConfig, type GradsMsg, type HelloMsg, type Message, type WelcomeMsg } from './protocol.js';
 import { SendQueue } from './send-queue.js';
 import { splitBatch } from './split.js';
 
@@ -42,6 +42,11 @@ export interface CoordinatorOptions {
   layout: ParamLayout;
   /** Initial parameters (copied), `layout.size` values. */
   params: Float32Array;
+  /**
+   * The application's config, sent to every worker in WELCOME (msgpack: plain data, at most 512 KiB packed): what
+   * a worker needs to build its replica (model, data), so that remote workers need nothing but the endpoint.
+   */
+  config?: unknown;
   /** Adadelta hyperparameters (defaults: those of @scriptorium/adadelta). */
   optimizer?: AdadeltaConfig;
   /** Optimizer state to continue from. Default: fresh (zeros). */
@@ -242,6 +247,7 @@ export class Coordinator {
     if (options.checkpoint && !(Number.isInteger(options.checkpoint.every) && options.checkpoint.every >= 1)) {
       throw new Error(`Coordinator: options.checkpoint.every is ${options.checkpoint.every}, expected a positive integer`);
     }
+    if (options.config !== undefined) options = { ...options, config: welcomeConfig(options.config) };
     const endpoint = (options.endpoint ?? 'tcp://127.0.0.1:0').replace(/:0$/, ':*');
     if (!isLoopbackEndpoint(endpoint) && !options.curve && !options.insecure) {
       throw new Error(
@@ -590,7 +596,9 @@ export class Coordinator {
 
   private welcomeFor(w: WorkerRecord): WelcomeMsg {
     const { runId: run, completed: version, layout } = this;
-    return { t: 'WELCOME', v: PROTOCOL_VERSION, run, rank: w.rank, version, heartbeatMs: this.opt.heartbeatMs, layout };
+    const welcome: WelcomeMsg = { t: 'WELCOME', v: PROTOCOL_VERSION, run, rank: w.rank, version, heartbeatMs: this.opt.heartbeatMs, layout };
+    if (this.options.config !== undefined) welcome.config = this.options.config;
+    return welcome;
   }
 
   private onGrads(w: WorkerRecord, msg: GradsMsg, frame: Buffer, peer: string): void {

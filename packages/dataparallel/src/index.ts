@@ -27,8 +27,8 @@ export { assertSameLayout, createLayout, layoutDifferences, validateLayout } fro
 export type { LayoutEntry, ParamLayout } from './layout.js';
 export { defaultLogger, silentLogger } from './logger.js';
 export type { Logger, LogLevel } from './logger.js';
-export { PROTOCOL_VERSION } from './protocol.js';
+export { MAX_CONFIG_BYTES, PROTOCOL_VERSION } from './protocol.js';
 export { splitBatch } from './split.js';
 export { assignFlat, flattenNamedTensors, flattenVariables, layoutFromVariables } from './tfjs-variables.js';
 export { runWorker } from './worker.js';
-export type { GradientResult, WorkerCurveOptions, WorkerExit, WorkerOptions, WorkerShard } from './worker.js';
+export type { GradientResult, WorkerCurveOptions, WorkerExit, WorkerOptions, WorkerShard, WorkerWelcome } from './worker.js';

@@ -26,6 +26,8 @@ export interface WelcomeMsg {
   version: number;
   heartbeatMs: number;
   layout: { entries: { name: string; shape: number[]; offset: number; size: number }[]; size: number };
+  /** The application's config (CoordinatorOptions.config): what a worker needs to build its replica. */
+  config?: unknown;
 }
 export interface StepMsg {
   t: 'STEP';
@@ -57,6 +59,32 @@ export type Message = HelloMsg | WelcomeMsg | StepMsg | GradsMsg | HeartbeatMsg 
 export type MessageType = Message['t'];
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
+
+/** Largest WELCOME config, packed: the header frame limit (1 MiB) must leave room for the layout. */
+export const MAX_CONFIG_BYTES = 512 * 1024;
+
+/**
+ * The JSON form of an application config for WELCOME, checked: plain JSON data that packs into at most
+ * MAX_CONFIG_BYTES. Typed arrays, Maps and Sets are refused (JSON would silently turn them into objects).
+ */
+export function welcomeConfig(config: unknown, what = 'options.config'): unknown {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(config, (key, value: unknown) => {
+      if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Map || value instanceof Set) {
+        throw new Error(`${key === '' ? what : `${what}.${key}`} is a ${(value as object).constructor.name}; expected plain JSON data`);
+      }
+      return value;
+    });
+  } catch (err) {
+    throw new Error(`${what}: ${(err as Error).message}`);
+  }
+  if (json === undefined) throw new Error(`${what} is ${typeof config}; expected JSON data`);
+  const plain = JSON.parse(json) as unknown;
+  const bytes = packr.pack(plain).length;
+  if (bytes > MAX_CONFIG_BYTES) throw new Error(`${what} packs into ${bytes} bytes; at most ${MAX_CONFIG_BYTES} fit in WELCOME`);
+  return plain;
+}
 
 export function encodeHeader(msg: Message): Buffer {
   return packr.pack(msg);

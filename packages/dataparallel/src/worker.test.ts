@@ -31,6 +31,48 @@ describe('runWorker', () => {
     await coord.close();
   });
 
+  it('gets the config in WELCOME and finishes onWelcome before computing a STEP', async () => {
+    const config = { model: 'tiny', alphabet: ['', 'a', 'é'], sizes: [1, 2.5], nested: { flag: true, none: null } };
+    const coord = await Coordinator.start({ layout, params: new Float32Array(4), ...FAST, config });
+    const seen: unknown[] = [];
+    let ready = false;
+    const running = worker(coord.endpoint, {
+      onWelcome: async (w) => {
+        seen.push(w.config, w.rank, w.layout.size);
+        await new Promise((r) => setTimeout(r, 300)); // slower than the first STEP's arrival
+        ready = true;
+      },
+      computeGradients: (params, shard) => {
+        if (!ready) throw new Error('STEP computed before onWelcome finished');
+        return compute(params, shard);
+      },
+    });
+    await coord.waitForWorkers(1);
+    expect((await coord.step([1, 2])).count).toBe(2);
+    expect(seen).toEqual([config, 0, 4]);
+    await coord.close();
+    await running;
+  });
+
+  it('says BYE and rejects when onWelcome throws; the coordinator carries on with the others', async () => {
+    const coord = await Coordinator.start({ layout, params: new Float32Array(4), ...FAST, config: { data: '/nowhere' } });
+    const good = worker(coord.endpoint);
+    await coord.waitForWorkers(1);
+    const bad = worker(coord.endpoint, { onWelcome: () => Promise.reject(new Error("cannot open '/nowhere'")) });
+    await expect(bad).rejects.toThrow("cannot open '/nowhere'");
+    expect((await coord.step([1, 2, 3])).count).toBe(3);
+    expect(coord.liveWorkers).toBe(1);
+    await coord.close();
+    await good;
+  });
+
+  it('refuses a config that is not plain JSON data or too big for WELCOME', async () => {
+    const start = (config: unknown) => Coordinator.start({ layout, params: new Float32Array(4), ...FAST, config });
+    await expect(start({ weights: new Float32Array(2) })).rejects.toThrow('options.config: options.config.weights is a Float32Array; expected plain JSON data');
+    await expect(start(() => 1)).rejects.toThrow('options.config is function; expected JSON data');
+    await expect(start({ text: 'x'.repeat(600_000) })).rejects.toThrow(/options.config packs into 6000\d\d bytes; at most 524288 fit in WELCOME/);
+  });
+
   it('says BYE when aborted, and the coordinator drops it at once', async () => {
     const events: CoordinatorEvent[] = [];
     const coord = await Coordinator.start({ layout, params: new Float32Array(4), ...FAST, onEvent: (e) => events.push(e) });

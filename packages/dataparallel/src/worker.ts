@@ -40,9 +40,23 @@ export interface WorkerCurveOptions {
   secretKey: string;
 }
 
+/** What a WELCOME tells the worker. */
+export interface WorkerWelcome {
+  run: string;
+  rank: number;
+  layout: ParamLayout;
+  /** The coordinator's application config (CoordinatorOptions.config), or undefined. */
+  config: unknown;
+}
+
 export interface WorkerOptions {
   endpoint: string;
   computeGradients: (params: Float32Array, shard: WorkerShard) => Promise<GradientResult> | GradientResult;
+  /**
+   * Called on each WELCOME (a first join, or a rejoin) before any STEP after it is computed: the place to
+   * build the replica from `config`. If it throws, the worker says BYE with the message and runWorker rejects.
+   */
+  onWelcome?: (welcome: WorkerWelcome) => Promise<void> | void;
   /** When given, the coordinator's layout must match it (else runWorker rejects, listing the differences). */
   layout?: ParamLayout;
   /** Worker id for logs. Default '<host>-<pid>-<random>'. */
@@ -210,6 +224,15 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerExit> {
       clearInterval(timer);
       timer = setInterval(tick, msg.heartbeatMs);
       log('info', `worker ${id}: joined run ${msg.run} as rank ${msg.rank}`);
+      const setup = options.onWelcome;
+      if (setup) {
+        const info: WorkerWelcome = { run: msg.run, rank: msg.rank, layout, config: msg.config };
+        // STEPs queue behind the setup on `work`, so none is computed before it is done.
+        work = work.then(() => setup(info)).catch((err: Error) => {
+          void send({ t: 'BYE', reason: `setup failed: ${err.message}` });
+          finish(err, 'setup failed');
+        });
+      }
     };
 
     const onStep = async (msg: StepMsg, frame: Buffer | undefined) => {

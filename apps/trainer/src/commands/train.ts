@@ -185,6 +185,8 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
       endpoint: listen ?? 'tcp://127.0.0.1:0',
       layout: replica.layout,
       params,
+      // Workers build their replica from this: remote ones need only the endpoint (and keys).
+      config: { job },
       optimizer,
       optimizerState: optState,
       step,
@@ -206,11 +208,11 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
         workers,
         script: hooks.workerScript ?? process.argv[1]!,
         nodeArgs: hooks.workerNodeArgs ?? process.execArgv,
-        args: ['worker', '--connect', dist.endpoint, '--job', jobFile, '--backend', backend.backend, '--quiet'],
+        args: ['worker', '--connect', dist.endpoint, '--backend', backend.backend, '--quiet'],
       });
       log(`launched ${workers} local workers; coordinator at ${dist.endpoint}`);
     } else {
-      log(`coordinator listening at ${dist.endpoint}; waiting for ${flags['min-workers']} worker(s): scriptorium worker --connect ${dist.endpoint} --job ${jobFile}`);
+      log(`coordinator listening at ${dist.endpoint}; waiting for ${flags['min-workers']} worker(s): scriptorium worker --connect ${dist.endpoint}`);
     }
     await dist.waitForWorkers(listen ? (flags['min-workers'] as number) : workers, 300_000);
   }

@@ -2,17 +2,17 @@ import { runWorker } from '@scriptorium/dataparallel';
 import { initBackend } from '@scriptorium/runtime';
 import { UsageError } from '../cli/errors.js';
 import type { CommandSpec, ParsedFlags } from '../cli/flags.js';
-import { createReplica } from '../job.js';
+import { createReplica, type Replica, type TrainJob } from '../job.js';
 import { readCurveKeys } from './keys-file.js';
 import { readJob } from './train.js';
 
 export const workerCommand: CommandSpec = {
   name: 'worker',
   summary: 'Join a training run: compute gradients for the shards a coordinator sends until it says goodbye.',
-  synopsis: '--connect tcp://HOST:PORT --job RUN/job.json [--curve-keys FILE --server-key KEY]',
+  synopsis: '--connect tcp://HOST:PORT [--job RUN/job.json] [--curve-keys FILE --server-key KEY]',
   flags: [
     { name: 'connect', type: 'string', metavar: 'ENDPOINT', help: "the coordinator's endpoint" },
-    { name: 'job', type: 'string', metavar: 'FILE', help: "the run's job.json (model, alphabet, data), as written by `train`" },
+    { name: 'job', type: 'string', metavar: 'FILE', help: "the run's job.json (model, alphabet, data); default: the job the coordinator sends when this worker joins" },
     { name: 'curve-keys', type: 'string', metavar: 'FILE', help: "this worker's key file (from `scriptorium keys`)" },
     { name: 'server-key', type: 'string', metavar: 'KEY', help: "the coordinator's public key (with --curve-keys)" },
     { name: 'backend', type: 'string', choices: ['auto', 'tensorflow', 'wasm', 'cpu'], default: 'auto', help: 'tfjs backend' },
@@ -24,13 +24,33 @@ export async function runWorkerCommand(flags: ParsedFlags): Promise<void> {
   const endpoint = flags.connect as string | undefined;
   if (!endpoint) throw new UsageError('worker: --connect ENDPOINT is required');
   if (!/^(tcp|ipc|inproc):\/\//.test(endpoint)) throw new UsageError(`worker: --connect '${endpoint}' is not a ZeroMQ endpoint (expected tcp://HOST:PORT)`);
-  if (!flags.job) throw new UsageError('worker: --job FILE is required (the run directory\'s job.json)');
   if (flags['curve-keys'] && !flags['server-key']) throw new UsageError('worker: --curve-keys needs --server-key (the coordinator\'s public key)');
   const quiet = flags.quiet as boolean;
   await initBackend({ backend: flags.backend as string, log: quiet ? null : undefined });
-  const replica = await createReplica(await readJob(flags.job as string), {
-    onSkip: (s) => console.error(`[worker ${process.pid}] skipped line ${s.index} ('${s.id}'): ${s.message}`),
-  });
+  const onSkip = (s: { index: number; id: string; message: string }) => console.error(`[worker ${process.pid}] skipped line ${s.index} ('${s.id}'): ${s.message}`);
+  // With --job the replica is built before joining (a bad file fails at once); otherwise from the job in WELCOME.
+  const jobFile = flags.job as string | undefined;
+  const fileJob = jobFile ? await readJob(jobFile) : undefined;
+  let replica: Replica | undefined = fileJob ? await createReplica(fileJob, { onSkip }) : undefined;
+  let replicaJob = JSON.stringify(fileJob);
+  const setup = async (config: unknown) => {
+    const job = (config as { job?: TrainJob } | undefined)?.job;
+    if (!job) {
+      if (!replica) throw new UsageError('the coordinator sent no job when this worker joined: pass --job RUN/job.json', false);
+      return;
+    }
+    if (fileJob) {
+      const differs = (Object.keys({ ...job, ...fileJob }) as (keyof TrainJob)[]).filter((k) => JSON.stringify(job[k]) !== JSON.stringify(fileJob[k]));
+      if (differs.length > 0) {
+        throw new UsageError(`--job ${jobFile} is not the coordinator's job (${differs.join(', ')} differ); leave --job out to use the coordinator's`, false);
+      }
+      return;
+    }
+    if (JSON.stringify(job) === replicaJob) return; // a rejoin to the same run
+    replica?.model.model.dispose();
+    replica = await createReplica(job, { onSkip });
+    replicaJob = JSON.stringify(job);
+  };
   // Launched by a local coordinator: Ctrl-C reaches the whole process group; the coordinator decides.
   if (process.connected) process.on('SIGINT', () => {});
   const keys = flags['curve-keys'] ? await readCurveKeys(flags['curve-keys'] as string) : undefined;
@@ -39,7 +59,9 @@ export async function runWorkerCommand(flags: ParsedFlags): Promise<void> {
   };
   const exit = await runWorker({
     endpoint,
+    onWelcome: (w) => setup(w.config),
     computeGradients: async (params, shard) => {
+      if (!replica) throw new Error('no replica: the worker got a STEP before its job');
       if (params.length !== replica.layout.size) {
         throw new Error(`the coordinator's model has ${params.length} parameters, this job's ${replica.layout.size}: check --job`);
       }
