@@ -31,6 +31,16 @@ async function timeIt(fn: () => void, minMs = 1500): Promise<number> {
   return (performance.now() - t0) / n;
 }
 
+/**
+ * Computes `f` and reads its result back. The values are read outside tf.tidy: a tidy returning a typed
+ * array walks all its elements looking for tensors, which costs more than a small scan.
+ */
+function run(f: () => tf.Tensor): void {
+  const t = tf.tidy(f);
+  t.dataSync();
+  t.dispose();
+}
+
 /** One direction ('tl') scanned cell by cell with tfjs ops: the naive implementation. */
 function perCellScan(x: tf.Tensor4D, w: MDLSTMWeights, rows: number): tf.Tensor {
   const [B, , W, C] = x.shape;
@@ -66,7 +76,7 @@ for (const backend of backends) {
   await initBackend({ backend, log: null });
   // The backend's own matmul speed, for scale.
   const a = tf.randomNormal([512, 512]), bm = tf.randomNormal([512, 512]);
-  const mmMs = await timeIt(() => tf.tidy(() => tf.matMul(a, bm).dataSync()), 1000);
+  const mmMs = await timeIt(() => run(() => tf.matMul(a, bm)), 1000);
   lines.push(`\n### ${backend} (matmul 512x512x512: ${((2 * 512 ** 3) / mmMs / 1e6).toFixed(2)} GFLOP/s)\n`);
   lines.push('| grid (units, channels, HxW), batch 8 | implementation | forward ms | fwd+bwd ms | cells/s fwd | cells/s fwd+bwd | GFLOP/s fwd | per-cell tfjs scan fwd ms | speed-up vs per-cell | reference fwd ms |');
   lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
@@ -78,14 +88,14 @@ for (const backend of backends) {
     const flopsPerCell = 2 * C * 5 * U + 2 * 2 * U * 5 * U + 20 * U;
     // Per-cell scan: one direction over a few rows, extrapolated to 4 directions x all rows.
     const rows = Math.min(s.h, 2);
-    const cellMs = await timeIt(() => tf.tidy(() => perCellScan(x, w, rows).dataSync()), 500);
+    const cellMs = await timeIt(() => run(() => perCellScan(x, w, rows)), 500);
     const perCellFull = cellMs * (s.h / rows) * D;
     // Reference (float64, one cell at a time in JS), batch 1, scaled to the batch.
     const x64 = Float64Array.from(x.slice([0, 0, 0, 0], [1, s.h, s.w, C]).dataSync());
     const wr = { kernel: Float64Array.from(w.kernel.dataSync()), recurrentKernel: Float64Array.from(w.recurrentKernel.dataSync()), bias: Float64Array.from(w.bias.dataSync()) };
     const refMs = (await timeIt(() => mdlstmReference({ x: x64, shape: [1, s.h, s.w, C], units: U, directions: ['tl', 'tr', 'bl', 'br'], weights: wr }), 500)) * BATCH;
     for (const implementation of ['fused', 'wavefront'] as const) {
-      const fwd = await timeIt(() => tf.tidy(() => (mdlstm(x, w, { implementation }) as tf.Tensor).dataSync()));
+      const fwd = await timeIt(() => run(() => mdlstm(x, w, { implementation }) as tf.Tensor));
       const bwd = await timeIt(() =>
         tf.tidy(() => {
           const g = tf.grads((xx: tf.Tensor, k: tf.Tensor, r: tf.Tensor) =>

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { scalarActivation } from './activations.js';
-import { CELL_DEFAULTS, flipsOf, GATES, type CellOptions, type Direction } from './config.js';
+import { CELL_DEFAULTS, flipsOf, GATES, type CellOptions, type Direction, type MergeMode } from './config.js';
 
 /**
  * The MDLSTM scan as one custom op whose forward and backward passes run on typed arrays
@@ -9,8 +9,12 @@ import { CELL_DEFAULTS, flipsOf, GATES, type CellOptions, type Direction } from 
  * have 2 to 50 units), so one fused loop over the cells beats the wavefront of tfjs ops by one to two
  * orders of magnitude there. The wavefront (mdlstm-op.ts) remains the path for the tensorflow backend.
  *
- * Returns [2, nDir, B, H, W, U]: h and c of every cell, per direction, in the original (unflipped) frame.
- * Padded cells (mask 0) have h = c = 0 and pass no gradient.
+ * With `merge`, returns the layer's output with the directions merged (as mergeDirections does: concat
+ * [B, H, W, nDir*U], sum/ave/mul [B, H, W, U], none [B, H, W, nDir, U]), merged and un-merged in the same
+ * loops, so that no tfjs op follows the scan (on the cpu backend the slices, concats and pads of a
+ * tfjs merge and their gradients cost more than the scan itself). Without `merge`, returns
+ * [2, nDir, B, H, W, U]: h and c of every cell, per direction (for the final states).
+ * Either way in the original (unflipped) frame; padded cells (mask 0) have h = c = 0 and pass no gradient.
  */
 export function mdlstmFusedScan(
   x: tf.Tensor, // [B, H, W, C]
@@ -21,6 +25,7 @@ export function mdlstmFusedScan(
   directions: readonly Direction[],
   mask: Float32Array | undefined, // [B, H, W]
   cellOptions: CellOptions,
+  merge?: MergeMode,
 ): tf.Tensor {
   const [B, H, W, C] = x.shape as [number, number, number, number];
   const D = directions.length, G = kernel.shape[2]!, U = G / GATES;
@@ -39,13 +44,21 @@ export function mdlstmFusedScan(
     const bv = args[3]!.dataSync() as Float32Array;
     const P = args[4] ? (args[4].dataSync() as Float32Array) : undefined;
     const fwd = scanForward(scan, xv, K, R, bv, P);
-    const out = new Float32Array(2 * N * U);
-    out.set(fwd.h, 0);
-    out.set(fwd.c, N * U);
-    const value = tf.tensor(out, [2, D, B, H, W, U]);
+    let value: tf.Tensor;
+    if (merge) {
+      const merged = mergeForward(fwd.h, merge, D, B * H * W, U);
+      value = tf.tensor(merged, merge === 'concat' ? [B, H, W, D * U] : merge === 'none' ? [B, H, W, D, U] : [B, H, W, U]);
+    } else {
+      const out = new Float32Array(2 * N * U);
+      out.set(fwd.h, 0);
+      out.set(fwd.c, N * U);
+      value = tf.tensor(out, [2, D, B, H, W, U]);
+    }
 
     const gradFunc = (dyT: tf.Tensor | tf.Tensor[]) => {
-      const dyAll = (Array.isArray(dyT) ? dyT[0]! : dyT).dataSync() as Float32Array;
+      const dy = (Array.isArray(dyT) ? dyT[0]! : dyT).dataSync() as Float32Array;
+      // d(loss)/d(h, c) of every cell, per direction: [2, D, B, H, W, U] (c gets none through a merged output).
+      const dyAll = merge ? mergeBackward(dy, fwd.h, merge, D, B * H * W, U) : dy;
       const { gx, gK, gR, gb, gP } = scanBackward(scan, xv, K, R, P, fwd, dyAll);
       const grads = [
         tf.tensor(gx, [B, H, W, C]),
@@ -60,6 +73,57 @@ export function mdlstmFusedScan(
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   const inputs = [x, kernel, recurrentKernel, bias, ...(peephole ? [peephole] : [])];
   return (op as (...ts: tf.Tensor[]) => tf.Tensor)(...inputs);
+}
+
+/** Merges h [D, cells, U] over the directions into the layout of `mode` (see mdlstmFusedScan). */
+function mergeForward(h: Float32Array, mode: MergeMode, D: number, cells: number, U: number): Float32Array {
+  const plane = cells * U;
+  if (mode === 'concat' || mode === 'none') {
+    // [cells, D, U]: each cell's units of direction 0, then direction 1, ...
+    const out = new Float32Array(D * plane);
+    for (let d = 0; d < D; d++) {
+      for (let p = 0; p < cells; p++) {
+        const src = d * plane + p * U, dst = (p * D + d) * U;
+        for (let u = 0; u < U; u++) out[dst + u] = h[src + u]!;
+      }
+    }
+    return out;
+  }
+  const out = h.slice(0, plane);
+  for (let d = 1; d < D; d++) {
+    const off = d * plane;
+    if (mode === 'mul') for (let k = 0; k < plane; k++) out[k] *= h[off + k]!;
+    else for (let k = 0; k < plane; k++) out[k] += h[off + k]!;
+  }
+  if (mode === 'ave') for (let k = 0; k < plane; k++) out[k] /= D;
+  return out;
+}
+
+/** The gradient of mergeForward: d(loss)/d(merged) -> d(loss)/d(h, c) as [2, D, cells, U] (c part zero). */
+function mergeBackward(dOut: Float32Array, h: Float32Array, mode: MergeMode, D: number, cells: number, U: number): Float32Array {
+  const plane = cells * U;
+  const dhc = new Float32Array(2 * D * plane);
+  if (mode === 'concat' || mode === 'none') {
+    for (let d = 0; d < D; d++) {
+      for (let p = 0; p < cells; p++) {
+        const dst = d * plane + p * U, src = (p * D + d) * U;
+        for (let u = 0; u < U; u++) dhc[dst + u] = dOut[src + u]!;
+      }
+    }
+  } else if (mode === 'mul') {
+    // d/dh_d of prod_e h_e = prod_{e != d} h_e (a product of the others, so a zero h_d is no problem).
+    for (let d = 0; d < D; d++) {
+      for (let k = 0; k < plane; k++) {
+        let g = dOut[k]!;
+        for (let e = 0; e < D; e++) if (e !== d) g *= h[e * plane + k]!;
+        dhc[d * plane + k] = g;
+      }
+    }
+  } else {
+    const scale = mode === 'ave' ? 1 / D : 1;
+    for (let d = 0; d < D; d++) for (let k = 0; k < plane; k++) dhc[d * plane + k] = dOut[k]! * scale;
+  }
+  return dhc;
 }
 
 /** Sizes and settings of one scan; unpacked into locals by the loops below (fast V8 code wants no closures). */

@@ -107,6 +107,26 @@ describe('merge modes', () => {
       tf.dispose([xt, out, wt.kernel, wt.recurrentKernel, wt.bias]);
     });
   }
+  // The fused op merges (and un-merges the gradient) in its own loops; the wavefront merges with tfjs ops
+  // and tfjs differentiates them: the two must agree on the gradient of every input for every mode.
+  for (const mode of ['concat', 'sum', 'ave', 'mul', 'none'] as const) {
+    it(`${mode}: the fused op's gradients equal those through tfjs's merge ops`, () => {
+      const xt = x(), wt = toTensors(w64, 4, C, U);
+      const gradsOf = (implementation: 'fused' | 'wavefront') =>
+        tf.grads((xx: tf.Tensor, k: tf.Tensor, rk: tf.Tensor, b: tf.Tensor) => {
+          const y = mdlstm(xx, { kernel: k, recurrentKernel: rk, bias: b }, { mergeMode: mode, implementation, widths: [4, 3] }) as tf.Tensor;
+          const r = tf.tensor(Float32Array.from(randomArray(y.size, 9, 1)), y.shape);
+          return tf.sum(tf.mul(y, r));
+        })([xt, wt.kernel, wt.recurrentKernel, wt.bias]);
+      const fused = gradsOf('fused'), wave = gradsOf('wavefront');
+      fused.forEach((g, k) => {
+        const scale = Math.max(1e-6, ...Array.from(wave[k]!.dataSync(), Math.abs));
+        expect(maxAbsDiff(g.dataSync(), wave[k]!.dataSync()) / scale, `gradient ${k}`).toBeLessThan(1e-5);
+      });
+      expect(Math.max(...Array.from(fused[0]!.dataSync(), Math.abs))).toBeGreaterThan(1e-5); // not all zero (mul: a product of 3 small h)
+      tf.dispose([xt, ...fused, ...wave, wt.kernel, wt.recurrentKernel, wt.bias]);
+    });
+  }
 });
 
 describe('padding, states, dropout and bad input', () => {

@@ -124,9 +124,14 @@ export function mdlstm(x: tf.Tensor, weights: MDLSTMWeights, options: MDLSTMOpOp
     const impl = options.implementation ?? 'auto';
     const fused = impl === 'fused' || (impl === 'auto' && tf.getBackend() !== 'tensorflow');
     let perDir: tf.Tensor, cAll: () => tf.Tensor; // [D, B, H, W, U]
+    const maskValues = () => (mask ? (mask.dataSync() as Float32Array) : undefined);
+    if (fused && !options.returnState) {
+      // The output straight from the scan, directions merged in the same loops: no tfjs ops after it.
+      const merged = mdlstmFusedScan(x, weights.kernel, weights.recurrentKernel, weights.bias, weights.peephole, directions, maskValues(), cell, mergeMode);
+      return rate > 0 && options.training ? tf.dropout(merged, rate, undefined, options.seed) : merged;
+    }
     if (fused) {
-      const hc = mdlstmFusedScan(x, weights.kernel, weights.recurrentKernel, weights.bias, weights.peephole, directions,
-        mask ? (mask.dataSync() as Float32Array) : undefined, cell);
+      const hc = mdlstmFusedScan(x, weights.kernel, weights.recurrentKernel, weights.bias, weights.peephole, directions, maskValues(), cell);
       perDir = tf.squeeze(tf.slice(hc, [0, 0, 0, 0, 0, 0], [1, D, B, H, W, U]), [0]);
       cAll = () => tf.squeeze(tf.slice(hc, [1, 0, 0, 0, 0, 0], [1, D, B, H, W, U]), [0]);
     } else {
