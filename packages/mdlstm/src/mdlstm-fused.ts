@@ -3,11 +3,17 @@ import { scalarActivation } from './activations.js';
 import { CELL_DEFAULTS, flipsOf, GATES, type CellOptions, type Direction, type MergeMode } from './config.js';
 
 /**
- * The MDLSTM scan as one custom op whose forward and backward passes run on typed arrays
- * (float32 storage, float64 arithmetic per element), like the CTC loss. On the cpu and wasm backends a
- * tfjs op costs tens of microseconds whatever its size, and an MDLSTM step is tiny (Pham et al.'s layers
- * have 2 to 50 units), so one fused loop over the cells beats the wavefront of tfjs ops by one to two
- * orders of magnitude there. The wavefront (mdlstm-op.ts) remains the path for the tensorflow backend.
+ * The MDLSTM scan as one custom op whose cell arithmetic runs on typed arrays (float32 storage, float64
+ * arithmetic per element), like the CTC loss. On the cpu and wasm backends a tfjs op costs tens of
+ * microseconds whatever its size, and an MDLSTM cell is tiny (Pham et al.'s layers have 2 to 50 units), so
+ * the wavefront of tfjs ops (mdlstm-op.ts, the path for the tensorflow backend) spends its time on op
+ * overhead. Two orders of the same arithmetic:
+ *
+ * - 'cells': every product in JavaScript, cell after cell (best where matMul is itself JavaScript: cpu).
+ * - 'diagonals': the cells of one anti-diagonal of every direction at a time; the recurrent products of a
+ *   diagonal are one batched matMul on the backend ([D, cells, 2U] x [D, 2U, 5U]), the input projection one
+ *   matMul before the scan, and the weight and input gradients matMuls after it; only the gates are
+ *   JavaScript (best where matMul is fast native code: wasm, whose SIMD matMul runs 30x faster than a JS loop).
  *
  * With `merge`, returns the layer's output with the directions merged (as mergeDirections does: concat
  * [B, H, W, nDir*U], sum/ave/mul [B, H, W, U], none [B, H, W, nDir, U]), merged and un-merged in the same
@@ -26,6 +32,7 @@ export function mdlstmFusedScan(
   mask: Float32Array | undefined, // [B, H, W]
   cellOptions: CellOptions,
   merge?: MergeMode,
+  order: 'cells' | 'diagonals' = 'cells',
 ): tf.Tensor {
   const [B, H, W, C] = x.shape as [number, number, number, number];
   const D = directions.length, G = kernel.shape[2]!, U = G / GATES;
@@ -43,7 +50,7 @@ export function mdlstmFusedScan(
     const R = args[2]!.dataSync() as Float32Array;
     const bv = args[3]!.dataSync() as Float32Array;
     const P = args[4] ? (args[4].dataSync() as Float32Array) : undefined;
-    const fwd = scanForward(scan, xv, K, R, bv, P);
+    const fwd = order === 'diagonals' ? diagonalForward(scan, xv, K, R, bv, P) : scanForward(scan, xv, K, R, bv, P);
     let value: tf.Tensor;
     if (merge) {
       const merged = mergeForward(fwd.h, merge, D, B * H * W, U);
@@ -59,6 +66,8 @@ export function mdlstmFusedScan(
       const dy = (Array.isArray(dyT) ? dyT[0]! : dyT).dataSync() as Float32Array;
       // d(loss)/d(h, c) of every cell, per direction: [2, D, B, H, W, U] (c gets none through a merged output).
       const dyAll = merge ? mergeBackward(dy, fwd.h, merge, D, B * H * W, U) : dy;
+      // The input tensors may be disposed by now (tfjs keeps only what a kernel saves): both work from the values.
+      if (order === 'diagonals') return diagonalBackward(scan, xv, K, R, P, fwd as DiagonalState, dyAll);
       const { gx, gK, gR, gb, gP } = scanBackward(scan, xv, K, R, P, fwd, dyAll);
       const grads = [
         tf.tensor(gx, [B, H, W, C]),
@@ -137,35 +146,113 @@ interface ScanShape {
   rec: (typeof scalarActivation)[keyof typeof scalarActivation];
 }
 
+/** Per cell, flat over (direction, position) as `cell = (dir * B + b) * H * W + i * W + j`. */
 interface ForwardState {
-  h: Float32Array;
-  c: Float32Array;
-  /** Gate activations, for the backward pass. */
+  h: Float32Array; // [cells, U]
+  c: Float32Array; // [cells, U]
+  /** Gate activations, for the backward pass. [cells, G] */
   z: Float32Array;
-  /** Gate pre-activations (for derivatives that need them). */
+  /** Gate pre-activations (for derivatives that need them). [cells, G] */
   pre: Float32Array;
 }
 
+/**
+ * The scan predecessors of cell (b, i, j) in direction `dir` (flat cell indices, -1 when outside the image
+ * or padded), as [yCell, xCell] in `out`; returns the cell's own index, or -1 when the cell itself is padded.
+ */
+function neighbours(sc: ScanShape, dir: number, b: number, i: number, j: number, out: Int32Array): number {
+  const { H, W, mask } = sc;
+  const { flipY, flipX } = sc.flips[dir]!;
+  if (mask && mask[(b * H + i) * W + j] === 0) return -1;
+  const base = (dir * sc.B + b) * H;
+  const py = flipY ? i + 1 : i - 1, px = flipX ? j + 1 : j - 1;
+  out[0] = py >= 0 && py < H && !(mask && mask[(b * H + py) * W + j] === 0) ? (base + py) * W + j : -1;
+  out[1] = px >= 0 && px < W && !(mask && mask[(b * H + i) * W + px] === 0) ? (base + i) * W + px : -1;
+  return (base + i) * W + j;
+}
+
+/**
+ * Gates, c and h of one cell from its pre-activations `a` (input, recurrent and bias terms; the peephole
+ * terms are added here), its predecessors' c at yPos/xPos (-1: none).
+ */
+function cellForward(sc: ScanShape, st: ForwardState, a: Float64Array, dir: number, pos: number, yPos: number, xPos: number, P: Float32Array | undefined): void {
+  const { U, G, s, act, rec } = sc;
+  const { h, c, z, pre } = st;
+  const Pd = dir * 5 * U, zo = pos * G, ho = pos * U;
+  for (let u = 0; u < U; u++) {
+    const cy = yPos >= 0 ? c[yPos * U + u]! : 0, cx = xPos >= 0 ? c[xPos * U + u]! : 0;
+    if (P) {
+      a[u] += P[Pd + u]! * cy + P[Pd + U + u]! * cx;
+      a[U + u] += P[Pd + 2 * U + u]! * cy;
+      a[2 * U + u] += P[Pd + 3 * U + u]! * cx;
+    }
+    const ig = rec.f(a[u]!), fy = rec.f(a[U + u]!), fx = rec.f(a[2 * U + u]!), g = act.f(a[4 * U + u]!);
+    const cc = ig * g + s * (fy * cy + fx * cx);
+    if (P) a[3 * U + u] += P[Pd + 4 * U + u]! * cc;
+    const o = rec.f(a[3 * U + u]!);
+    z[zo + u] = ig; z[zo + U + u] = fy; z[zo + 2 * U + u] = fx; z[zo + 3 * U + u] = o; z[zo + 4 * U + u] = g;
+    pre[zo + u] = a[u]!; pre[zo + U + u] = a[U + u]!; pre[zo + 2 * U + u] = a[2 * U + u]!;
+    pre[zo + 3 * U + u] = a[3 * U + u]!; pre[zo + 4 * U + u] = a[4 * U + u]!;
+    c[ho + u] = cc;
+    h[ho + u] = o * act.f(cc);
+  }
+}
+
+/**
+ * The gate gradients `da` (G values) of one cell from its dh and dc, and what flows to its predecessors'
+ * c (added to dc at yPos/xPos) and into the peephole weights (gP).
+ */
+function cellBackward(
+  sc: ScanShape, st: ForwardState, dh: Float64Array, dc: Float64Array, da: Float64Array,
+  dir: number, pos: number, yPos: number, xPos: number, P: Float32Array | undefined, gP: Float64Array | undefined,
+): void {
+  const { U, G, s, act, rec } = sc;
+  const { c, z, pre } = st;
+  const Pd = dir * 5 * U, zo = pos * G, ho = pos * U;
+  for (let u = 0; u < U; u++) {
+    const cy = yPos >= 0 ? c[yPos * U + u]! : 0, cx = xPos >= 0 ? c[xPos * U + u]! : 0;
+    const ig = z[zo + u]!, fy = z[zo + U + u]!, fx = z[zo + 2 * U + u]!, o = z[zo + 3 * U + u]!, g = z[zo + 4 * U + u]!;
+    const cc = c[ho + u]!, tc = act.f(cc);
+    const dhv = dh[ho + u]!;
+    const dao = dhv * tc * rec.df(pre[zo + 3 * U + u]!, o);
+    const pO = P ? P[Pd + 4 * U + u]! : 0;
+    const dct = dc[ho + u]! + dhv * o * act.df(cc, tc) + dao * pO;
+    const dai = dct * g * rec.df(pre[zo + u]!, ig);
+    const dag = dct * ig * act.df(pre[zo + 4 * U + u]!, g);
+    const dafy = dct * s * cy * rec.df(pre[zo + U + u]!, fy);
+    const dafx = dct * s * cx * rec.df(pre[zo + 2 * U + u]!, fx);
+    da[u] = dai; da[U + u] = dafy; da[2 * U + u] = dafx; da[3 * U + u] = dao; da[4 * U + u] = dag;
+    if (gP) {
+      gP[Pd + u] += dai * cy; gP[Pd + U + u] += dai * cx; gP[Pd + 2 * U + u] += dafy * cy;
+      gP[Pd + 3 * U + u] += dafx * cx; gP[Pd + 4 * U + u] += dao * cc;
+    }
+    if (yPos >= 0) dc[yPos * U + u] += dct * s * fy + (P ? dai * P[Pd + u]! + dafy * P[Pd + 2 * U + u]! : 0);
+    if (xPos >= 0) dc[xPos * U + u] += dct * s * fx + (P ? dai * P[Pd + U + u]! + dafx * P[Pd + 3 * U + u]! : 0);
+  }
+}
+
+function newState(N: number, U: number, G: number): ForwardState {
+  return { h: new Float32Array(N * U), c: new Float32Array(N * U), z: new Float32Array(N * G), pre: new Float32Array(N * G) };
+}
+
+// ---- order 'cells': every product in JavaScript ----
+
 function scanForward(sc: ScanShape, xv: Float32Array, K: Float32Array, R: Float32Array, bv: Float32Array, P: Float32Array | undefined): ForwardState {
-  const { B, H, W, C, D, U, G, s, flips, mask, act, rec } = sc;
-  const N = D * B * H * W;
-  const h = new Float32Array(N * U), c = new Float32Array(N * U);
-  const z = new Float32Array(N * G), pre = new Float32Array(N * G);
+  const { B, H, W, C, D, U, G, flips } = sc;
+  const st = newState(D * B * H * W, U, G);
   const a = new Float64Array(G);
+  const nb = new Int32Array(2);
   for (let dir = 0; dir < D; dir++) {
     const { flipY, flipX } = flips[dir]!;
-    const dy = flipY ? -1 : 1, dx = flipX ? -1 : 1;
-    const Kd = dir * C * G, Ry = dir * 2 * U * G, Rx = Ry + U * G, bd = dir * G, Pd = dir * 5 * U;
+    const Kd = dir * C * G, Ry = dir * 2 * U * G, Rx = Ry + U * G, bd = dir * G;
     for (let b = 0; b < B; b++) {
       for (let ii = 0; ii < H; ii++) {
         const i = flipY ? H - 1 - ii : ii;
         for (let jj = 0; jj < W; jj++) {
           const j = flipX ? W - 1 - jj : jj;
-          if (mask && mask[(b * H + i) * W + j] === 0) continue;
-          const pos = ((dir * B + b) * H + i) * W + j;
-          const py = i - dy, px = j - dx;
-          const yPos = py >= 0 && py < H && !(mask && mask[(b * H + py) * W + j] === 0) ? ((dir * B + b) * H + py) * W + j : -1;
-          const xPos = px >= 0 && px < W && !(mask && mask[(b * H + i) * W + px] === 0) ? ((dir * B + b) * H + i) * W + px : -1;
+          const pos = neighbours(sc, dir, b, i, j, nb);
+          if (pos < 0) continue;
+          const yPos = nb[0]!, xPos = nb[1]!;
           for (let k = 0; k < G; k++) a[k] = bv[bd + k]!;
           const xo = ((b * H + i) * W + j) * C;
           for (let ch = 0; ch < C; ch++) {
@@ -174,77 +261,37 @@ function scanForward(sc: ScanShape, xv: Float32Array, K: Float32Array, R: Float3
             const row = Kd + ch * G;
             for (let k = 0; k < G; k++) a[k] += xc * K[row + k]!;
           }
-          if (yPos >= 0) addRecurrent(h, R, a, U, G, yPos, Ry);
-          if (xPos >= 0) addRecurrent(h, R, a, U, G, xPos, Rx);
-          const zo = pos * G, ho = pos * U;
-          for (let u = 0; u < U; u++) {
-            const cy = yPos >= 0 ? c[yPos * U + u]! : 0, cx = xPos >= 0 ? c[xPos * U + u]! : 0;
-            if (P) {
-              a[u] += P[Pd + u]! * cy + P[Pd + U + u]! * cx;
-              a[U + u] += P[Pd + 2 * U + u]! * cy;
-              a[2 * U + u] += P[Pd + 3 * U + u]! * cx;
-            }
-            const ig = rec.f(a[u]!), fy = rec.f(a[U + u]!), fx = rec.f(a[2 * U + u]!), g = act.f(a[4 * U + u]!);
-            const cc = ig * g + s * (fy * cy + fx * cx);
-            if (P) a[3 * U + u] += P[Pd + 4 * U + u]! * cc;
-            const o = rec.f(a[3 * U + u]!);
-            z[zo + u] = ig; z[zo + U + u] = fy; z[zo + 2 * U + u] = fx; z[zo + 3 * U + u] = o; z[zo + 4 * U + u] = g;
-            pre[zo + u] = a[u]!; pre[zo + U + u] = a[U + u]!; pre[zo + 2 * U + u] = a[2 * U + u]!;
-            pre[zo + 3 * U + u] = a[3 * U + u]!; pre[zo + 4 * U + u] = a[4 * U + u]!;
-            c[ho + u] = cc;
-            h[ho + u] = o * act.f(cc);
-          }
+          if (yPos >= 0) addRecurrent(st.h, R, a, U, G, yPos, Ry);
+          if (xPos >= 0) addRecurrent(st.h, R, a, U, G, xPos, Rx);
+          cellForward(sc, st, a, dir, pos, yPos, xPos, P);
         }
       }
     }
   }
-  return { h, c, z, pre };
+  return st;
 }
 
-function scanBackward(sc: ScanShape, xv: Float32Array, K: Float32Array, R: Float32Array, P: Float32Array | undefined, fwd: ForwardState, dyAll: Float32Array) {
-  const { B, H, W, C, D, U, G, s, flips, mask, act, rec } = sc;
+function scanBackward(sc: ScanShape, xv: Float32Array, K: Float32Array, R: Float32Array, P: Float32Array | undefined, st: ForwardState, dyAll: Float32Array) {
+  const { B, H, W, C, D, U, G, flips } = sc;
   const N = D * B * H * W;
-  const { h, c, z, pre } = fwd;
   const dh = Float64Array.from(dyAll.subarray(0, N * U));
   const dc = Float64Array.from(dyAll.subarray(N * U, 2 * N * U));
   const gx = new Float32Array(B * H * W * C), gK = new Float64Array(D * C * G), gR = new Float64Array(D * 2 * U * G);
   const gb = new Float64Array(D * G), gP = P ? new Float64Array(D * 5 * U) : undefined;
   const da = new Float64Array(G);
+  const nb = new Int32Array(2);
   for (let dir = 0; dir < D; dir++) {
     const { flipY, flipX } = flips[dir]!;
-    const dy = flipY ? -1 : 1, dx = flipX ? -1 : 1;
-    const Kd = dir * C * G, Ry = dir * 2 * U * G, Rx = Ry + U * G, bd = dir * G, Pd = dir * 5 * U;
+    const Kd = dir * C * G, Ry = dir * 2 * U * G, Rx = Ry + U * G, bd = dir * G;
     for (let b = 0; b < B; b++) {
       for (let ii = H - 1; ii >= 0; ii--) {
         const i = flipY ? H - 1 - ii : ii;
         for (let jj = W - 1; jj >= 0; jj--) {
           const j = flipX ? W - 1 - jj : jj;
-          if (mask && mask[(b * H + i) * W + j] === 0) continue;
-          const pos = ((dir * B + b) * H + i) * W + j;
-          const py = i - dy, px = j - dx;
-          const yPos = py >= 0 && py < H && !(mask && mask[(b * H + py) * W + j] === 0) ? ((dir * B + b) * H + py) * W + j : -1;
-          const xPos = px >= 0 && px < W && !(mask && mask[(b * H + i) * W + px] === 0) ? ((dir * B + b) * H + i) * W + px : -1;
-          const zo = pos * G, ho = pos * U;
-          for (let u = 0; u < U; u++) {
-            const cy = yPos >= 0 ? c[yPos * U + u]! : 0, cx = xPos >= 0 ? c[xPos * U + u]! : 0;
-            const ig = z[zo + u]!, fy = z[zo + U + u]!, fx = z[zo + 2 * U + u]!, o = z[zo + 3 * U + u]!, g = z[zo + 4 * U + u]!;
-            const cc = c[ho + u]!, tc = act.f(cc);
-            const dhv = dh[ho + u]!;
-            const dao = dhv * tc * rec.df(pre[zo + 3 * U + u]!, o);
-            const pO = P ? P[Pd + 4 * U + u]! : 0;
-            const dct = dc[ho + u]! + dhv * o * act.df(cc, tc) + dao * pO;
-            const dai = dct * g * rec.df(pre[zo + u]!, ig);
-            const dag = dct * ig * act.df(pre[zo + 4 * U + u]!, g);
-            const dafy = dct * s * cy * rec.df(pre[zo + U + u]!, fy);
-            const dafx = dct * s * cx * rec.df(pre[zo + 2 * U + u]!, fx);
-            da[u] = dai; da[U + u] = dafy; da[2 * U + u] = dafx; da[3 * U + u] = dao; da[4 * U + u] = dag;
-            if (gP) {
-              gP[Pd + u] += dai * cy; gP[Pd + U + u] += dai * cx; gP[Pd + 2 * U + u] += dafy * cy;
-              gP[Pd + 3 * U + u] += dafx * cx; gP[Pd + 4 * U + u] += dao * cc;
-            }
-            if (yPos >= 0) dc[yPos * U + u] += dct * s * fy + (P ? dai * P[Pd + u]! + dafy * P[Pd + 2 * U + u]! : 0);
-            if (xPos >= 0) dc[xPos * U + u] += dct * s * fx + (P ? dai * P[Pd + U + u]! + dafx * P[Pd + 3 * U + u]! : 0);
-          }
+          const pos = neighbours(sc, dir, b, i, j, nb);
+          if (pos < 0) continue;
+          const yPos = nb[0]!, xPos = nb[1]!;
+          cellBackward(sc, st, dh, dc, da, dir, pos, yPos, xPos, P, gP);
           for (let k = 0; k < G; k++) gb[bd + k] += da[k]!;
           const xo = ((b * H + i) * W + j) * C;
           for (let ch = 0; ch < C; ch++) {
@@ -256,8 +303,8 @@ function scanBackward(sc: ScanShape, xv: Float32Array, K: Float32Array, R: Float
             }
             gx[xo + ch] += acc;
           }
-          if (yPos >= 0) backRecurrent(h, R, gR, dh, da, U, G, yPos, Ry);
-          if (xPos >= 0) backRecurrent(h, R, gR, dh, da, U, G, xPos, Rx);
+          if (yPos >= 0) backRecurrent(st.h, R, gR, dh, da, U, G, yPos, Ry);
+          if (xPos >= 0) backRecurrent(st.h, R, gR, dh, da, U, G, xPos, Rx);
         }
       }
     }
@@ -286,4 +333,185 @@ function backRecurrent(h: Float32Array, R: Float32Array, gR: Float64Array, dh: F
     }
     dh[nPos * U + u] += acc;
   }
+}
+
+// ---- order 'diagonals': the products as backend matMuls ----
+
+interface DiagonalState extends ForwardState {
+  /** Each cell's predecessors' h, [h_y, h_x] (zeros where none): [cells, 2U], for the recurrent weight gradient. */
+  hPrev: Float32Array;
+}
+
+/**
+ * Anti-diagonal t holds the cells with ii + jj = t in each direction's scan frame: rows ii = lo .. lo + rows - 1.
+ * Its cells are numbered row = (dir * B + b) * rows + k for row ii = lo + k of sample b.
+ */
+function diagonalRows(sc: ScanShape, t: number): [number, number] {
+  const lo = Math.max(0, t - sc.W + 1), hi = Math.min(sc.H - 1, t);
+  return [lo, hi - lo + 1];
+}
+
+/** Reads a tensor's values and disposes it. */
+function take(t: tf.Tensor): Float32Array {
+  const v = t.dataSync() as Float32Array;
+  t.dispose();
+  return v;
+}
+
+/**
+ * One 2D matMul per direction on the backend, reading the result back: [rows, inner] x [inner, cols] with the
+ * left operand `left` laid out [D, rows, inner] (or one [rows, inner] for all, `sharedLeft`) and `right` one tensor
+ * per direction. (The wasm backend runs
+ * 2D matMuls in XNNPACK's SIMD kernels but batched or transposed ones in a plain loop, 10 to 30x slower; so
+ * per-direction 2D products with operands transposed in JavaScript beforehand.)
+ */
+function matMulPerDirection(left: Float32Array, rows: number, inner: number, right: readonly tf.Tensor2D[], sharedLeft = false): Float32Array {
+  const cols = right[0]!.shape[1];
+  const out = new Float32Array(right.length * rows * cols);
+  right.forEach((r, d) => {
+    const o = sharedLeft ? 0 : d * rows * inner;
+    const y = tf.tidy(() => tf.matMul(tf.tensor2d(left.subarray(o, o + rows * inner), [rows, inner]), r));
+    out.set(take(y), d * rows * cols);
+  });
+  return out;
+}
+
+/** `m` ([n][rows, cols] row-major) transposed: [n][cols, rows]. */
+function transposeBlocks(m: Float32Array, n: number, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(n * rows * cols);
+  for (let k = 0; k < n; k++) {
+    const o = k * rows * cols;
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[o + c * rows + r] = m[o + r * cols + c]!;
+  }
+  return out;
+}
+
+/** Per-direction 2D tensors of the blocks of `m` ([D][rows, cols]). */
+function blocks(m: Float32Array, D: number, rows: number, cols: number): tf.Tensor2D[] {
+  return Array.from({ length: D }, (_, d) => tf.tensor2d(m.subarray(d * rows * cols, (d + 1) * rows * cols), [rows, cols]));
+}
+
+function diagonalForward(sc: ScanShape, xv: Float32Array, K: Float32Array, R: Float32Array, bv: Float32Array, P: Float32Array | undefined): DiagonalState {
+  const { B, H, W, C, D, U, G, flips } = sc;
+  const cellsPerDir = B * H * W;
+  const st: DiagonalState = { ...newState(D * cellsPerDir, U, G), hPrev: new Float32Array(D * cellsPerDir * 2 * U) };
+  // Input projection of every position for every direction, [D][B*H*W, G] (the bias is added per cell below).
+  const kDir = blocks(K, D, C, G);
+  const xk = matMulPerDirection(xv, cellsPerDir, C, kDir, true);
+  tf.dispose(kDir);
+  const rDir = blocks(R, D, 2 * U, G);
+  const a = new Float64Array(G);
+  const nb = new Int32Array(2);
+  for (let t = 0; t < H + W - 1; t++) {
+    const [lo, rows] = diagonalRows(sc, t);
+    const M = B * rows;
+    // The predecessors' h of the diagonal's cells, [D][M, 2U], and their recurrent products [D][M, G].
+    const hcat = new Float32Array(D * M * 2 * U);
+    const cellOf = new Int32Array(D * M * 3); // [pos, yPos, xPos] per row (pos -1: padded)
+    for (let dir = 0; dir < D; dir++) {
+      const { flipY, flipX } = flips[dir]!;
+      for (let b = 0; b < B; b++) {
+        for (let k = 0; k < rows; k++) {
+          const ii = lo + k, jj = t - ii;
+          const i = flipY ? H - 1 - ii : ii, j = flipX ? W - 1 - jj : jj;
+          const row = dir * M + b * rows + k;
+          const pos = neighbours(sc, dir, b, i, j, nb);
+          cellOf[3 * row] = pos;
+          cellOf[3 * row + 1] = nb[0]!;
+          cellOf[3 * row + 2] = nb[1]!;
+          if (pos < 0) continue;
+          const ho = row * 2 * U;
+          for (let side = 0; side < 2; side++) {
+            const n = nb[side]!;
+            if (n < 0) continue;
+            for (let u = 0; u < U; u++) hcat[ho + side * U + u] = st.h[n * U + u]!;
+          }
+          st.hPrev.set(hcat.subarray(ho, ho + 2 * U), pos * 2 * U);
+        }
+      }
+    }
+    const recur = t === 0 ? null : matMulPerDirection(hcat, M, 2 * U, rDir);
+    for (let row = 0; row < D * M; row++) {
+      const pos = cellOf[3 * row]!;
+      if (pos < 0) continue;
+      const dir = Math.floor(row / M);
+      const xo = pos * G, bd = dir * G, ro = row * G;
+      for (let k = 0; k < G; k++) a[k] = xk[xo + k]! + bv[bd + k]! + (recur ? recur[ro + k]! : 0);
+      cellForward(sc, st, a, dir, pos, cellOf[3 * row + 1]!, cellOf[3 * row + 2]!, P);
+    }
+  }
+  tf.dispose(rDir);
+  return st;
+}
+
+function diagonalBackward(sc: ScanShape, xv: Float32Array, K: Float32Array, R: Float32Array, P: Float32Array | undefined, st: DiagonalState, dyAll: Float32Array): tf.Tensor[] {
+  const { B, H, W, C, D, U, G, flips } = sc;
+  const cellsPerDir = B * H * W, N = D * cellsPerDir;
+  const dh = Float64Array.from(dyAll.subarray(0, N * U));
+  const dc = Float64Array.from(dyAll.subarray(N * U, 2 * N * U));
+  const daAll = new Float32Array(N * G); // [D][B*H*W, G]
+  const gP = P ? new Float64Array(D * 5 * U) : undefined;
+  const da = new Float64Array(G);
+  const nb = new Int32Array(2);
+  const rTDir = blocks(transposeBlocks(R, D, 2 * U, G), D, G, 2 * U); // R_d^T: [G, 2U]
+  for (let t = H + W - 2; t >= 0; t--) {
+    const [lo, rows] = diagonalRows(sc, t);
+    const M = B * rows;
+    const daDiag = new Float32Array(D * M * G);
+    const preds = new Int32Array(D * M * 2).fill(-1);
+    for (let dir = 0; dir < D; dir++) {
+      const { flipY, flipX } = flips[dir]!;
+      for (let b = 0; b < B; b++) {
+        for (let k = 0; k < rows; k++) {
+          const ii = lo + k, jj = t - ii;
+          const i = flipY ? H - 1 - ii : ii, j = flipX ? W - 1 - jj : jj;
+          const row = dir * M + b * rows + k;
+          const pos = neighbours(sc, dir, b, i, j, nb);
+          if (pos < 0) continue;
+          cellBackward(sc, st, dh, dc, da, dir, pos, nb[0]!, nb[1]!, P, gP);
+          preds[2 * row] = nb[0]!;
+          preds[2 * row + 1] = nb[1]!;
+          for (let g = 0; g < G; g++) daAll[pos * G + g] = daDiag[row * G + g] = da[g]!;
+        }
+      }
+    }
+    if (t === 0) continue; // no predecessors on the first diagonal
+    // What flows back to the predecessors' h: da [M, G] x R_d^T -> [M, 2U] per direction.
+    const dhcat = matMulPerDirection(daDiag, M, G, rTDir);
+    for (let row = 0; row < D * M; row++) {
+      for (let side = 0; side < 2; side++) {
+        const n = preds[2 * row + side]!;
+        if (n < 0) continue;
+        const o = row * 2 * U + side * U;
+        for (let u = 0; u < U; u++) dh[n * U + u] += dhcat[o + u]!;
+      }
+    }
+  }
+  tf.dispose(rTDir);
+  // The weight and input gradients, one product per direction over all cells:
+  // gK_d = x^T da_d, gR_d = hPrev_d^T da_d, gx = sum_d da_d K_d^T, gb_d = sum of da_d.
+  const daDir = blocks(daAll, D, cellsPerDir, G);
+  const xT = tf.tensor2d(transposeBlocks(xv, 1, cellsPerDir, C), [C, cellsPerDir]);
+  const hPrevT = transposeBlocks(st.hPrev, D, cellsPerDir, 2 * U); // [D][2U, cells]
+  const kT = blocks(transposeBlocks(K, D, C, G), D, G, C); // K_d^T: [G, C]
+  const grads = tf.tidy(() => {
+    const gKs: tf.Tensor[] = [], gRs: tf.Tensor[] = [];
+    let gx: tf.Tensor | null = null;
+    for (let d = 0; d < D; d++) {
+      gKs.push(tf.matMul(xT, daDir[d]!));
+      gRs.push(tf.matMul(tf.tensor2d(hPrevT.subarray(d * 2 * U * cellsPerDir, (d + 1) * 2 * U * cellsPerDir), [2 * U, cellsPerDir]), daDir[d]!));
+      const part = tf.matMul(daDir[d]!, kT[d]!);
+      gx = gx ? tf.add(gx, part) : part;
+    }
+    const gb = new Float64Array(D * G);
+    for (let p = 0; p < N; p++) {
+      const bd = Math.floor(p / cellsPerDir) * G;
+      for (let g = 0; g < G; g++) gb[bd + g] += daAll[p * G + g]!;
+    }
+    const out = [tf.reshape(gx!, [B, H, W, C]), tf.stack(gKs), tf.stack(gRs), tf.tensor2d(Float32Array.from(gb), [D, G])];
+    if (gP) out.push(tf.tensor3d(Float32Array.from(gP), [D, 5, U]));
+    return out;
+  });
+  tf.dispose([xT, ...kT, ...daDir]);
+  return grads;
 }

@@ -24,7 +24,7 @@ interface Case {
  * Runs the fast op with merge 'none' ([B,H,W,D,U]) and the reference, forward and backward for
  * loss = sum(R * h), and compares outputs and gradients of x and every weight.
  */
-function compare(c: Case, implementation: 'fused' | 'wavefront' = 'fused') {
+function compare(c: Case, implementation: 'fused' | 'diagonal' | 'wavefront' = 'fused') {
   const [B, H, W, C] = c.shape;
   const D = c.directions.length, U = c.units;
   const x64 = randomArray(B * H * W * C, 7, 1);
@@ -65,7 +65,7 @@ function compare(c: Case, implementation: 'fused' | 'wavefront' = 'fused') {
   tf.dispose([x, rNone, ...params]);
 }
 
-for (const impl of ['wavefront', 'fused'] as const) describe(`mdlstm op (${impl}) vs the cell-by-cell reference`, () => {
+for (const impl of ['wavefront', 'fused', 'diagonal'] as const) describe(`mdlstm op (${impl}) vs the cell-by-cell reference`, () => {
   for (const shape of [[1, 1, 1, 2], [1, 1, 7, 2], [2, 5, 1, 1], [2, 3, 4, 3], [1, 7, 5, 2]] as Array<Case['shape']>) {
     for (const d of DIRS) {
       it(`direction ${d} on ${shape[1]}x${shape[2]} (batch ${shape[0]}, ${shape[3]} channels)`, () =>
@@ -112,19 +112,21 @@ describe('merge modes', () => {
   for (const mode of ['concat', 'sum', 'ave', 'mul', 'none'] as const) {
     it(`${mode}: the fused op's gradients equal those through tfjs's merge ops`, () => {
       const xt = x(), wt = toTensors(w64, 4, C, U);
-      const gradsOf = (implementation: 'fused' | 'wavefront') =>
+      const gradsOf = (implementation: 'fused' | 'diagonal' | 'wavefront') =>
         tf.grads((xx: tf.Tensor, k: tf.Tensor, rk: tf.Tensor, b: tf.Tensor) => {
           const y = mdlstm(xx, { kernel: k, recurrentKernel: rk, bias: b }, { mergeMode: mode, implementation, widths: [4, 3] }) as tf.Tensor;
           const r = tf.tensor(Float32Array.from(randomArray(y.size, 9, 1)), y.shape);
           return tf.sum(tf.mul(y, r));
         })([xt, wt.kernel, wt.recurrentKernel, wt.bias]);
-      const fused = gradsOf('fused'), wave = gradsOf('wavefront');
-      fused.forEach((g, k) => {
-        const scale = Math.max(1e-6, ...Array.from(wave[k]!.dataSync(), Math.abs));
-        expect(maxAbsDiff(g.dataSync(), wave[k]!.dataSync()) / scale, `gradient ${k}`).toBeLessThan(1e-5);
-      });
+      const fused = gradsOf('fused'), diagonal = gradsOf('diagonal'), wave = gradsOf('wavefront');
+      for (const [name, grads] of [['fused', fused], ['diagonal', diagonal]] as const) {
+        grads.forEach((g, k) => {
+          const scale = Math.max(1e-6, ...Array.from(wave[k]!.dataSync(), Math.abs));
+          expect(maxAbsDiff(g.dataSync(), wave[k]!.dataSync()) / scale, `${name} gradient ${k}`).toBeLessThan(1e-5);
+        });
+      }
       expect(Math.max(...Array.from(fused[0]!.dataSync(), Math.abs))).toBeGreaterThan(1e-5); // not all zero (mul: a product of 3 small h)
-      tf.dispose([xt, ...fused, ...wave, wt.kernel, wt.recurrentKernel, wt.bias]);
+      tf.dispose([xt, ...fused, ...diagonal, ...wave, wt.kernel, wt.recurrentKernel, wt.bias]);
     });
   }
 });
@@ -209,7 +211,7 @@ describe('on the wasm backend', () => {
   beforeAll(async () => {
     await initBackend({ backend: 'wasm', log: null });
   });
-  for (const impl of ['wavefront', 'fused'] as const) {
+  for (const impl of ['wavefront', 'fused', 'diagonal'] as const) {
     it(`${impl}: all four directions with different sizes equal the reference, forward and gradients`, () =>
       compare({ shape: [2, 3, 5, 2], units: 2, directions: DIRS, widths: [5, 3], heights: [3, 2] }, impl));
     it(`${impl}: bounded cell with peepholes`, () =>

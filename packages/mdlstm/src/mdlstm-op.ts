@@ -42,12 +42,20 @@ export interface MDLSTMOpOptions extends CellOptions {
   training?: boolean;
   seed?: number;
   /**
-   * 'fused': one custom op looping over cells on typed arrays (fast on cpu and wasm, where every tfjs op
-   * has a fixed cost); 'wavefront': the skewed anti-diagonal scan of public tfjs ops (for the tensorflow
-   * backend, where the data stays on the device). Default 'auto': wavefront on 'tensorflow', else fused.
+   * 'fused': one custom op looping over the cells on typed arrays, every product in JavaScript (fast on
+   * cpu, where every tfjs op has a fixed cost and matMul is JavaScript too); 'diagonal': the same custom op
+   * taking one anti-diagonal of all directions at a time, its products as batched backend matMuls (fast on
+   * wasm, whose matMul is SIMD code); 'wavefront': the skewed anti-diagonal scan of public tfjs ops (for
+   * the tensorflow backend, where the data stays on the device). Default 'auto': wavefront on
+   * 'tensorflow'; on 'wasm' diagonal from 4 units up (fused below: a matMul call costs more than a few
+   * products); else fused.
    */
-  implementation?: 'auto' | 'fused' | 'wavefront';
+  implementation?: 'auto' | 'fused' | 'diagonal' | 'wavefront';
 }
+
+const IMPLEMENTATIONS = ['auto', 'fused', 'diagonal', 'wavefront'] as const;
+/** 'auto' on wasm: the diagonal order from this many units up (docs/benchmarks/mdlstm.md). */
+const AUTO_DIAGONAL_UNITS = 4;
 
 /** The output, or [output, h_dir0, c_dir0, h_dir1, c_dir1, ...] with each state [B, units] when returnState. */
 export type MDLSTMOpResult = tf.Tensor | tf.Tensor[];
@@ -121,17 +129,24 @@ export function mdlstm(x: tf.Tensor, weights: MDLSTMWeights, options: MDLSTMOpOp
       const sizes = sizeMask(B, H, W, options.widths, options.heights);
       mask = mask ? tf.mul(mask, sizes) : sizes;
     }
-    const impl = options.implementation ?? 'auto';
-    const fused = impl === 'fused' || (impl === 'auto' && tf.getBackend() !== 'tensorflow');
+    let impl = checkChoice(options.implementation ?? 'auto', IMPLEMENTATIONS, 'mdlstm: implementation');
+    if (impl === 'auto') {
+      const backend = tf.getBackend();
+      // On wasm a matMul call costs about 50 us: worth it per diagonal from about 4 units (a cell's recurrent
+      // product is 10 U^2 multiply-adds); below, JavaScript does the few products faster than the call.
+      impl = backend === 'tensorflow' ? 'wavefront' : backend === 'wasm' && U >= AUTO_DIAGONAL_UNITS ? 'diagonal' : 'fused';
+    }
+    const fused = impl !== 'wavefront';
+    const order = impl === 'diagonal' ? 'diagonals' : 'cells';
     let perDir: tf.Tensor, cAll: () => tf.Tensor; // [D, B, H, W, U]
     const maskValues = () => (mask ? (mask.dataSync() as Float32Array) : undefined);
     if (fused && !options.returnState) {
       // The output straight from the scan, directions merged in the same loops: no tfjs ops after it.
-      const merged = mdlstmFusedScan(x, weights.kernel, weights.recurrentKernel, weights.bias, weights.peephole, directions, maskValues(), cell, mergeMode);
+      const merged = mdlstmFusedScan(x, weights.kernel, weights.recurrentKernel, weights.bias, weights.peephole, directions, maskValues(), cell, mergeMode, order);
       return rate > 0 && options.training ? tf.dropout(merged, rate, undefined, options.seed) : merged;
     }
     if (fused) {
-      const hc = mdlstmFusedScan(x, weights.kernel, weights.recurrentKernel, weights.bias, weights.peephole, directions, maskValues(), cell);
+      const hc = mdlstmFusedScan(x, weights.kernel, weights.recurrentKernel, weights.bias, weights.peephole, directions, maskValues(), cell, undefined, order);
       perDir = tf.squeeze(tf.slice(hc, [0, 0, 0, 0, 0, 0], [1, D, B, H, W, U]), [0]);
       cAll = () => tf.squeeze(tf.slice(hc, [1, 0, 0, 0, 0, 0], [1, D, B, H, W, U]), [0]);
     } else {
