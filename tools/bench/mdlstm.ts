@@ -1,4 +1,4 @@
-// MDLSTM speed: the fused typed-array op and the wavefront of tfjs ops vs a per-cell scan built from tfjs ops
+// MDLSTM speed: the fused typed-array op (cell order and diagonal order) and the wavefront of tfjs ops vs a per-cell scan built from tfjs ops
 // and the float64 reference.
 // Run: node --import tsx --conditions=@scriptorium/source tools/bench/mdlstm.ts [wasm|cpu ...]
 import * as tf from '@tensorflow/tfjs-core';
@@ -94,7 +94,7 @@ for (const backend of backends) {
     const x64 = Float64Array.from(x.slice([0, 0, 0, 0], [1, s.h, s.w, C]).dataSync());
     const wr = { kernel: Float64Array.from(w.kernel.dataSync()), recurrentKernel: Float64Array.from(w.recurrentKernel.dataSync()), bias: Float64Array.from(w.bias.dataSync()) };
     const refMs = (await timeIt(() => mdlstmReference({ x: x64, shape: [1, s.h, s.w, C], units: U, directions: ['tl', 'tr', 'bl', 'br'], weights: wr }), 500)) * BATCH;
-    for (const implementation of ['fused', 'wavefront'] as const) {
+    for (const implementation of ['fused', 'diagonal', 'wavefront'] as const) {
       const fwd = await timeIt(() => run(() => mdlstm(x, w, { implementation }) as tf.Tensor));
       const bwd = await timeIt(() =>
         tf.tidy(() => {
