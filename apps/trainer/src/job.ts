@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Alphabet, augmentSample, collate, loadSample, openDataset, skipBad, type AugmentConfig, type Dataset, type LineSample, type PreprocessConfig, type SkippedSample } from '@scriptorium/data';
+import { Alphabet, augmentSample, collate, LineCache, loadSample, openDataset, skipBad, type AugmentConfig, type Dataset, type LineSample, type PreprocessConfig, type SkippedSample } from '@scriptorium/data';
 import { requiredFrames } from '@scriptorium/ctc';
 import { flattenNamedTensors, layoutFromVariables, type ParamLayout, assignFlat } from '@scriptorium/dataparallel';
 import { buildModel, type ArchName, type HtrModel } from '@scriptorium/models';
@@ -20,6 +20,8 @@ export interface TrainJob {
   augment?: AugmentConfig;
   /** Skip samples whose data is bad (missing or undecodable image) instead of stopping; each is reported. */
   skipBad?: boolean;
+  /** Keep up to this many MiB of decoded, normalised training lines in memory (per process); 0 or absent: none. */
+  cacheMb?: number;
   seed: number;
 }
 
@@ -35,8 +37,17 @@ export interface Replica {
    * `step` (1-based, the coordinator's numbering) seeds the augmentation, so any process computes the same batch.
    * `count` and `losses` cover the lines actually used: those left out (bad data, infeasible) are not counted,
    * and `losses` skips lines whose data was bad (an infeasible line's loss is Infinity).
+   * `next` (the samples of step + 1, when known) starts loading those while this step computes: decoding
+   * runs on libuv's threads beside the model's work on this one.
    */
-  computeGradients(params: Float32Array, indices: readonly number[], step: number): Promise<{ grads: Float32Array; lossSum: number; count: number; losses: Float32Array }>;
+  computeGradients(
+    params: Float32Array,
+    indices: readonly number[],
+    step: number,
+    next?: readonly number[],
+  ): Promise<{ grads: Float32Array; lossSum: number; count: number; losses: Float32Array }>;
+  /** Lines loaded so far, and how many of them a `next` hint had started ahead of their step. */
+  readonly loadStats: { loaded: number; prefetched: number };
 }
 
 export interface ReplicaOptions {
@@ -49,7 +60,8 @@ export interface ReplicaOptions {
 
 export async function createReplica(job: TrainJob, options: ReplicaOptions = {}): Promise<Replica> {
   const alphabet = Alphabet.fromJSON(job.alphabet, 'job alphabet');
-  const dataset = await openDataset(job.data.spec, { split: 'train', count: job.data.count, seed: job.data.seed, preprocess: job.preprocess });
+  const opened = await openDataset(job.data.spec, { split: 'train', count: job.data.count, seed: job.data.seed, preprocess: job.preprocess });
+  const dataset = job.cacheMb ? new LineCache(opened, { maxBytes: job.cacheMb * 2 ** 20 }) : opened;
   const model = buildModel(job.arch, { ...job.modelOptions, alphabetSize: alphabet.size, height: job.preprocess.height, seed: job.seed } as never);
   const variables = model.variables;
   const layout = layoutFromVariables(variables);
@@ -61,6 +73,23 @@ export async function createReplica(job: TrainJob, options: ReplicaOptions = {})
     const s = await loader.load(i);
     return s && augmentSample(s, i, step, augment); // as loadSample does: skipping changes nothing for the good samples
   };
+  // Loads started by a `next` hint, keyed by step and index; only the latest step's are kept.
+  let ahead = new Map<string, Promise<LineSample | undefined>>();
+  const loadStats = { loaded: 0, prefetched: 0 };
+  const load = (i: number, step: number): Promise<LineSample | undefined> => {
+    loadStats.loaded++;
+    const started = ahead.get(`${step}:${i}`);
+    if (started) loadStats.prefetched++;
+    return started ?? loadOne(i, step);
+  };
+  const prefetch = (indices: readonly number[], step: number) => {
+    ahead = new Map();
+    for (const i of indices) {
+      const p = loadOne(i, step);
+      p.catch(() => undefined); // an error surfaces when the step that needs the line awaits it
+      ahead.set(`${step}:${i}`, p);
+    }
+  };
   const reportedInfeasible = new Set<number>();
   return {
     model,
@@ -68,9 +97,11 @@ export async function createReplica(job: TrainJob, options: ReplicaOptions = {})
     dataset,
     layout,
     variables,
-    async computeGradients(params, indices, step) {
+    loadStats,
+    async computeGradients(params, indices, step, next) {
       assignFlat(variables, params, layout);
-      const loaded = await Promise.all(indices.map(async (index) => ({ index, sample: await loadOne(index, step) })));
+      const loaded = await Promise.all(indices.map(async (index) => ({ index, sample: await load(index, step) })));
+      if (next && next.length > 0) prefetch(next, step + 1);
       const kept = loaded.filter((l): l is { index: number; sample: LineSample } => l.sample !== undefined);
       if (kept.length === 0) return { grads: new Float32Array(layout.size), lossSum: 0, count: 0, losses: new Float32Array(0) };
       const batch = collate(kept.map((l) => l.sample), alphabet, { padWidthTo: model.widthMultiple });

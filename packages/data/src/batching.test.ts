@@ -64,6 +64,16 @@ describe('BatchSampler and shards', () => {
     for (let k = 0; k < 10; k++) expect(b.next()).toEqual(a.next());
   });
 
+  it('peek() shows the batch next() returns, across epoch boundaries, without moving', () => {
+    const s = new BatchSampler({ size: 20, batchSize: 8, seed: 4 }); // 3 batches per epoch
+    for (let k = 0; k < 8; k++) {
+      const peeked = s.peek();
+      expect(s.peek()).toEqual(peeked);
+      expect(s.next()).toEqual(peeked);
+    }
+    expect(s.epoch).toBe(2);
+  });
+
   it('shards are disjoint and cover the indices', () => {
     const idx = Array.from({ length: 37 }, (_, i) => i * 3);
     const parts = [0, 1, 2, 3].map((r) => shard(idx, r, 4));

@@ -72,6 +72,12 @@ export class BatchSampler {
     return this.epochBatches[this.state.position++]!;
   }
 
+  /** The batch next() will return, without moving (across an epoch boundary too). */
+  peek(): number[] {
+    if (this.state.position < this.epochBatches.length) return this.epochBatches[this.state.position]!;
+    return this.batchesOf(this.state.epoch + 1)[0]!;
+  }
+
   getState(): SamplerState {
     return { ...this.state };
   }

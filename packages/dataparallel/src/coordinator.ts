@@ -76,6 +76,16 @@ export interface CoordinatorOptions {
   onEvent?: (event: CoordinatorEvent) => void;
 }
 
+export interface StepOptions {
+  /**
+   * The items of the following step, when the application knows them: each STEP carries the part of
+   * them that the same worker gets if the membership does not change (shard k goes to the k-th free
+   * worker by rank), so workers can load their next shard while computing this one. A hint only: it
+   * never enters the gradients.
+   */
+  next?: readonly unknown[];
+}
+
 export type CoordinatorEvent =
   | { type: 'join'; worker: string; rank: number; pid?: number; host?: string }
   | { type: 'leave'; worker: string; rank: number; reason: string }
@@ -157,6 +167,8 @@ interface ShardResult {
 interface ShardTask {
   shard: number;
   items: unknown[];
+  /** The prefetch hint sent with it (StepOptions.next split the same way). */
+  next: unknown[] | undefined;
   worker: WorkerRecord | null;
   assignedAt: number;
   attempt: number;
@@ -333,7 +345,7 @@ export class Coordinator {
    * msgpack-serialisable shard items): split into contiguous shards over the live workers,
    * gradients averaged weighted by sample count, then one Adadelta step.
    */
-  async step(items: readonly unknown[]): Promise<StepResult> {
+  async step(items: readonly unknown[], options: StepOptions = {}): Promise<StepResult> {
     if (this.closed) throw new Error('Coordinator.step: the coordinator is closed');
     if (this.current) throw new Error('Coordinator.step: a step is already running');
     if (!Array.isArray(items) || items.length === 0) {
@@ -342,9 +354,11 @@ export class Coordinator {
     const t0 = performance.now();
     await this.waitForWorkers(this.opt.minWorkers);
     const step = this.completed + 1;
+    const nextShards = options.next && options.next.length > 0 ? splitBatch(options.next, this.workers.size) : undefined;
     const tasks: ShardTask[] = splitBatch(items, this.workers.size).map((shardItems, shard) => ({
       shard,
       items: shardItems,
+      next: nextShards?.[shard],
       worker: null,
       assignedAt: 0,
       attempt: 0,
@@ -681,7 +695,7 @@ export class Coordinator {
       this.emit({ type: 'assign', step: cur.step, shard: task.shard, worker: w.id, rank: w.rank, pid: w.pid, items: task.items.length, attempt: task.attempt });
       void this.sendTo(
         w,
-        { t: 'STEP', step: cur.step, shard: task.shard, version: this.completed, params: withParams, items: task.items },
+        { t: 'STEP', step: cur.step, shard: task.shard, version: this.completed, params: withParams, items: task.items, ...(task.next ? { next: task.next } : {}) },
         withParams ? this.paramsBuf : undefined,
       );
     }

@@ -16,6 +16,7 @@ export type {
   CoordinatorEvent,
   CoordinatorOptions,
   ShardReport,
+  StepOptions,
   StepResult,
   WorkerInfo,
 } from './coordinator.js';

@@ -39,6 +39,8 @@ export interface StepMsg {
   params: boolean;
   /** Opaque shard items (e.g. sample indices), from the application. */
   items: unknown[];
+  /** A prefetch hint: the items this worker will probably get at the next step (same shard, same workers). */
+  next?: unknown[];
 }
 export interface GradsMsg {
   t: 'GRADS';
@@ -145,6 +147,7 @@ export function decodeHeader(frame: Buffer | undefined): Decoded {
         field(m, 'version', (x) => isInt(x), 'a non-negative integer'),
         field(m, 'params', (x) => typeof x === 'boolean', 'a boolean'),
         field(m, 'items', Array.isArray, 'an array'),
+        field(m, 'next', (x) => x === undefined || Array.isArray(x), 'an array or nothing'),
       );
       break;
     case 'GRADS':

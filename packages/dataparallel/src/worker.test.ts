@@ -54,6 +54,31 @@ describe('runWorker', () => {
     await running;
   });
 
+  it('each STEP carries, as a prefetch hint, the part of the next batch the same worker gets next', async () => {
+    const coord = await Coordinator.start({ layout, params: new Float32Array(4), ...FAST });
+    const seen = new Map<number, WorkerShard[]>(); // by rank
+    const workers = [0, 1].map((k) =>
+      worker(coord.endpoint, {
+        id: `w${k}`,
+        computeGradients: (params, shard) => {
+          seen.set(k, [...(seen.get(k) ?? []), shard]);
+          return compute(params, shard);
+        },
+      }),
+    );
+    await coord.waitForWorkers(2);
+    const batches = [[1, 2, 3, 4], [5, 6, 7], [8, 9, 10, 11]];
+    for (let s = 0; s < batches.length; s++) await coord.step(batches[s]!, { next: batches[s + 1] });
+    for (const shards of seen.values()) {
+      expect(shards.map((sh) => sh.step)).toEqual([1, 2, 3]);
+      for (let s = 0; s < 2; s++) expect(shards[s]!.next).toEqual(shards[s + 1]!.items); // the hint came true
+      expect(shards[2]!.next).toBeUndefined(); // no next batch given
+    }
+    expect([...seen.values()].flatMap((sh) => sh[0]!.items).sort()).toEqual([1, 2, 3, 4]);
+    await coord.close();
+    await Promise.all(workers);
+  });
+
   it('says BYE and rejects when onWelcome throws; the coordinator carries on with the others', async () => {
     const coord = await Coordinator.start({ layout, params: new Float32Array(4), ...FAST, config: { data: '/nowhere' } });
     const good = worker(coord.endpoint);

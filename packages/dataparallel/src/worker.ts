@@ -30,6 +30,8 @@ export interface WorkerShard {
   items: unknown[];
   /** Parameter version (optimizer steps applied). */
   version: number;
+  /** Prefetch hint: the items this worker will probably get at the next step (Coordinator.step's options.next). */
+  next?: unknown[];
 }
 
 export interface WorkerCurveOptions {
@@ -254,7 +256,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerExit> {
         return;
       }
       const t0 = performance.now();
-      const r = await options.computeGradients(params!, { step: msg.step, shard: msg.shard, items: msg.items, version });
+      const r = await options.computeGradients(params!, { step: msg.step, shard: msg.shard, items: msg.items, version, ...(msg.next ? { next: msg.next } : {}) });
       const computeMs = performance.now() - t0;
       if (!(r.grads instanceof Float32Array) || r.grads.length !== size) {
         throw new Error(`computeGradients returned ${r.grads?.length} gradients for step ${msg.step} shard ${msg.shard}, expected a Float32Array of ${size}`);

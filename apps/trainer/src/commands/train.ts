@@ -28,6 +28,7 @@ export const trainCommand: CommandSpec = {
     { name: 'height', type: 'int', min: 8, default: 32, help: 'line height after normalisation, px' },
     { name: 'dropout', type: 'number', min: 0, help: 'dropout (default: the architecture\'s)' },
     { name: 'skip-bad', type: 'boolean', default: false, help: 'skip training lines whose image is missing or undecodable (each reported, count in the summary) instead of stopping' },
+    { name: 'cache-mb', type: 'int', min: 0, default: 0, help: 'keep up to this many MiB of decoded, normalised training lines in memory in each process (0: none; pays off for file data over several epochs)' },
     { name: 'augment', type: 'string', choices: Object.keys(AUGMENT_PRESETS), default: 'none', help: 'training augmentation preset (seeded per sample and step; see @scriptorium/data)' },
     { name: 'workers', type: 'int', min: 0, default: 0, help: 'local worker processes (0: train in this process)' },
     { name: 'listen', type: 'string', metavar: 'ENDPOINT', help: 'bind the coordinator here and wait for remote workers' },
@@ -130,6 +131,7 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
     preprocess: { ...DEFAULT_PREPROCESS, height: flags.height as number },
     ...(flags.augment !== 'none' ? { augment: AUGMENT_PRESETS[flags.augment as string] } : {}),
     ...(flags['skip-bad'] ? { skipBad: true } : {}),
+    ...(flags['cache-mb'] ? { cacheMb: flags['cache-mb'] as number } : {}),
     seed: flags.seed as number,
   };
   let checkpoint = null;
@@ -149,7 +151,7 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
       throw new UsageError(`train --resume: ${file} was trained with ${changed.join(', ')}; give the same to continue that run`, false);
     }
     // --skip-bad may change on resume (it only decides what a bad line does), e.g. to get past one.
-    job = { ...saved, skipBad: job.skipBad };
+    job = { ...saved, skipBad: job.skipBad, cacheMb: job.cacheMb }; // neither changes what is trained
   }
   await mkdir(out, { recursive: true });
   const jobFile = path.join(out, 'job.json');
@@ -264,7 +266,7 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
       const batch = sampler.next();
       let r;
       try {
-        r = await engine.step(batch, step + 1);
+        r = await engine.step(batch, step + 1, sampler.peek());
       } catch (err) {
         if (stop) break; // interrupted: workers are gone; the last completed step is checkpointed below
         throw err;

@@ -65,7 +65,7 @@ export async function runWorkerCommand(flags: ParsedFlags): Promise<void> {
       if (params.length !== replica.layout.size) {
         throw new Error(`the coordinator's model has ${params.length} parameters, this job's ${replica.layout.size}: check --job`);
       }
-      const r = await replica.computeGradients(params, shard.items as number[], shard.step);
+      const r = await replica.computeGradients(params, shard.items as number[], shard.step, shard.next as number[] | undefined);
       return { grads: r.grads, lossSum: r.lossSum, count: r.count };
     },
     curve: keys ? { serverKey: flags['server-key'] as string, ...keys } : undefined,

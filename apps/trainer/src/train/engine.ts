@@ -17,8 +17,8 @@ export interface Engine {
   readonly params: Float32Array;
   readonly optimizerState: AdadeltaState;
   readonly liveWorkers: number;
-  /** Runs step number `step` (1-based) on the global batch `indices`. */
-  step(indices: number[], step: number): Promise<EngineStep>;
+  /** Runs step number `step` (1-based) on the global batch `indices`; `next`, the following batch, is a prefetch hint. */
+  step(indices: number[], step: number, next?: number[]): Promise<EngineStep>;
   checkpoint(dir: string, step: number, appState: unknown): Promise<string>;
   close(): Promise<void>;
 }
@@ -33,8 +33,8 @@ export class InProcessEngine implements Engine {
     private readonly optimizer: AdadeltaConfig,
   ) {}
 
-  async step(indices: number[], step: number): Promise<EngineStep> {
-    const r = await this.replica.computeGradients(this.params, indices, step);
+  async step(indices: number[], step: number, next?: number[]): Promise<EngineStep> {
+    const r = await this.replica.computeGradients(this.params, indices, step, next);
     if (r.count === 0) return { loss: NaN, count: 0, workers: 1, skipped: true, gradNorm: NaN }; // every line skipped as bad
     const s = adadeltaStep(this.params, r.grads, this.optimizerState, { ...this.optimizer, onNonFinite: 'skip' });
     return { loss: r.lossSum / r.count, count: r.count, workers: 1, skipped: s.skipped, gradNorm: s.gradNorm };
@@ -75,8 +75,8 @@ export class DistributedEngine implements Engine {
     return this.coord.waitForWorkers(n, timeoutMs);
   }
 
-  async step(indices: number[], step: number): Promise<EngineStep> {
-    const r = await this.coord.step(indices);
+  async step(indices: number[], step: number, next?: number[]): Promise<EngineStep> {
+    const r = await this.coord.step(indices, { next });
     if (r.step !== step) throw new Error(`internal: the coordinator ran step ${r.step}, the trainer expected ${step}`);
     return { loss: r.loss, count: r.count, workers: r.workers, skipped: r.skipped, gradNorm: r.gradNorm };
   }
