@@ -11,9 +11,9 @@ import { CELL_DEFAULTS, flipsOf, GATES, type CellOptions, type Direction, type M
  *
  * - 'cells': every product in JavaScript, cell after cell (best where matMul is itself JavaScript: cpu).
  * - 'diagonals': the cells of one anti-diagonal of every direction at a time; the recurrent products of a
- *   diagonal are one batched matMul on the backend ([D, cells, 2U] x [D, 2U, 5U]), the input projection one
- *   matMul before the scan, and the weight and input gradients matMuls after it; only the gates are
- *   JavaScript (best where matMul is fast native code: wasm, whose SIMD matMul runs 30x faster than a JS loop).
+ *   diagonal are backend matMuls ([cells, 2U] x [2U, 5U], one per direction), the input projection matMuls
+ *   before the scan, and the weight and input gradients matMuls after it; only the gates are JavaScript
+ *   (best where matMul is fast native code: wasm, whose SIMD matMul runs 20 to 30x faster than a JS loop).
  *
  * With `merge`, returns the layer's output with the directions merged (as mergeDirections does: concat
  * [B, H, W, nDir*U], sum/ave/mul [B, H, W, U], none [B, H, W, nDir, U]), merged and un-merged in the same
