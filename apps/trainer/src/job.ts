@@ -82,12 +82,16 @@ export async function createReplica(job: TrainJob, options: ReplicaOptions = {})
     if (started) loadStats.prefetched++;
     return started ?? loadOne(i, step);
   };
+  let aheadStep = -1;
   const prefetch = (indices: readonly number[], step: number) => {
-    ahead = new Map();
+    if (step !== aheadStep) [ahead, aheadStep] = [new Map(), step]; // a second shard of the same step adds to it
     for (const i of indices) {
+      const key = `${step}:${i}`;
+      if (ahead.has(key)) continue;
       const p = loadOne(i, step);
-      p.catch(() => undefined); // an error surfaces when the step that needs the line awaits it
-      ahead.set(`${step}:${i}`, p);
+      // An error surfaces when the step that needs the line loads it again (a transient one may not recur).
+      p.catch(() => ahead.get(key) === p && ahead.delete(key));
+      ahead.set(key, p);
     }
   };
   const reportedInfeasible = new Set<number>();

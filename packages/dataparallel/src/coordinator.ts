@@ -13,7 +13,7 @@ import { checkCurveKey, isLoopbackEndpoint, ZapHandler } from './curve.js';
 import { firstNonFinite, floatFrame, frameFloats } from './frames.js';
 import type { ParamLayout } from './layout.js';
 import { defaultLogger, type Logger } from './logger.js';
-import { decodeHeader, encodeHeader, PROTOCOL_VERSION, welcomeConfig, type GradsMsg, type HelloMsg, type Message, type WelcomeMsg } from './protocol.js';
+import { decodeHeader, encodeHeader, MAX_HEADER_BYTES, PROTOCOL_VERSION, welcomeConfig, type GradsMsg, type HelloMsg, type Message, type WelcomeMsg } from './protocol.js';
 import { SendQueue } from './send-queue.js';
 import { splitBatch } from './split.js';
 
@@ -260,6 +260,11 @@ export class Coordinator {
       throw new Error(`Coordinator: options.checkpoint.every is ${options.checkpoint.every}, expected a positive integer`);
     }
     if (options.config !== undefined) options = { ...options, config: welcomeConfig(options.config) };
+    // The whole WELCOME header must fit the 1 MiB header limit workers enforce (else they would only time out).
+    const welcomeBytes = encodeHeader({ t: 'WELCOME', v: PROTOCOL_VERSION, run: '', rank: 0, version: 0, heartbeatMs: 1, layout, config: options.config }).length;
+    if (welcomeBytes > MAX_HEADER_BYTES) {
+      throw new Error(`Coordinator: the WELCOME header (layout of ${layout.entries.length} tensors plus options.config) is ${welcomeBytes} bytes; at most ${MAX_HEADER_BYTES} fit`);
+    }
     const endpoint = (options.endpoint ?? 'tcp://127.0.0.1:0').replace(/:0$/, ':*');
     if (!isLoopbackEndpoint(endpoint) && !options.curve && !options.insecure) {
       throw new Error(
@@ -350,6 +355,9 @@ export class Coordinator {
     if (this.current) throw new Error('Coordinator.step: a step is already running');
     if (!Array.isArray(items) || items.length === 0) {
       throw new Error(`Coordinator.step: items must be a non-empty array, got ${Array.isArray(items) ? '[]' : typeof items}`);
+    }
+    if (options.next !== undefined && !Array.isArray(options.next)) {
+      throw new Error(`Coordinator.step: options.next must be an array of items, got ${typeof options.next}`);
     }
     const t0 = performance.now();
     await this.waitForWorkers(this.opt.minWorkers);

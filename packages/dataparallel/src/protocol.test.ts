@@ -10,6 +10,7 @@ describe('message headers', () => {
       { t: 'HELLO', v: PROTOCOL_VERSION, worker: 'w1', caps: { pid: 12, host: 'h' } },
       { t: 'WELCOME', v: 1, run: 'r', rank: 2, version: 5, heartbeatMs: 1000, layout: { entries: [{ name: 'w', shape: [2], offset: 0, size: 2 }], size: 2 } },
       { t: 'STEP', step: 3, shard: 1, version: 2, params: true, items: [4, 5, 6] },
+      { t: 'STEP', step: 3, shard: 1, version: 2, params: false, items: [4, 5, 6], next: [7, 8] },
       { t: 'GRADS', step: 3, shard: 1, lossSum: 1.25, count: 3, computeMs: 12.5 },
       { t: 'GRADS', step: 3, shard: 1, lossSum: NaN, count: 3, computeMs: 0 },
       { t: 'HEARTBEAT' },
@@ -20,6 +21,11 @@ describe('message headers', () => {
       expect(d.ok).toBe(true);
       expect(d.ok && d.msg).toEqual(m);
     }
+  });
+
+  it('a malformed prefetch hint is dropped, never the STEP', () => {
+    const d = decodeHeader(pack({ t: 'STEP', step: 2, shard: 0, version: 1, params: false, items: [1], next: 'soon' }));
+    expect(d).toEqual({ ok: true, msg: { t: 'STEP', step: 2, shard: 0, version: 1, params: false, items: [1] } });
   });
 
   it('rejects malformed headers with a reason naming the field', () => {

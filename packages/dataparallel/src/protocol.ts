@@ -62,6 +62,9 @@ export type MessageType = Message['t'];
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
 
+/** Largest header frame a peer accepts. */
+export const MAX_HEADER_BYTES = 1 << 20;
+
 /** Largest WELCOME config, packed: the header frame limit (1 MiB) must leave room for the layout. */
 export const MAX_CONFIG_BYTES = 512 * 1024;
 
@@ -72,13 +75,15 @@ export const MAX_CONFIG_BYTES = 512 * 1024;
 export function welcomeConfig(config: unknown, what = 'options.config'): unknown {
   let json: string | undefined;
   try {
-    json = JSON.stringify(config, (key, value: unknown) => {
-      if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Map || value instanceof Set) {
-        throw new Error(`${key === '' ? what : `${what}.${key}`} is a ${(value as object).constructor.name}; expected plain JSON data`);
+    json = JSON.stringify(config, function (this: Record<string, unknown>, key: string, value: unknown) {
+      const raw = this[key]; // before toJSON (a Buffer's would hide it)
+      if (ArrayBuffer.isView(raw) || raw instanceof ArrayBuffer || raw instanceof Map || raw instanceof Set) {
+        throw new Error(`${key === '' ? what : `${what}: field '${key}'`} is a ${(raw as object).constructor.name}; expected plain JSON data`);
       }
       return value;
     });
   } catch (err) {
+    if ((err as Error).message.startsWith(what)) throw err;
     throw new Error(`${what}: ${(err as Error).message}`);
   }
   if (json === undefined) throw new Error(`${what} is ${typeof config}; expected JSON data`);
@@ -113,7 +118,7 @@ function firstError(...errors: (string | null)[]): string | null {
  */
 export function decodeHeader(frame: Buffer | undefined): Decoded {
   if (!frame || frame.length === 0) return { ok: false, reason: 'missing header frame' };
-  if (frame.length > 1 << 20) return { ok: false, reason: `header frame of ${frame.length} bytes (limit 1 MiB)` };
+  if (frame.length > MAX_HEADER_BYTES) return { ok: false, reason: `header frame of ${frame.length} bytes (limit 1 MiB)` };
   let m: unknown;
   try {
     m = packr.unpack(frame);
@@ -147,8 +152,9 @@ export function decodeHeader(frame: Buffer | undefined): Decoded {
         field(m, 'version', (x) => isInt(x), 'a non-negative integer'),
         field(m, 'params', (x) => typeof x === 'boolean', 'a boolean'),
         field(m, 'items', Array.isArray, 'an array'),
-        field(m, 'next', (x) => x === undefined || Array.isArray(x), 'an array or nothing'),
       );
+      // A hint never blocks a step: a malformed one is dropped, the STEP kept.
+      if (m.next !== undefined && !Array.isArray(m.next)) delete m.next;
       break;
     case 'GRADS':
       err = firstError(

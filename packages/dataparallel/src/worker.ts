@@ -55,8 +55,10 @@ export interface WorkerOptions {
   endpoint: string;
   computeGradients: (params: Float32Array, shard: WorkerShard) => Promise<GradientResult> | GradientResult;
   /**
-   * Called on each WELCOME (a first join, or a rejoin) before any STEP after it is computed: the place to
-   * build the replica from `config`. If it throws, the worker says BYE with the message and runWorker rejects.
+   * Called on each WELCOME (a first join, a rejoin, or a HELLO retry that crossed a WELCOME: make it
+   * idempotent) before any STEP after it is computed: the place to build the replica from `config`. If it
+   * throws, the worker says BYE with the message and runWorker rejects. The worker is live (and may be
+   * given a shard, whose deadline runs) from its WELCOME on.
    */
   onWelcome?: (welcome: WorkerWelcome) => Promise<void> | void;
   /** When given, the coordinator's layout must match it (else runWorker rejects, listing the differences). */

@@ -44,8 +44,8 @@ export interface MDLSTMOpOptions extends CellOptions {
   /**
    * 'fused': one custom op looping over the cells on typed arrays, every product in JavaScript (fast on
    * cpu, where every tfjs op has a fixed cost and matMul is JavaScript too); 'diagonal': the same custom op
-   * taking one anti-diagonal of all directions at a time, its products as batched backend matMuls (fast on
-   * wasm, whose matMul is SIMD code); 'wavefront': the skewed anti-diagonal scan of public tfjs ops (for
+   * taking one anti-diagonal of all directions at a time, its products as per-direction 2D backend matMuls
+   * (fast on wasm, whose matMul is SIMD code); 'wavefront': the skewed anti-diagonal scan of public tfjs ops (for
    * the tensorflow backend, where the data stays on the device). Default 'auto': wavefront on
    * 'tensorflow'; on 'wasm' diagonal from 4 units up (fused below: a matMul call costs more than a few
    * products); else fused.
@@ -87,7 +87,9 @@ function flip(x: tf.Tensor, d: Direction, yAxis: number, xAxis: number): tf.Tens
 }
 
 /**
- * The multi-directional 2D LSTM (Graves & Schmidhuber 2009) as a wavefront scan over public tfjs ops.
+ * The multi-directional 2D LSTM (Graves & Schmidhuber 2009). On the cpu and wasm backends it runs as one
+ * fused custom op (see `implementation` and mdlstm-fused.ts); on the tensorflow backend, and with
+ * implementation 'wavefront', as a wavefront scan over public tfjs ops:
  *
  * Each direction's input is flipped so that its scan starts at the top-left; the directions are stacked on
  * a leading axis and run in the same ops. W*x for every position and direction is one batched matmul.

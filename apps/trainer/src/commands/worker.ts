@@ -1,4 +1,4 @@
-import { runWorker } from '@scriptorium/dataparallel';
+import { runWorker, type WorkerWelcome } from '@scriptorium/dataparallel';
 import { initBackend } from '@scriptorium/runtime';
 import { UsageError } from '../cli/errors.js';
 import type { CommandSpec, ParsedFlags } from '../cli/flags.js';
@@ -13,6 +13,7 @@ export const workerCommand: CommandSpec = {
   flags: [
     { name: 'connect', type: 'string', metavar: 'ENDPOINT', help: "the coordinator's endpoint" },
     { name: 'job', type: 'string', metavar: 'FILE', help: "the run's job.json (model, alphabet, data); default: the job the coordinator sends when this worker joins" },
+    { name: 'cache-mb', type: 'int', min: 0, metavar: 'N', help: "MiB of decoded training lines to keep in this process (default: the coordinator's --cache-mb)" },
     { name: 'curve-keys', type: 'string', metavar: 'FILE', help: "this worker's key file (from `scriptorium keys`)" },
     { name: 'server-key', type: 'string', metavar: 'KEY', help: "the coordinator's public key (with --curve-keys)" },
     { name: 'backend', type: 'string', choices: ['auto', 'tensorflow', 'wasm', 'cpu'], default: 'auto', help: 'tfjs backend' },
@@ -29,27 +30,36 @@ export async function runWorkerCommand(flags: ParsedFlags): Promise<void> {
   await initBackend({ backend: flags.backend as string, log: quiet ? null : undefined });
   const onSkip = (s: { index: number; id: string; message: string }) => console.error(`[worker ${process.pid}] skipped line ${s.index} ('${s.id}'): ${s.message}`);
   // With --job the replica is built before joining (a bad file fails at once); otherwise from the job in WELCOME.
+  // skipBad and cacheMb are not part of what is trained (a resume may change them): the coordinator's skipBad
+  // applies, and --cache-mb, when given, overrides its cacheMb (memory is this machine's business).
+  const local = (job: TrainJob): TrainJob => (flags['cache-mb'] !== undefined ? { ...job, cacheMb: flags['cache-mb'] as number } : job);
   const jobFile = flags.job as string | undefined;
-  const fileJob = jobFile ? await readJob(jobFile) : undefined;
+  const fileJob = jobFile ? local(await readJob(jobFile)) : undefined;
   let replica: Replica | undefined = fileJob ? await createReplica(fileJob, { onSkip }) : undefined;
   let replicaJob = JSON.stringify(fileJob);
-  const setup = async (config: unknown) => {
-    const job = (config as { job?: TrainJob } | undefined)?.job;
-    if (!job) {
+  const setup = async (welcome: WorkerWelcome) => {
+    const sent = (welcome.config as { job?: TrainJob } | undefined)?.job;
+    if (!sent) {
       if (!replica) throw new UsageError('the coordinator sent no job when this worker joined: pass --job RUN/job.json', false);
-      return;
-    }
-    if (fileJob) {
-      const differs = (Object.keys({ ...job, ...fileJob }) as (keyof TrainJob)[]).filter((k) => JSON.stringify(job[k]) !== JSON.stringify(fileJob[k]));
-      if (differs.length > 0) {
-        throw new UsageError(`--job ${jobFile} is not the coordinator's job (${differs.join(', ')} differ); leave --job out to use the coordinator's`, false);
+    } else {
+      const job = local(sent);
+      if (fileJob) {
+        const keys = (Object.keys({ ...job, ...fileJob }) as (keyof TrainJob)[]).filter((k) => k !== 'skipBad' && k !== 'cacheMb');
+        const differs = keys.filter((k) => JSON.stringify(job[k]) !== JSON.stringify(fileJob[k]));
+        if (differs.length > 0) {
+          throw new UsageError(`--job ${jobFile} is not the coordinator's job (${differs.join(', ')} differ); leave --job out to use the coordinator's`, false);
+        }
       }
-      return;
+      if (JSON.stringify(job) !== replicaJob) {
+        // A first join, a rejoin to another run, or --job with another skipBad/cacheMb: (re)build from this job.
+        replica?.model.model.dispose();
+        replica = await createReplica(job, { onSkip });
+        replicaJob = JSON.stringify(job);
+      }
     }
-    if (JSON.stringify(job) === replicaJob) return; // a rejoin to the same run
-    replica?.model.model.dispose();
-    replica = await createReplica(job, { onSkip });
-    replicaJob = JSON.stringify(job);
+    if (replica!.layout.size !== welcome.layout.size) {
+      throw new UsageError(`the coordinator's model has ${welcome.layout.size} parameters, this worker's ${replica!.layout.size}`, false);
+    }
   };
   // Launched by a local coordinator: Ctrl-C reaches the whole process group; the coordinator decides.
   if (process.connected) process.on('SIGINT', () => {});
@@ -59,12 +69,9 @@ export async function runWorkerCommand(flags: ParsedFlags): Promise<void> {
   };
   const exit = await runWorker({
     endpoint,
-    onWelcome: (w) => setup(w.config),
+    onWelcome: setup,
     computeGradients: async (params, shard) => {
       if (!replica) throw new Error('no replica: the worker got a STEP before its job');
-      if (params.length !== replica.layout.size) {
-        throw new Error(`the coordinator's model has ${params.length} parameters, this job's ${replica.layout.size}: check --job`);
-      }
       const r = await replica.computeGradients(params, shard.items as number[], shard.step, shard.next as number[] | undefined);
       return { grads: r.grads, lossSum: r.lossSum, count: r.count };
     },
