@@ -176,6 +176,29 @@ describe('padding, states, dropout and bad input', () => {
     });
   });
 
+  it('returnState: gradients through the final h and c agree across the three implementations', () => {
+    const [C, U] = [2, 3];
+    const w64 = randomWeights(4, C, U, 12);
+    const x = tf.tensor4d(Float32Array.from(randomArray(2 * 3 * 4 * C, 4, 1)), [2, 3, 4, C]);
+    const w = toTensors(w64, 4, C, U);
+    const gradsOf = (implementation: 'fused' | 'diagonal' | 'wavefront') =>
+      tf.grads((xx: tf.Tensor, k: tf.Tensor, rk: tf.Tensor, b: tf.Tensor) => {
+        const outs = mdlstm(xx, { kernel: k, recurrentKernel: rk, bias: b }, { returnState: true, widths: [4, 2], implementation }) as tf.Tensor[];
+        // Weights on every output, so that each final h and c carries its own gradient.
+        return tf.addN(outs.map((t, n) => tf.sum(tf.mul(t, tf.tensor(Float32Array.from(randomArray(t.size, 40 + n, 1)), t.shape)))));
+      })([x, w.kernel, w.recurrentKernel, w.bias]);
+    const wave = gradsOf('wavefront');
+    for (const impl of ['fused', 'diagonal'] as const) {
+      const g = gradsOf(impl);
+      g.forEach((t, k) => {
+        const scale = Math.max(1e-6, ...Array.from(wave[k]!.dataSync(), Math.abs));
+        expect(maxAbsDiff(t.dataSync(), wave[k]!.dataSync()) / scale, `${impl} gradient ${k}`).toBeLessThan(1e-5);
+      });
+      tf.dispose(g);
+    }
+    tf.dispose([x, ...wave, w.kernel, w.recurrentKernel, w.bias]);
+  });
+
   it('dropout acts only in training', () => {
     const w = toTensors(randomWeights(4, 1, 2, 1), 4, 1, 2);
     const x = tf.ones([1, 2, 3, 1]);
@@ -210,6 +233,16 @@ describe('padding, states, dropout and bad input', () => {
 describe('on the wasm backend', () => {
   beforeAll(async () => {
     await initBackend({ backend: 'wasm', log: null });
+  });
+  it("'auto' takes the diagonal order (backend matMuls) from 4 units up and the fused order below", async () => {
+    const kernelsFor = async (U: number) => {
+      const x = tf.ones([1, 3, 4, 2]), w = toTensors(randomWeights(4, 2, U, 2), 4, 2, U);
+      const info = await tf.profile(() => mdlstm(x, w) as tf.Tensor);
+      tf.dispose([x, w.kernel, w.recurrentKernel, w.bias]);
+      return info.kernelNames;
+    };
+    expect(await kernelsFor(4)).toContain('BatchMatMul');
+    expect(await kernelsFor(2)).not.toContain('BatchMatMul');
   });
   for (const impl of ['wavefront', 'fused', 'diagonal'] as const) {
     it(`${impl}: all four directions with different sizes equal the reference, forward and gradients`, () =>
