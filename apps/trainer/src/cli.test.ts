@@ -112,6 +112,16 @@ describe('scriptorium train', () => {
     expect((await training).steps).toBe(2);
   });
 
+  it('--lr-decay lowers the learning rate linearly over the end of the budget, and a resume must repeat it', async () => {
+    const out = path.join(tmp, 'decay');
+    await runTrain(tiny(out, ['--max-steps', '4', '--lr', '0.8', '--lr-decay', '0.5']), quiet);
+    const lrs = readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.type === 'train').map((m) => m.lr);
+    // Budget used before steps 1..4: 0, 1/4, 1/2, 3/4; decay from 1/2: full rate, then half-way down at 3/4.
+    expect(lrs).toEqual([0.8, 0.8, 0.8, 0.4]);
+    await expect(runTrain(tiny(out, ['--max-steps', '6', '--lr', '0.8', '--resume']), quiet)).rejects.toThrow(/was trained with --lr-decay 0\.5/);
+    await expect(runTrain(tiny(path.join(tmp, 'decay-nobudget'), ['--lr-decay', '0.5']), quiet)).rejects.toThrow('--lr-decay needs a budget to decay over: --max-steps or --time-limit');
+  });
+
   it('an interrupted run resumed with --resume equals the uninterrupted run bit for bit', async () => {
     const whole = await runTrain(tiny(path.join(tmp, 'whole'), ['--max-steps', '4']), quiet);
     const partDir = path.join(tmp, 'part');

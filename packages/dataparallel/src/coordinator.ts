@@ -197,6 +197,7 @@ export class Coordinator {
 
   private paramsBuf: Float32Array;
   private gradBuf: Float32Array | null = null;
+  private lrOverride: { learningRate: number } | Record<string, never> = {};
   private optState: AdadeltaState;
   private completed: number;
   private readonly opt: Required<Pick<CoordinatorOptions, 'minWorkers' | 'joinTimeoutMs' | 'stepTimeoutMs' | 'heartbeatMs' | 'heartbeatMisses'>>;
@@ -346,6 +347,15 @@ export class Coordinator {
   }
 
   /**
+   * Sets the learning rate of the following steps (a schedule), in place of options.optimizer.learningRate.
+   * Not part of checkpoints: a resumed run sets it again from its schedule.
+   */
+  setLearningRate(lr: number): void {
+    if (!(Number.isFinite(lr) && lr >= 0)) throw new Error(`Coordinator.setLearningRate: ${lr}, expected a finite number >= 0`);
+    this.lrOverride = { learningRate: lr };
+  }
+
+  /**
    * One synchronous data-parallel step over the global batch `items` (sample indices or any
    * msgpack-serialisable shard items): split into contiguous shards over the live workers,
    * gradients averaged weighted by sample count, then one Adadelta step.
@@ -401,7 +411,7 @@ export class Coordinator {
         // Adadelta scans the averaged gradient anyway: with 'skip' a non-finite value changes
         // nothing, and only then are the shards scanned one by one (no extra pass otherwise).
         const finiteLoss = results.every((r) => Number.isFinite(r.msg.lossSum));
-        upd = finiteLoss ? adadeltaStep(next, grads, this.optState, { ...this.options.optimizer, onNonFinite: 'skip' }) : { skipped: true, gradNorm: NaN };
+        upd = finiteLoss ? adadeltaStep(next, grads, this.optState, { ...this.options.optimizer, ...this.lrOverride, onNonFinite: 'skip' }) : { skipped: true, gradNorm: NaN };
         if (!upd.skipped) break;
         const bad = this.retryNonFinite(state);
         if (bad === null) continue; // shards requeued on other workers

@@ -11,6 +11,7 @@ import type { CommandSpec, ParsedFlags } from '../cli/flags.js';
 import { createReplica, type TrainJob } from '../job.js';
 import { DistributedEngine, freshOptimizerState, InProcessEngine, type Engine } from '../train/engine.js';
 import { evaluate } from '../train/evaluate.js';
+import { scheduledLearningRate } from '../train/schedule.js';
 import { MetricsLog } from '../train/metrics.js';
 import { formatDuration, ProgressBar } from '../train/progress.js';
 import { readCurveKeys } from './keys-file.js';
@@ -41,6 +42,7 @@ export const trainCommand: CommandSpec = {
     { name: 'rho', type: 'number', min: 0, default: 0.95, help: 'Adadelta decay of the running averages' },
     { name: 'eps', type: 'number', min: 0, default: 1e-6, help: 'Adadelta epsilon (sets the size of the first steps: about lr*sqrt(eps)/rms(grad))' },
     { name: 'clip-norm', type: 'number', min: 0, help: 'clip gradients to this global norm' },
+    { name: 'lr-decay', type: 'number', min: 0, metavar: 'F', help: 'from this fraction of the budget (--max-steps, else --time-limit) on, lower the learning rate linearly to 0 at its end' },
     { name: 'max-epochs', type: 'int', min: 1, help: 'stop after this many epochs' },
     { name: 'max-steps', type: 'int', min: 1, help: 'stop after this many steps' },
     { name: 'time-limit', type: 'duration', help: 'stop after this long (e.g. 10m)' },
@@ -106,6 +108,11 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
     throw new UsageError("train: cnn-blstm needs convolution gradients, which the wasm backend lacks; use --backend cpu (or tensorflow)", false);
   }
 
+  const lrDecay = flags['lr-decay'] as number | undefined;
+  if (lrDecay !== undefined && !(lrDecay < 1)) throw new UsageError(`--lr-decay ${lrDecay}: expected a fraction of the budget in [0, 1)`);
+  if (lrDecay !== undefined && flags['max-steps'] === undefined && flags['time-limit'] === undefined) {
+    throw new UsageError('--lr-decay needs a budget to decay over: --max-steps or --time-limit');
+  }
   let optimizer: AdadeltaConfig;
   try {
     optimizer = resolveAdadeltaConfig({ learningRate: flags.lr as number, rho: flags.rho as number, epsilon: flags.eps as number, clipNorm: flags['clip-norm'] as number | undefined, onNonFinite: 'skip' });
@@ -118,6 +125,7 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
   const settings: Record<string, number | string | null> = {
     '--batch': flags.batch as number, '--lr': flags.lr as number, '--rho': flags.rho as number, '--eps': flags.eps as number,
     '--clip-norm': (flags['clip-norm'] as number | undefined) ?? null, '--augment': flags.augment as string,
+    ...(flags['lr-decay'] !== undefined ? { '--lr-decay': flags['lr-decay'] as number } : {}),
   };
 
   // The job: everything a worker needs to rebuild the same model and data.
@@ -264,6 +272,10 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
       if (maxEpochs !== undefined && sampler.epoch >= maxEpochs) { stop = `reached --max-epochs ${maxEpochs}`; break; }
       if (timeLimit !== undefined && Date.now() - t0 >= timeLimit) { stop = `reached --time-limit ${formatDuration(timeLimit)}`; break; }
       const batch = sampler.next();
+      // The budget used before this step: steps or time, whichever ends the run first.
+      const used = Math.max(maxSteps !== undefined ? step / maxSteps : 0, timeLimit !== undefined ? (Date.now() - t0) / timeLimit : 0);
+      const lr = scheduledLearningRate(flags.lr as number, lrDecay, used);
+      if (lrDecay !== undefined) engine.setLearningRate(lr);
       let r;
       try {
         r = await engine.step(batch, step + 1, sampler.peek());
@@ -282,7 +294,7 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
       } else if (r.skipped || !Number.isFinite(r.loss)) {
         progress?.log(`step ${step}: non-finite loss or gradient on lines [${batch.join(', ')}]; update skipped`);
       }
-      await metrics.append({ type: 'train', step, epoch: sampler.epoch, timeMs: Date.now() - t0, loss: r.loss, linesPerSec, workers: r.workers, skipped: r.skipped });
+      await metrics.append({ type: 'train', step, epoch: sampler.epoch, timeMs: Date.now() - t0, loss: r.loss, lr, linesPerSec, workers: r.workers, skipped: r.skipped });
       const remaining = [
         maxSteps !== undefined ? ((maxSteps - step) * (Date.now() - t0)) / Math.max(1, step - (checkpoint?.step ?? 0)) : Infinity,
         timeLimit !== undefined ? timeLimit - (Date.now() - t0) : Infinity,

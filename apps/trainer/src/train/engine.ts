@@ -19,6 +19,8 @@ export interface Engine {
   readonly liveWorkers: number;
   /** Runs step number `step` (1-based) on the global batch `indices`; `next`, the following batch, is a prefetch hint. */
   step(indices: number[], step: number, next?: number[]): Promise<EngineStep>;
+  /** The Adadelta learning rate of the following steps (a schedule). */
+  setLearningRate(lr: number): void;
   checkpoint(dir: string, step: number, appState: unknown): Promise<string>;
   close(): Promise<void>;
 }
@@ -30,8 +32,12 @@ export class InProcessEngine implements Engine {
     private readonly replica: Replica,
     readonly params: Float32Array,
     readonly optimizerState: AdadeltaState,
-    private readonly optimizer: AdadeltaConfig,
+    private optimizer: AdadeltaConfig,
   ) {}
+
+  setLearningRate(lr: number): void {
+    this.optimizer = { ...this.optimizer, learningRate: lr };
+  }
 
   async step(indices: number[], step: number, next?: number[]): Promise<EngineStep> {
     const r = await this.replica.computeGradients(this.params, indices, step, next);
@@ -57,6 +63,10 @@ export class DistributedEngine implements Engine {
 
   get endpoint(): string {
     return this.coord.endpoint;
+  }
+
+  setLearningRate(lr: number): void {
+    this.coord.setLearningRate(lr);
   }
 
   get params(): Float32Array {

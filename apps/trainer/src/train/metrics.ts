@@ -7,6 +7,8 @@ export interface MetricRecord {
   epoch: number;
   timeMs: number;
   loss?: number;
+  /** Adadelta learning rate of the step (train records). */
+  lr?: number;
   linesPerSec?: number;
   workers?: number;
   cer?: number;
