@@ -133,6 +133,19 @@ describe('scriptorium train', () => {
     expect(Buffer.from(pr.buffer).equals(Buffer.from(pw.buffer))).toBe(true);
   });
 
+  it('with dropout too: the masks are seeded by step, so a resumed run still equals the uninterrupted one', async () => {
+    const drop = ['--dropout', '0.3'];
+    const whole = await runTrain(tiny(path.join(tmp, 'whole-drop'), ['--max-steps', '4', ...drop]), quiet);
+    const partDir = path.join(tmp, 'part-drop');
+    await runTrain(tiny(partDir, ['--max-steps', '2', ...drop]), quiet);
+    await runTrain(tiny(partDir, ['--max-steps', '4', '--resume', ...drop]), quiet);
+    const last = async (dir: string) => (await loadCheckpoint((await latestCheckpoint(path.join(dir, 'checkpoints')))!)).params;
+    const none = await runTrain(tiny(path.join(tmp, 'whole-nodrop'), ['--max-steps', '4']), quiet);
+    const [pw, pr, p0] = [await last(whole.runDir), await last(partDir), await last(none.runDir)];
+    expect(Buffer.from(pr.buffer).equals(Buffer.from(pw.buffer))).toBe(true);
+    expect(Buffer.from(pw.buffer).equals(Buffer.from(p0.buffer))).toBe(false); // dropout did act (the run without it ends elsewhere)
+  });
+
   it('refuses to resume with a different model or optimisation flags', async () => {
     await expect(runTrain(tiny(path.join(tmp, 'part'), ['--max-steps', '5', '--resume', '--height', '64']), quiet)).rejects.toThrow(
       /was written with a different preprocess \(model pham2014, data mnist-lines\); refusing to mix runs/,

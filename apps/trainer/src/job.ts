@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Alphabet, augmentSample, collate, LineCache, loadSample, openDataset, skipBad, type AugmentConfig, type Dataset, type LineSample, type PreprocessConfig, type SkippedSample } from '@scriptorium/data';
+import { Alphabet, augmentSample, collate, LineCache, loadSample, openDataset, sampleSeed, skipBad, type AugmentConfig, type Dataset, type LineSample, type PreprocessConfig, type SkippedSample } from '@scriptorium/data';
 import { requiredFrames } from '@scriptorium/ctc';
 import { flattenNamedTensors, layoutFromVariables, type ParamLayout, assignFlat } from '@scriptorium/dataparallel';
 import { buildModel, type ArchName, type HtrModel } from '@scriptorium/models';
@@ -109,7 +109,9 @@ export async function createReplica(job: TrainJob, options: ReplicaOptions = {})
       const kept = loaded.filter((l): l is { index: number; sample: LineSample } => l.sample !== undefined);
       if (kept.length === 0) return { grads: new Float32Array(layout.size), lossSum: 0, count: 0, losses: new Float32Array(0) };
       const batch = collate(kept.map((l) => l.sample), alphabet, { padWidthTo: model.widthMultiple });
-      const { lossSum, losses, grads, count, infeasible } = model.lossAndGrads(batch);
+      // Dropout masks seeded by (run seed, step, the shard's first line): a resumed run draws the same ones.
+      const dropoutSeed = sampleSeed(job.seed, step, kept[0]!.index);
+      const { lossSum, losses, grads, count, infeasible } = model.lossAndGrads(batch, { dropoutSeed });
       for (const b of infeasible) {
         const { index, sample } = kept[b]!;
         if (reportedInfeasible.has(index)) continue;

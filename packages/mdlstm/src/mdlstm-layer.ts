@@ -57,6 +57,11 @@ export class MDLSTM extends tfl.layers.Layer {
   readonly mergeMode: MergeMode;
   readonly returnState: boolean;
   readonly dropout: number;
+  /**
+   * Seed of the next training calls' dropout masks (a trainer sets one per step, so that a resumed run draws
+   * the masks the uninterrupted one would have); undefined: unseeded masks. Not part of the config.
+   */
+  dropoutSeed?: number;
   readonly forgetBiasInit: number;
   readonly peephole: boolean;
   readonly bounded: boolean;
@@ -137,6 +142,7 @@ export class MDLSTM extends tfl.layers.Layer {
           returnState: this.returnState,
           dropout: this.dropout,
           training: kwargs?.training ?? false,
+          seed: this.dropoutSeed,
           bounded: this.bounded,
           activation: this.activation,
           recurrentActivation: this.recurrentActivation,

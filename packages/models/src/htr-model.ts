@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { ctcLoss, requiredFrames } from '@scriptorium/ctc';
+import { MDLSTM } from '@scriptorium/mdlstm';
 import type { Batch } from '@scriptorium/data';
 import { ARCHS, cnnBlstm, pham2014, type ArchName, type BuiltArch, type CnnBlstmOptions, type Pham2014Options } from './architectures.js';
 
@@ -72,8 +73,22 @@ export class HtrModel {
     });
   }
 
-  /** Forward in training mode, CTC loss, and its gradient w.r.t. every trainable variable. */
-  lossAndGrads(batch: Batch): LossAndGrads {
+  /**
+   * Forward in training mode, CTC loss, and its gradient w.r.t. every trainable variable. With `dropoutSeed`,
+   * the MDLSTM layers' dropout masks are drawn from it (one seed per layer derived from it), so the same
+   * batch and seed give the same gradients; without, they are unseeded.
+   */
+  lossAndGrads(batch: Batch, options: { dropoutSeed?: number } = {}): LossAndGrads {
+    const seeded = this.model.layers.filter((l): l is MDLSTM => l instanceof MDLSTM);
+    seeded.forEach((l, k) => (l.dropoutSeed = options.dropoutSeed === undefined ? undefined : (options.dropoutSeed + 7919 * (k + 1)) >>> 0));
+    try {
+      return this.lossAndGradsOnce(batch);
+    } finally {
+      for (const l of seeded) l.dropoutSeed = undefined;
+    }
+  }
+
+  private lossAndGradsOnce(batch: Batch): LossAndGrads {
     const logitLengths = this.outputLengths(batch.widths);
     const infeasible: number[] = [];
     for (let b = 0; b < batch.batchSize; b++) {
