@@ -39,8 +39,8 @@ describe('replica data loading', () => {
       expect(Array.from(b.grads)).toEqual(Array.from(a.grads));
       expect(b.lossSum).toBe(a.lossSum);
     }
-    expect(plain.loadStats).toEqual({ loaded: 6, prefetched: 0 });
-    expect(hinted.loadStats).toEqual({ loaded: 6, prefetched: 4 }); // steps 2 and 3 were loaded ahead
+    expect(plain.loadStats).toMatchObject({ loaded: 6, prefetched: 0 });
+    expect(hinted.loadStats).toMatchObject({ loaded: 6, prefetched: 4 }); // steps 2 and 3 were loaded ahead
   });
 
   it('with cacheMb, lines are decoded once and augmented afresh each step (same gradients)', async () => {

@@ -46,8 +46,11 @@ export interface Replica {
     step: number,
     next?: readonly number[],
   ): Promise<{ grads: Float32Array; lossSum: number; count: number; losses: Float32Array }>;
-  /** Lines loaded so far, and how many of them a `next` hint had started ahead of their step. */
-  readonly loadStats: { loaded: number; prefetched: number };
+  /**
+   * Lines loaded so far, how many of them a `next` hint had started ahead of their step, and the total time
+   * computeGradients waited for its lines (ms).
+   */
+  readonly loadStats: { loaded: number; prefetched: number; waitMs: number };
 }
 
 export interface ReplicaOptions {
@@ -75,7 +78,7 @@ export async function createReplica(job: TrainJob, options: ReplicaOptions = {})
   };
   // Loads started by a `next` hint, keyed by step and index; only the latest step's are kept.
   let ahead = new Map<string, Promise<LineSample | undefined>>();
-  const loadStats = { loaded: 0, prefetched: 0 };
+  const loadStats = { loaded: 0, prefetched: 0, waitMs: 0 };
   const load = (i: number, step: number): Promise<LineSample | undefined> => {
     loadStats.loaded++;
     const started = ahead.get(`${step}:${i}`);
@@ -104,7 +107,9 @@ export async function createReplica(job: TrainJob, options: ReplicaOptions = {})
     loadStats,
     async computeGradients(params, indices, step, next) {
       assignFlat(variables, params, layout);
+      const waitStart = performance.now();
       const loaded = await Promise.all(indices.map(async (index) => ({ index, sample: await load(index, step) })));
+      loadStats.waitMs += performance.now() - waitStart;
       if (next && next.length > 0) prefetch(next, step + 1);
       const kept = loaded.filter((l): l is { index: number; sample: LineSample } => l.sample !== undefined);
       if (kept.length === 0) return { grads: new Float32Array(layout.size), lossSum: 0, count: 0, losses: new Float32Array(0) };
