@@ -340,12 +340,35 @@ function backRecurrent(h: Float32Array, R: Float32Array, gR: Float64Array, dh: F
 interface DiagonalState extends ForwardState {
   /** Each cell's predecessors' h, [h_y, h_x] (zeros where none): [cells, 2U], for the recurrent weight gradient. */
   hPrev: Float32Array;
+  /** Per anti-diagonal, its cells as diagonalCells gives them (the backward pass walks the same ones). */
+  diagonals: Int32Array[];
 }
 
 /**
- * Anti-diagonal t holds the cells with ii + jj = t in each direction's scan frame: rows ii = lo .. lo + rows - 1.
- * Its cells are numbered row = (dir * B + b) * rows + k for row ii = lo + k of sample b.
+ * The cells of anti-diagonal t, as [cell, yCell, xCell] per row (flat cell indices as `neighbours` gives them;
+ * cell -1: padded), rows numbered (dir * B + b) * rows + k for row ii = lo + k of sample b in direction dir.
  */
+function diagonalCells(sc: ScanShape, t: number): Int32Array {
+  const { B, H, W, D, flips } = sc;
+  const [lo, rows] = diagonalRows(sc, t);
+  const cells = new Int32Array(D * B * rows * 3);
+  const nb = new Int32Array(2);
+  for (let dir = 0; dir < D; dir++) {
+    const { flipY, flipX } = flips[dir]!;
+    for (let b = 0; b < B; b++) {
+      for (let k = 0; k < rows; k++) {
+        const ii = lo + k, jj = t - ii;
+        const row = (dir * B + b) * rows + k;
+        cells[3 * row] = neighbours(sc, dir, b, flipY ? H - 1 - ii : ii, flipX ? W - 1 - jj : jj, nb);
+        cells[3 * row + 1] = nb[0]!;
+        cells[3 * row + 2] = nb[1]!;
+      }
+    }
+  }
+  return cells;
+}
+
+/** Anti-diagonal t holds the cells with ii + jj = t in each direction's scan frame: [lo, rows] for ii = lo .. lo + rows - 1. */
 function diagonalRows(sc: ScanShape, t: number): [number, number] {
   const lo = Math.max(0, t - sc.W + 1), hi = Math.min(sc.H - 1, t);
   return [lo, hi - lo + 1];
@@ -392,52 +415,40 @@ function blocks(m: Float32Array, D: number, rows: number, cols: number): tf.Tens
 }
 
 function diagonalForward(sc: ScanShape, xv: Float32Array, K: Float32Array, R: Float32Array, bv: Float32Array, P: Float32Array | undefined): DiagonalState {
-  const { B, H, W, C, D, U, G, flips } = sc;
+  const { B, H, W, C, D, U, G } = sc;
   const cellsPerDir = B * H * W;
-  const st: DiagonalState = { ...newState(D * cellsPerDir, U, G), hPrev: new Float32Array(D * cellsPerDir * 2 * U) };
+  const st: DiagonalState = { ...newState(D * cellsPerDir, U, G), hPrev: new Float32Array(D * cellsPerDir * 2 * U), diagonals: [] };
   // Input projection of every position for every direction, [D][B*H*W, G] (the bias is added per cell below).
   const kDir = blocks(K, D, C, G);
   const xk = matMulPerDirection(xv, cellsPerDir, C, kDir, true);
   tf.dispose(kDir);
   const rDir = blocks(R, D, 2 * U, G);
   const a = new Float64Array(G);
-  const nb = new Int32Array(2);
   for (let t = 0; t < H + W - 1; t++) {
-    const [lo, rows] = diagonalRows(sc, t);
-    const M = B * rows;
+    const cells = diagonalCells(sc, t);
+    st.diagonals.push(cells);
+    const M = cells.length / 3 / D; // rows per direction
     // The predecessors' h of the diagonal's cells, [D][M, 2U], and their recurrent products [D][M, G].
     const hcat = new Float32Array(D * M * 2 * U);
-    const cellOf = new Int32Array(D * M * 3); // [pos, yPos, xPos] per row (pos -1: padded)
-    for (let dir = 0; dir < D; dir++) {
-      const { flipY, flipX } = flips[dir]!;
-      for (let b = 0; b < B; b++) {
-        for (let k = 0; k < rows; k++) {
-          const ii = lo + k, jj = t - ii;
-          const i = flipY ? H - 1 - ii : ii, j = flipX ? W - 1 - jj : jj;
-          const row = dir * M + b * rows + k;
-          const pos = neighbours(sc, dir, b, i, j, nb);
-          cellOf[3 * row] = pos;
-          cellOf[3 * row + 1] = nb[0]!;
-          cellOf[3 * row + 2] = nb[1]!;
-          if (pos < 0) continue;
-          const ho = row * 2 * U;
-          for (let side = 0; side < 2; side++) {
-            const n = nb[side]!;
-            if (n < 0) continue;
-            for (let u = 0; u < U; u++) hcat[ho + side * U + u] = st.h[n * U + u]!;
-          }
-          st.hPrev.set(hcat.subarray(ho, ho + 2 * U), pos * 2 * U);
-        }
+    for (let row = 0; row < D * M; row++) {
+      const pos = cells[3 * row]!;
+      if (pos < 0) continue;
+      const ho = row * 2 * U;
+      for (let side = 0; side < 2; side++) {
+        const n = cells[3 * row + 1 + side]!;
+        if (n < 0) continue;
+        for (let u = 0; u < U; u++) hcat[ho + side * U + u] = st.h[n * U + u]!;
       }
+      st.hPrev.set(hcat.subarray(ho, ho + 2 * U), pos * 2 * U);
     }
     const recur = t === 0 ? null : matMulPerDirection(hcat, M, 2 * U, rDir);
     for (let row = 0; row < D * M; row++) {
-      const pos = cellOf[3 * row]!;
+      const pos = cells[3 * row]!;
       if (pos < 0) continue;
       const dir = Math.floor(row / M);
       const xo = pos * G, bd = dir * G, ro = row * G;
       for (let k = 0; k < G; k++) a[k] = xk[xo + k]! + bv[bd + k]! + (recur ? recur[ro + k]! : 0);
-      cellForward(sc, st, a, dir, pos, cellOf[3 * row + 1]!, cellOf[3 * row + 2]!, P);
+      cellForward(sc, st, a, dir, pos, cells[3 * row + 1]!, cells[3 * row + 2]!, P);
     }
   }
   tf.dispose(rDir);
@@ -445,42 +456,31 @@ function diagonalForward(sc: ScanShape, xv: Float32Array, K: Float32Array, R: Fl
 }
 
 function diagonalBackward(sc: ScanShape, xv: Float32Array, K: Float32Array, R: Float32Array, P: Float32Array | undefined, st: DiagonalState, dyAll: Float32Array): tf.Tensor[] {
-  const { B, H, W, C, D, U, G, flips } = sc;
+  const { B, H, W, C, D, U, G } = sc;
   const cellsPerDir = B * H * W, N = D * cellsPerDir;
   const dh = Float64Array.from(dyAll.subarray(0, N * U));
   const dc = Float64Array.from(dyAll.subarray(N * U, 2 * N * U));
   const daAll = new Float32Array(N * G); // [D][B*H*W, G]
   const gP = P ? new Float64Array(D * 5 * U) : undefined;
   const da = new Float64Array(G);
-  const nb = new Int32Array(2);
   const rTDir = blocks(transposeBlocks(R, D, 2 * U, G), D, G, 2 * U); // R_d^T: [G, 2U]
   for (let t = H + W - 2; t >= 0; t--) {
-    const [lo, rows] = diagonalRows(sc, t);
-    const M = B * rows;
+    const cells = st.diagonals[t]!;
+    const M = cells.length / 3 / D;
     const daDiag = new Float32Array(D * M * G);
-    const preds = new Int32Array(D * M * 2).fill(-1);
-    for (let dir = 0; dir < D; dir++) {
-      const { flipY, flipX } = flips[dir]!;
-      for (let b = 0; b < B; b++) {
-        for (let k = 0; k < rows; k++) {
-          const ii = lo + k, jj = t - ii;
-          const i = flipY ? H - 1 - ii : ii, j = flipX ? W - 1 - jj : jj;
-          const row = dir * M + b * rows + k;
-          const pos = neighbours(sc, dir, b, i, j, nb);
-          if (pos < 0) continue;
-          cellBackward(sc, st, dh, dc, da, dir, pos, nb[0]!, nb[1]!, P, gP);
-          preds[2 * row] = nb[0]!;
-          preds[2 * row + 1] = nb[1]!;
-          for (let g = 0; g < G; g++) daAll[pos * G + g] = daDiag[row * G + g] = da[g]!;
-        }
-      }
+    for (let row = 0; row < D * M; row++) {
+      const pos = cells[3 * row]!;
+      if (pos < 0) continue;
+      cellBackward(sc, st, dh, dc, da, Math.floor(row / M), pos, cells[3 * row + 1]!, cells[3 * row + 2]!, P, gP);
+      for (let g = 0; g < G; g++) daAll[pos * G + g] = daDiag[row * G + g] = da[g]!;
     }
     if (t === 0) continue; // no predecessors on the first diagonal
     // What flows back to the predecessors' h: da [M, G] x R_d^T -> [M, 2U] per direction.
     const dhcat = matMulPerDirection(daDiag, M, G, rTDir);
     for (let row = 0; row < D * M; row++) {
+      if (cells[3 * row]! < 0) continue; // a padded cell passes nothing back
       for (let side = 0; side < 2; side++) {
-        const n = preds[2 * row + side]!;
+        const n = cells[3 * row + 1 + side]!;
         if (n < 0) continue;
         const o = row * 2 * U + side * U;
         for (let u = 0; u < U; u++) dh[n * U + u] += dhcat[o + u]!;
