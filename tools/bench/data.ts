@@ -1,10 +1,11 @@
 /**
- * Line-pipeline throughput on one core, in lines/s: PNG decode + normalisation (sharp) and augmentation
- * (typed arrays), for ~1,000-px-wide lines normalised to 64 px high.
+ * Line-pipeline throughput on one core, in lines/s: decode + normalisation and augmentation, for
+ * ~1,000-px-wide lines normalised to 64 px high. Grey PNG decodes in JavaScript (png.ts) and the rest is
+ * typed-array code on the main thread; sharp decodes everything else (the RGB row).
  *
  * Run from the repo root (UV_THREADPOOL_SIZE=1: sharp runs its work on libuv's pool, so one pool thread
- * plus sharp.concurrency(1) keeps decoding on one core; lines are processed one at a time, except in the
- * last row, where a Prefetcher overlaps decoding on that thread with augmentation on the main thread):
+ * plus sharp.concurrency(1) keeps its decoding on one core; lines are processed one at a time, except in the
+ * last row, which goes through a Prefetcher):
  *   UV_THREADPOOL_SIZE=1 node --import tsx --conditions=@scriptorium/source tools/bench/data.ts [--seconds 4]
  *
  * The lines are 50 synthetic lines of 20 to 24 real MNIST digits composed 96 px high (a scan's resolution),
@@ -30,7 +31,7 @@ if (process.env.UV_THREADPOOL_SIZE !== '1') console.warn('note: UV_THREADPOOL_SI
 /** Ink-dark-on-white 8-bit grey PNG of a line image. */
 async function encodePng(img: LineImage): Promise<Buffer> {
   const bytes = Buffer.from(Uint8Array.from(img.data, (v) => 255 - Math.round(Math.min(1, Math.max(0, v)) * 255)));
-  return sharp(bytes, { raw: { width: img.width, height: img.height, channels: 1 } }).png().toBuffer();
+  return sharp(bytes, { raw: { width: img.width, height: img.height, channels: 1 } }).toColourspace('b-w').png().toBuffer();
 }
 
 /** Calls `step` (which processes some lines and returns how many) for SECONDS after a warm-up of LINES lines. */
@@ -52,6 +53,8 @@ try {
     composeMnistLine(i, { split: 'train', count: LINES, seed: 1, height: 96, minDigits: 20, maxDigits: 24 }).image,
   );
   const pngs = await Promise.all(composed.map(encodePng));
+  // The same lines as 8-bit RGB PNG, which the JavaScript decoder leaves to sharp.
+  const rgbPngs = await Promise.all(pngs.map((png) => sharp(png).toColourspace('srgb').png().toBuffer()));
   const files = pngs.map((png, i) => {
     const file = path.join(dir, `line-${i}.png`);
     writeFileSync(file, png);
@@ -84,7 +87,9 @@ try {
     ['decode (PNG buffer)', each((k) => decodeImage(pngs[k]!))],
     ['(a) decode + normalise (PNG buffer)', each((k) => loadLine(pngs[k]!, preprocess))],
     ['(a) decode + normalise (PNG file)', each((k) => loadLine(files[k]!, preprocess))],
+    ['(a) decode + normalise (RGB PNG buffer: sharp decodes)', each((k) => loadLine(rgbPngs[k]!, preprocess))],
     ['(b) decode + normalise + augment default (PNG buffer)', each(async (k) => augmentLine(await loadLine(pngs[k]!, preprocess), augment, rng))],
+    ['(b) decode + normalise + augment default (PNG file)', each(async (k) => augmentLine(await loadLine(files[k]!, preprocess), augment, rng))],
     ['(c) augment default alone (normalised, cached)', each((k) => augmentLine(normalised[k]!, augment, rng))],
     ['(b) through a Prefetcher (batches of 8, depth 2, concurrency 4)', async () => (await prefetcher.next()).value!.length],
   ];

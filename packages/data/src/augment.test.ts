@@ -1,6 +1,6 @@
 import { Rng } from '@scriptorium/runtime/rng';
 import { describe, expect, it } from 'vitest';
-import { AUGMENT_PRESETS, augmentLine, gaussianBlur, minMax3x3, parseAugmentConfig, upsample } from './augment.js';
+import { AUGMENT_PRESETS, augmentLine, elasticField, gaussianBlur, gridRow, minMax3x3, parseAugmentConfig } from './augment.js';
 import type { LineImage } from './line-image.js';
 
 const sum = (a: Float32Array) => a.reduce((s, v) => s + v, 0);
@@ -139,16 +139,39 @@ describe('augmentLine', () => {
     fast.forEach((v, p) => expect(v).toBeCloseTo(naive[p]!, 5));
   });
 
-  it('separable grid upsampling equals per-pixel bilinear interpolation of the grid', () => {
-    const grid = noiseImage(4, 6, 5), step = 3, h = 10, w = 16; // nodes at pixels 0, 3, 6, 9 (rows), 0..15 (columns)
-    const node = (j: number, i: number) => grid.data[Math.min(3, j) * 6 + Math.min(5, i)]!;
-    const out = upsample(grid.data, 4, 6, step, h, w, 2);
-    for (let y = 0; y < h; y++)
+  it('grid rows interpolate the grid linearly along y', () => {
+    const grid = noiseImage(4, 6, 5), step = 3; // node rows at pixels 0, 3, 6, 9
+    const nodes = new Float32Array(6);
+    for (let y = 0; y < 10; y++) {
+      gridRow(grid.data, 4, 6, step, y, 2, nodes);
+      const j = Math.floor(y / step), t = y / step - j, j1 = Math.min(3, j + 1);
+      for (let i = 0; i < 6; i++) expect(nodes[i]).toBeCloseTo(2 * ((1 - t) * grid.data[j * 6 + i]! + t * grid.data[j1 * 6 + i]!), 5);
+    }
+  });
+
+  it('the elastic field has the configured RMS displacement and varies smoothly', () => {
+    const h = 64, w = 900, alpha = 1.5, sigma = 6;
+    const field = elasticField(h, alpha, sigma, w, new Rng(21));
+    let sumSq = 0, sumStep = 0;
+    for (let y = 0; y < h; y++) {
+      field.row(y);
+      let prev = 0;
       for (let x = 0; x < w; x++) {
-        const [j, i] = [Math.floor(y / step), Math.floor(x / step)], [ty, tx] = [y / step - j, x / step - i];
-        const v = (1 - ty) * ((1 - tx) * node(j, i) + tx * node(j, i + 1)) + ty * ((1 - tx) * node(j + 1, i) + tx * node(j + 1, i + 1));
-        expect(out[y * w + x]).toBeCloseTo(2 * v, 5);
+        expect(field.step).toBe(sigma);
+        const i = Math.floor(x / sigma), t = x / sigma - i; // node i sits at pixel i * step
+        const dx = field.nodesX[i]! + t * (field.nodesX[i + 1]! - field.nodesX[i]!);
+        const dy = field.nodesY[i]! + t * (field.nodesY[i + 1]! - field.nodesY[i]!);
+        sumSq += dx * dx + dy * dy;
+        if (x > 0) sumStep += Math.abs(dx - prev);
+        prev = dx;
       }
+    }
+    const rms = Math.sqrt(sumSq / (2 * h * w));
+    // Scaled to alpha at the grid nodes; interpolating between them lowers the RMS a little.
+    expect(rms).toBeGreaterThan(0.85 * alpha);
+    expect(rms).toBeLessThanOrEqual(1.01 * alpha);
+    // Neighbouring pixels move together: a step of 1 px changes the displacement by a small part of alpha.
+    expect(sumStep / (h * (w - 1))).toBeLessThan(0.2 * alpha);
   });
 
   it('adds noise of the configured standard deviation', () => {
@@ -160,6 +183,11 @@ describe('augmentLine', () => {
     const std = Math.sqrt(out.data.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1));
     expect(Math.abs(mean - 0.5)).toBeLessThan(0.0015);
     expect(Math.abs(std - 0.05) / 0.05).toBeLessThan(0.02);
+    // Close to Gaussian: no skew, and the fraction beyond 2 std near the normal's 4.55%.
+    const skew = out.data.reduce((s, v) => s + ((v - mean) / std) ** 3, 0) / n;
+    const beyond2 = out.data.filter((v) => Math.abs(v - mean) > 2 * std).length / n;
+    expect(Math.abs(skew)).toBeLessThan(0.05);
+    expect(Math.abs(beyond2 - 0.0455)).toBeLessThan(0.006);
   });
 
   it('elastic distortion moves ink but keeps the size and most of the ink', () => {

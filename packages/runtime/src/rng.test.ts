@@ -9,6 +9,19 @@ describe('Rng', () => {
     expect(Array.from({ length: 5 }, () => c.next())).not.toEqual(xs);
   });
 
+  it('uint32 is the raw output behind next(), with every byte uniform', () => {
+    const a = new Rng(5), b = new Rng(5), counts = new Float64Array(256);
+    const n = 64_000;
+    for (let i = 0; i < n; i++) {
+      const u = a.uint32();
+      expect(u / 4294967296).toBe(b.next());
+      for (let k = 0; k < 4; k++) counts[(u >>> (8 * k)) & 255]! += 1;
+    }
+    // Chi-square over 256 cells, 255 degrees of freedom: the 99.9% quantile is about 330.
+    const expected = (4 * n) / 256;
+    expect(counts.reduce((s, c) => s + (c - expected) ** 2 / expected, 0)).toBeLessThan(330);
+  });
+
   it('resumes exactly from a saved state', () => {
     const a = new Rng(7);
     for (let i = 0; i < 10; i++) a.next();
