@@ -153,6 +153,10 @@ describe('scriptorium train', () => {
     await expect(runTrain(tiny(path.join(tmp, 'part'), ['--max-steps', '5', '--resume', '--rho', '0.9', '--batch', '6']), quiet)).rejects.toThrow(
       /was trained with --batch 4, --rho 0\.95; give the same to continue that run/,
     );
+    // Bucketing changes the batches: it must be repeated too (or, as here, not added).
+    await expect(runTrain(tiny(path.join(tmp, 'part'), ['--max-steps', '5', '--resume', '--bucket', '3']), quiet)).rejects.toThrow(
+      /was trained with --bucket \(unset\); give the same to continue that run/,
+    );
     // --skip-bad only decides what a bad line does: it may be turned on to get a run past one.
     expect((await runTrain(tiny(path.join(tmp, 'part'), ['--max-steps', '5', '--resume', '--skip-bad']), quiet)).steps).toBe(5);
   });

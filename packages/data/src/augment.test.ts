@@ -1,6 +1,6 @@
 import { Rng } from '@scriptorium/runtime/rng';
 import { describe, expect, it } from 'vitest';
-import { AUGMENT_PRESETS, augmentLine, elasticField, gaussianBlur, gridRow, minMax3x3, parseAugmentConfig } from './augment.js';
+import { AUGMENT_PRESETS, augmentLine, elasticField, gaussianBlur, gridRow, minMax3x3, normalQuantile, parseAugmentConfig } from './augment.js';
 import type { LineImage } from './line-image.js';
 
 const sum = (a: Float32Array) => a.reduce((s, v) => s + v, 0);
@@ -172,6 +172,13 @@ describe('augmentLine', () => {
     expect(rms).toBeLessThanOrEqual(1.01 * alpha);
     // Neighbouring pixels move together: a step of 1 px changes the displacement by a small part of alpha.
     expect(sumStep / (h * (w - 1))).toBeLessThan(0.2 * alpha);
+  });
+
+  it('normal quantiles match tabulated values', () => {
+    // Standard normal table values (e.g. Abramowitz & Stegun 26.2), across the central and both tail branches.
+    for (const [p, z] of [[0.5, 0], [0.975, 1.959963985], [0.841344746, 1], [0.001, -3.090232306], [0.02, -2.053748911], [0.99, 2.326347874], [1e-6, -4.753424309]]) {
+      expect(normalQuantile(p!)).toBeCloseTo(z!, 7);
+    }
   });
 
   it('adds noise of the configured standard deviation', () => {

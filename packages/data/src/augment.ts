@@ -55,7 +55,7 @@ export const AUGMENT_PRESETS: Readonly<Record<string, AugmentConfig>> = {
 /**
  * Augments one line image; pure in (img, config, rng state). The height is kept; the width may change.
  * Apart from stroke width and blur, everything happens in one pass over the output pixels: displacement,
- * bilinear sampling, contrast, noise and clamping (about 1.5 ms for a 64 x 950 line, docs/benchmarks/data.md).
+ * bilinear sampling, contrast, noise and clamping (about 2 ms for a 64 x 950 line, docs/benchmarks/data.md).
  */
 export function augmentLine(img: LineImage, config: AugmentConfig, rng: Rng): LineImage {
   if (img.data.length !== img.height * img.width) {

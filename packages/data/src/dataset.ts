@@ -7,5 +7,7 @@ export interface Dataset {
   id(i: number): string;
   /** The transcription, without loading the image. */
   text(i: number): string;
+  /** The width of the loaded image in px, where it is known without loading it (mnist-lines); for bucketing. */
+  width?(i: number): number;
   load(i: number): Promise<LineSample>;
 }

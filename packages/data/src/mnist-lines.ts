@@ -68,54 +68,82 @@ function resizeDigit(src: Float32Array, off: number, x0: number, x1: number, h: 
   return out;
 }
 
-/** Composes line `i` of a mnist-lines dataset (deterministic in seed and i). */
-export function composeMnistLine(i: number, o: MnistLinesOptions): ComposedLine {
+/** The horizontal ink box [x0, x1) of every digit image of a class, computed once per class. */
+const inkBoxes: Array<Int32Array | undefined> = [];
+function inkBox(digit: number, index: number): [number, number] {
+  let boxes = inkBoxes[digit];
+  if (!boxes) {
+    const pool = mnistDigitPools()[digit]!, n = pool.length / (SIZE * SIZE);
+    boxes = inkBoxes[digit] = new Int32Array(2 * n);
+    for (let k = 0; k < n; k++) {
+      let x0 = SIZE, x1 = 0;
+      for (let y = 0; y < SIZE; y++)
+        for (let x = 0; x < SIZE; x++) if (pool[k * SIZE * SIZE + y * SIZE + x]! > 0.1) { x0 = Math.min(x0, x); x1 = Math.max(x1, x + 1); }
+      if (x1 <= x0) [x0, x1] = [0, SIZE];
+      [boxes[2 * k], boxes[2 * k + 1]] = [x0, x1];
+    }
+  }
+  return [boxes[2 * index]!, boxes[2 * index + 1]!];
+}
+
+/** Where each digit of line `i` goes: everything but the pixels (all the random draws happen here). */
+interface LineLayout {
+  text: string;
+  width: number;
+  height: number;
+  digits: ComposedLine['digits'];
+  parts: Array<{ digit: number; index: number; x0: number; x1: number; w: number; h: number; top: number; gap: number }>;
+}
+
+const MARGIN = 2;
+
+function layoutMnistLine(i: number, o: MnistLinesOptions): LineLayout {
   const height = o.height ?? 32;
   const [minD, maxD] = [o.minDigits ?? 2, o.maxDigits ?? 6];
   const [minGap, maxGap] = [o.minGap ?? -1, o.maxGap ?? 8];
   const scaleJitter = o.scaleJitter ?? 0.12, baseJitter = o.baselineJitter ?? 2;
   const rng = new Rng((Math.imul(o.seed ^ 0x5bd1e995, 0x27d4eb2d) + Math.imul(i + 1, 0x9e3779b1)) >>> 0);
   for (let k = 0; k < 3; k++) rng.next(); // decorrelate nearby seeds
-  const pools = mnistDigitPools();
   const n = minD + rng.int(maxD - minD + 1);
-  const parts: Array<{ img: Float32Array; w: number; h: number; top: number; gap: number }> = [];
-  const digits: ComposedLine['digits'] = [];
+  const parts: LineLayout['parts'] = [];
   const base = height / SIZE; // a 28-px digit fills the line height at scale 1 (mnist digits have a 4-px margin)
   for (let k = 0; k < n; k++) {
     const digit = rng.int(10);
     const [a, b] = splitRange(digit, o.split);
     const index = a + rng.int(b - a);
-    digits.push({ digit, index });
-    const off = index * SIZE * SIZE, pool = pools[digit]!;
-    // Horizontal ink box of the digit.
-    let x0 = SIZE, x1 = 0;
-    for (let y = 0; y < SIZE; y++)
-      for (let x = 0; x < SIZE; x++) if (pool[off + y * SIZE + x]! > 0.1) { x0 = Math.min(x0, x); x1 = Math.max(x1, x + 1); }
-    if (x1 <= x0) [x0, x1] = [0, SIZE];
+    const [x0, x1] = inkBox(digit, index);
     const scale = base * rng.uniform(1 - scaleJitter, 1 + scaleJitter);
     const h = Math.max(4, Math.min(height, Math.round(SIZE * scale)));
     const w = Math.max(2, Math.round((x1 - x0) * scale));
     const top = Math.max(0, Math.min(height - h, Math.round((height - h) / 2 + rng.uniform(-baseJitter, baseJitter))));
-    parts.push({ img: resizeDigit(pool, off, x0, x1, h, w), w, h, top, gap: k === 0 ? 0 : Math.round(rng.uniform(minGap, maxGap)) });
+    parts.push({ digit, index, x0, x1, w, h, top, gap: k === 0 ? 0 : Math.round(rng.uniform(minGap, maxGap)) });
   }
-  const margin = 2;
-  let width = 2 * margin;
+  let width = 2 * MARGIN;
   parts.forEach((p, k) => (width += p.w + (k ? p.gap : 0)));
   width = Math.max(width, 4);
+  const digits = parts.map(({ digit, index }) => ({ digit, index }));
+  return { text: digits.map((d) => String(d.digit)).join(''), width, height, digits, parts };
+}
+
+/** Composes line `i` of a mnist-lines dataset (deterministic in seed and i). */
+export function composeMnistLine(i: number, o: MnistLinesOptions): ComposedLine {
+  const { text, width, height, digits, parts } = layoutMnistLine(i, o);
+  const pools = mnistDigitPools();
   const data = new Float32Array(height * width);
-  let x = margin;
+  let x = MARGIN;
   parts.forEach((p, k) => {
     if (k) x += p.gap;
     x = Math.max(0, x);
+    const img = resizeDigit(pools[p.digit]!, p.index * SIZE * SIZE, p.x0, p.x1, p.h, p.w);
     for (let yy = 0; yy < p.h; yy++)
       for (let xx = 0; xx < p.w && x + xx < width; xx++) {
         const at = (p.top + yy) * width + x + xx;
-        data[at] = Math.max(data[at]!, p.img[yy * p.w + xx]!); // overlapping strokes: the darker ink wins
+        data[at] = Math.max(data[at]!, img[yy * p.w + xx]!); // overlapping strokes: the darker ink wins
       }
     x += p.w;
   });
   const image: LineImage = { data, height, width };
-  return { id: `mnist-lines-${o.split}-${o.seed}-${i}`, image, text: digits.map((d) => String(d.digit)).join(''), digits };
+  return { id: `mnist-lines-${o.split}-${o.seed}-${i}`, image, text, digits };
 }
 
 /**
@@ -130,16 +158,13 @@ export function mnistLines(options: MnistLinesOptions): Dataset & { compose(i: n
   if ((o.minDigits ?? 2) < 1 || (o.minDigits ?? 2) > (o.maxDigits ?? 6)) {
     throw new DataError(`mnist-lines: minDigits ${o.minDigits} / maxDigits ${o.maxDigits} (expected 1 <= minDigits <= maxDigits)`);
   }
-  const texts = new Map<number, string>();
   return {
     name: `mnist-lines:${o.split}`,
     size: o.count,
     id: (i) => `mnist-lines-${o.split}-${o.seed}-${i}`,
-    text: (i) => {
-      let t = texts.get(i);
-      if (t === undefined) texts.set(i, (t = composeMnistLine(i, o).text));
-      return t;
-    },
+    // The layout alone: the same random draws as composing, without the pixels (about 2 us a line).
+    text: (i) => layoutMnistLine(i, o).text,
+    width: (i) => layoutMnistLine(i, o).width,
     load: async (i) => composeMnistLine(i, o),
     compose: (i) => composeMnistLine(i, o),
   };

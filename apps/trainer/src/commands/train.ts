@@ -38,6 +38,7 @@ export const trainCommand: CommandSpec = {
     { name: 'allow-keys', type: 'list', metavar: 'KEY,...', help: 'with --curve-keys: worker public keys allowed to join' },
     { name: 'insecure', type: 'boolean', default: false, help: 'allow a non-loopback --listen without CURVE' },
     { name: 'batch', type: 'int', min: 1, default: 16, help: 'global batch size (lines per step)' },
+    { name: 'bucket', type: 'int', min: 0, default: 0, metavar: 'N', help: 'batch lines of similar width to cut padding: sort by width (exact for mnist-lines, else estimated from the transcription length) within windows of N batches (0: off)' },
     { name: 'lr', type: 'number', min: 0, default: 1, help: 'Adadelta learning rate' },
     { name: 'rho', type: 'number', min: 0, default: 0.95, help: 'Adadelta decay of the running averages' },
     { name: 'eps', type: 'number', min: 0, default: 1e-6, help: 'Adadelta epsilon (sets the size of the first steps: about lr*sqrt(eps)/rms(grad))' },
@@ -126,6 +127,7 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
     '--batch': flags.batch as number, '--lr': flags.lr as number, '--rho': flags.rho as number, '--eps': flags.eps as number,
     '--clip-norm': (flags['clip-norm'] as number | undefined) ?? null, '--augment': flags.augment as string,
     ...(flags['lr-decay'] !== undefined ? { '--lr-decay': flags['lr-decay'] as number } : {}),
+    ...(flags.bucket ? { '--bucket': flags.bucket as number } : {}),
   };
 
   // The job: everything a worker needs to rebuild the same model and data.
@@ -154,7 +156,10 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
     if (differs.length) {
       throw new UsageError(`train --resume: ${file} was written with a different ${differs.join(', ')} (model ${saved.arch}, data ${saved.data.spec}); refusing to mix runs`, false);
     }
-    const changed = Object.entries(savedApp.settings ?? {}).filter(([flag, v]) => settings[flag] !== v).map(([flag, v]) => `${flag} ${v ?? '(unset)'}`);
+    const savedSettings: Record<string, number | string | null> = savedApp.settings ?? {};
+    const changed = [...new Set([...Object.keys(savedSettings), ...Object.keys(settings)])]
+      .filter((flag) => (settings[flag] ?? null) !== (savedSettings[flag] ?? null))
+      .map((flag) => `${flag} ${savedSettings[flag] ?? '(unset)'}`);
     if (changed.length) {
       throw new UsageError(`train --resume: ${file} was trained with ${changed.join(', ')}; give the same to continue that run`, false);
     }
@@ -177,7 +182,8 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
   const trainIndices = validation.trainSize;
   const params = checkpoint ? checkpoint.params : flattenVariables(replica.variables, replica.layout);
   const optState = checkpoint ? checkpoint.optimizerState : freshOptimizerState(replica.layout);
-  const sampler = new BatchSampler({ size: trainIndices, batchSize: flags.batch as number, seed: job.seed });
+  const bucket = flags.bucket as number;
+  const sampler = new BatchSampler({ size: trainIndices, batchSize: flags.batch as number, seed: job.seed, ...(bucket ? { widths: bucketWidths(trainData, trainIndices), bucketWindow: bucket } : {}) });
   let app: AppState = { sampler: sampler.getState(), bestCer: Infinity, evalsWithoutImprovement: 0, trainedMs: 0, settings, job };
   if (checkpoint) {
     app = { ...(checkpoint.appState as AppState), settings, job };
@@ -328,6 +334,12 @@ function alphabetFor(ds: Dataset): Alphabet {
   const texts: string[] = [];
   for (let i = 0; i < ds.size; i++) texts.push(ds.text(i));
   return Alphabet.fromTexts(texts);
+}
+
+/** Widths to bucket the first n lines by: the dataset's own where it knows them unloaded, else transcription lengths. */
+function bucketWidths(data: Dataset, n: number): Float64Array {
+  const width = data.width?.bind(data);
+  return Float64Array.from({ length: n }, (_, i) => (width ? width(i) : [...data.text(i)].length));
 }
 
 async function validationSet(flags: ParsedFlags, job: TrainJob, train: Dataset): Promise<{ dataset: Dataset; count: number; trainSize: number }> {
