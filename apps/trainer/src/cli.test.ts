@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { loadCheckpoint, latestCheckpoint } from '@scriptorium/dataparallel';
+import { listCheckpoints, loadCheckpoint, latestCheckpoint } from '@scriptorium/dataparallel';
 import { mnistLines, writeLinePng } from '@scriptorium/data';
 import { describe, expect, it } from 'vitest';
 import { parseFlags } from './cli/flags.js';
@@ -144,6 +144,29 @@ describe('scriptorium train', () => {
     const [pw, pr, p0] = [await last(whole.runDir), await last(partDir), await last(none.runDir)];
     expect(Buffer.from(pr.buffer).equals(Buffer.from(pw.buffer))).toBe(true);
     expect(Buffer.from(pw.buffer).equals(Buffer.from(p0.buffer))).toBe(false); // dropout did act (the run without it ends elsewhere)
+  });
+
+  it('--ema: checkpoints carry the moving average, updated by its formula, and a resumed run continues it exactly', async () => {
+    const ema = ['--ema', '0.5', '--checkpoint-every', '1'];
+    const whole = await runTrain(tiny(path.join(tmp, 'whole-ema'), ['--max-steps', '4', ...ema]), quiet);
+    const cks = await listCheckpoints(path.join(whole.runDir, 'checkpoints')); // the last 3: steps 2, 3 and 4
+    const [c3, c4] = [await loadCheckpoint(cks[1]!), await loadCheckpoint(cks[2]!)];
+    const [a3, a4] = [c3.extras.ema!, c4.extras.ema!];
+    expect(a4.length).toBe(c4.params.length);
+    const d = Math.min(0.5, 5 / 14); // after 4 steps the warm-up, (1 + 4) / (10 + 4), is below 0.5
+    let moved = 0;
+    for (let i = 0; i < a4.length; i++) {
+      expect(a4[i]).toBeCloseTo(d * a3[i]! + (1 - d) * c4.params[i]!, 6);
+      if (a4[i] !== c4.params[i]) moved++;
+    }
+    expect(moved).toBeGreaterThan(a4.length / 2); // the average is not the weights
+    const partDir = path.join(tmp, 'part-ema');
+    await runTrain(tiny(partDir, ['--max-steps', '2', ...ema]), quiet);
+    await runTrain(tiny(partDir, ['--max-steps', '4', '--resume', ...ema]), quiet);
+    const r4 = await loadCheckpoint((await latestCheckpoint(path.join(partDir, 'checkpoints')))!);
+    expect(Buffer.from(r4.extras.ema!.buffer).equals(Buffer.from(a4.buffer))).toBe(true);
+    await expect(runTrain(tiny(partDir, ['--max-steps', '5', '--resume']), quiet)).rejects.toThrow(/was trained with --ema 0\.5; give the same/);
+    await expect(runTrain(tiny(path.join(tmp, 'ema1'), ['--ema', '1']), quiet)).rejects.toThrow(/^--ema 1: expected a decay in \[0, 1\)/);
   });
 
   it('refuses to resume with a different model or optimisation flags', async () => {

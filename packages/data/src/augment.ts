@@ -274,9 +274,13 @@ export function gridRow(grid: Float32Array, gh: number, gw: number, step: number
   for (let i = 0; i < gw; i++) nodes[i] = gain * (grid[j0 + i]! + ty * (grid[j1 + i]! - grid[j0 + i]!));
 }
 
+let minMaxRows = new Float32Array(0);
+
 /** Grey-level 3x3 dilation (max; thicker strokes) or erosion (min), separably; the window is clipped at the borders. */
 export function minMax3x3(data: Float32Array, h: number, w: number, dilate: boolean): Float32Array {
-  const rows = new Float32Array(h * w), out = new Float32Array(h * w);
+  const out = new Float32Array(h * w);
+  if (minMaxRows.length < h * w) minMaxRows = new Float32Array(Math.max(h * w, 2 * minMaxRows.length));
+  const rows = minMaxRows; // scratch, reused between calls: every element used is written first
   // Written out for each case: a shared `pick` function makes this loop several times slower.
   const max3 = (a: number, b: number, c: number) => (a > b ? (a > c ? a : c) : b > c ? b : c);
   const min3 = (a: number, b: number, c: number) => (a < b ? (a < c ? a : c) : b < c ? b : c);

@@ -63,6 +63,14 @@ export function filterTaps(inSize: number, outSize: number, offset = 0, gain = 1
   return { start, count, weights, width, taps };
 }
 
+let scratchBuf = new Float32Array(0);
+
+/** A reused buffer of at least n floats (contents undefined): saves allocating, and collecting, one per line. */
+function scratch(n: number): Float32Array {
+  if (scratchBuf.length < n) scratchBuf = new Float32Array(Math.max(n, 2 * scratchBuf.length));
+  return scratchBuf;
+}
+
 /**
  * Resamples the window (x0, y0, w, h) of a row-major `srcWidth`-wide image to outW x outH, multiplying
  * every value by `gain`: vertically first (over the window's columns only), then horizontally.
@@ -73,7 +81,7 @@ export function resampleWindow(
   const ty = filterTaps(h, outH, y0, gain), tx = filterTaps(w, outW, 0);
   // Vertical: each output row is a weighted sum of a few source rows, summed in registers for up to 4 taps
   // (3 or 4 when shrinking 1.5x, the common case), about twice as fast as accumulating tap by tap.
-  const mid = new Float32Array(outH * w);
+  const mid = scratch(outH * w); // every element is written below before it is read
   for (let i = 0; i < outH; i++) {
     const o = i * w, n = ty.count[i]!, base = i * ty.width, r = (ty.start[i]! * srcWidth) + x0;
     const [w0, w1, w2, w3] = [ty.weights[base]!, ty.weights[base + 1]!, ty.weights[base + 2]!, ty.weights[base + 3]!];
@@ -83,6 +91,7 @@ export function resampleWindow(
     else if (n === 3) for (let x = 0; x < w; x++) mid[o + x] = w0 * src[r + x]! + w1 * src[r1 + x]! + w2 * src[r2 + x]!;
     else if (n === 4) for (let x = 0; x < w; x++) mid[o + x] = w0 * src[r + x]! + w1 * src[r1 + x]! + w2 * src[r2 + x]! + w3 * src[r3 + x]!;
     else {
+      mid.fill(0, o, o + w);
       for (let k = 0; k < n; k++) {
         const wt = ty.weights[base + k]!, s = r + k * srcWidth;
         for (let x = 0; x < w; x++) mid[o + x] = mid[o + x]! + wt * src[s + x]!;

@@ -48,6 +48,23 @@ describe('checkpoints', () => {
     expect(ck.layout).toEqual(layout);
   });
 
+  it('carry named extra arrays, covered by the checksum; none when not given', async () => {
+    const ema = Float32Array.from({ length: 9 }, (_, i) => -i / 3), other = Float32Array.from([Math.PI, -0]);
+    const file = await saveCheckpoint(path.join(dir, 'extras'), { ...data(4), extras: { ema, other } });
+    const ck = await loadCheckpoint(file, layout);
+    expect(Object.keys(ck.extras)).toEqual(['ema', 'other']);
+    expect(Buffer.from(ck.extras.ema!.buffer).equals(Buffer.from(ema.buffer))).toBe(true);
+    expect(Object.is(ck.extras.other![1], -0)).toBe(true);
+    expect(ck.params).toEqual(data(4).params);
+    expect((await loadCheckpoint(await saveCheckpoint(path.join(dir, 'no-extras'), data(4)))).extras).toEqual({});
+    const buf = await readFile(file);
+    buf[buf.length - 3]! ^= 0x40; // inside the last extra array
+    await writeFile(file, buf);
+    await expect(loadCheckpoint(file)).rejects.toThrow(/SHA-256 mismatch/);
+    await writeFile(file, buf.subarray(0, buf.length - 4));
+    await expect(loadCheckpoint(file)).rejects.toThrow(/truncated or corrupt/);
+  });
+
   it('leave no temporary files, keep the newest `keep`, and find the latest', async () => {
     const sub = path.join(dir, 'keep');
     for (const step of [1, 2, 10, 3]) await saveCheckpoint(sub, data(step), { keep: 2 });

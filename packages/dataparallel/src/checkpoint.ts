@@ -4,9 +4,9 @@
  *
  * File layout (little-endian):
  *   'SCDPCKPT' | u32 format version | u32 header length | header (JSON, UTF-8)
- *   | params (f32[layout.size]) | optimizer state (adadelta bytes)
- * The header holds the step, the layout, the byte lengths, a SHA-256 of the payload, and
- * the application state.
+ *   | params (f32[layout.size]) | optimizer state (adadelta bytes) | extra arrays (f32 each, optional)
+ * The header holds the step, the layout, the byte lengths, the names and lengths of the extra arrays,
+ * a SHA-256 of the payload, and the application state.
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -26,6 +26,8 @@ export interface CheckpointData {
   optimizerState: AdadeltaState;
   /** The application's state; must survive JSON.stringify/parse. Default null. */
   appState?: unknown;
+  /** Named float arrays the application keeps with the parameters (e.g. their moving average). Default none. */
+  extras?: Record<string, Float32Array>;
   /** Id of the run that wrote it (informative). */
   runId?: string;
 }
@@ -45,6 +47,8 @@ interface Header {
   optimizerBytes: number;
   sha256: string;
   appState: unknown;
+  /** The extra arrays after the optimizer state, in this order (absent: none). */
+  extras?: Array<{ name: string; length: number }>;
 }
 
 /** File name of the checkpoint after `step` (zero-padded so names sort by step). */
@@ -64,7 +68,10 @@ export async function saveCheckpoint(dir: string, data: CheckpointData, options:
   const appJson = JSON.stringify(data.appState ?? null);
   const params = new Uint8Array(data.params.buffer, data.params.byteOffset, data.params.byteLength);
   const optimizer = serializeAdadeltaState(data.optimizerState);
-  const sha256 = createHash('sha256').update(params).update(optimizer).digest('hex');
+  const extras = Object.entries(data.extras ?? {}).map(([name, a]) => ({ name, bytes: new Uint8Array(a.buffer, a.byteOffset, a.byteLength), length: a.length }));
+  const hash = createHash('sha256').update(params).update(optimizer);
+  for (const e of extras) hash.update(e.bytes);
+  const sha256 = hash.digest('hex');
   const header: Header = {
     format: CHECKPOINT_FORMAT,
     step: data.step,
@@ -75,6 +82,7 @@ export async function saveCheckpoint(dir: string, data: CheckpointData, options:
     optimizerBytes: optimizer.byteLength,
     sha256,
     appState: JSON.parse(appJson),
+    ...(extras.length ? { extras: extras.map(({ name, length }) => ({ name, length })) } : {}),
   };
   const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
   const prefix = Buffer.alloc(16);
@@ -87,7 +95,7 @@ export async function saveCheckpoint(dir: string, data: CheckpointData, options:
   const tmp = path.join(dir, `.${checkpointFileName(data.step)}.${process.pid}.${Date.now()}.tmp`);
   const fh = await fs.open(tmp, 'wx');
   try {
-    await fh.writev([prefix, headerBytes, params, optimizer]);
+    await fh.writev([prefix, headerBytes, params, optimizer, ...extras.map((e) => e.bytes)]);
     await fh.sync();
   } catch (err) {
     await fh.close();
@@ -154,7 +162,12 @@ export async function loadCheckpoint(file: string, expectedLayout?: ParamLayout)
   const layout = validateLayout(header.layout, `${file}: header.layout`);
   if (header.paramsBytes !== layout.size * 4) fail(`header.paramsBytes ${header.paramsBytes} does not match the layout (${layout.size * 4})`);
   const start = 16 + headerLength;
-  const expectedLength = start + header.paramsBytes + header.optimizerBytes;
+  const extraList = header.extras ?? [];
+  if (!Array.isArray(extraList) || !extraList.every((e) => typeof e?.name === 'string' && Number.isInteger(e.length) && e.length >= 0)) {
+    fail(`header.extras is not a list of { name, length }`);
+  }
+  const extraBytes = extraList.reduce((n, e) => n + 4 * e.length, 0);
+  const expectedLength = start + header.paramsBytes + header.optimizerBytes + extraBytes;
   if (buf.length !== expectedLength) fail(`file has ${buf.length} bytes, expected ${expectedLength} (truncated or corrupt)`);
   const payload = buf.subarray(start);
   const sha = createHash('sha256').update(payload).digest('hex');
@@ -165,7 +178,15 @@ export async function loadCheckpoint(file: string, expectedLayout?: ParamLayout)
   }
   const params = new Float32Array(layout.size);
   new Uint8Array(params.buffer).set(payload.subarray(0, header.paramsBytes));
-  const optimizerState = deserializeAdadeltaState(new Uint8Array(payload.subarray(header.paramsBytes)));
+  const optimizerState = deserializeAdadeltaState(new Uint8Array(payload.subarray(header.paramsBytes, header.paramsBytes + header.optimizerBytes)));
+  const extras: Record<string, Float32Array> = {};
+  let at = header.paramsBytes + header.optimizerBytes;
+  for (const e of extraList) {
+    const a = new Float32Array(e.length);
+    new Uint8Array(a.buffer).set(payload.subarray(at, at + 4 * e.length));
+    extras[e.name] = a;
+    at += 4 * e.length;
+  }
   if (optimizerState.accumGrad.length !== layout.size) {
     fail(`optimizer state has ${optimizerState.accumGrad.length} values, layout expects ${layout.size}`);
   }
@@ -178,5 +199,6 @@ export async function loadCheckpoint(file: string, expectedLayout?: ParamLayout)
     params,
     optimizerState,
     appState: header.appState,
+    extras,
   };
 }

@@ -468,13 +468,13 @@ export class Coordinator {
     return result;
   }
 
-  /** Writes a checkpoint of the current state into `options.checkpoint.dir` now. */
-  async saveCheckpoint(appState?: unknown): Promise<string> {
+  /** Writes a checkpoint of the current state (plus the application's `extras` arrays) into `options.checkpoint.dir` now. */
+  async saveCheckpoint(appState?: unknown, extras?: Record<string, Float32Array>): Promise<string> {
     const ck = this.options.checkpoint;
     if (!ck) throw new Error('Coordinator.saveCheckpoint: options.checkpoint.dir is not set');
     const path = await saveCheckpoint(
       ck.dir,
-      { step: this.completed, layout: this.layout, params: this.paramsBuf, optimizerState: this.optState, appState, runId: this.runId },
+      { step: this.completed, layout: this.layout, params: this.paramsBuf, optimizerState: this.optState, appState, runId: this.runId, ...(extras ? { extras } : {}) },
       { keep: ck.keep },
     );
     this.emit({ type: 'checkpoint', step: this.completed, path });

@@ -11,7 +11,7 @@ import type { CommandSpec, ParsedFlags } from '../cli/flags.js';
 import { createReplica, type TrainJob } from '../job.js';
 import { DistributedEngine, freshOptimizerState, InProcessEngine, type Engine } from '../train/engine.js';
 import { evaluate } from '../train/evaluate.js';
-import { scheduledLearningRate } from '../train/schedule.js';
+import { emaDecayAt, scheduledLearningRate, updateEma } from '../train/schedule.js';
 import { MetricsLog } from '../train/metrics.js';
 import { formatDuration, ProgressBar } from '../train/progress.js';
 import { readCurveKeys } from './keys-file.js';
@@ -43,6 +43,7 @@ export const trainCommand: CommandSpec = {
     { name: 'rho', type: 'number', min: 0, default: 0.95, help: 'Adadelta decay of the running averages' },
     { name: 'eps', type: 'number', min: 0, default: 1e-6, help: 'Adadelta epsilon (sets the size of the first steps: about lr*sqrt(eps)/rms(grad))' },
     { name: 'clip-norm', type: 'number', min: 0, help: 'clip gradients to this global norm' },
+    { name: 'ema', type: 'number', min: 0, metavar: 'D', help: 'validate and save a moving average of the weights, decay D (e.g. 0.999, about the last 1/(1-D) steps); the weights themselves train on unchanged' },
     { name: 'lr-decay', type: 'number', min: 0, metavar: 'F', help: 'from this fraction of the budget (--max-steps, else --time-limit) on, lower the learning rate linearly to 0 at its end' },
     { name: 'max-epochs', type: 'int', min: 1, help: 'stop after this many epochs' },
     { name: 'max-steps', type: 'int', min: 1, help: 'stop after this many steps' },
@@ -114,6 +115,8 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
   if (lrDecay !== undefined && flags['max-steps'] === undefined && flags['time-limit'] === undefined) {
     throw new UsageError('--lr-decay needs a budget to decay over: --max-steps or --time-limit');
   }
+  const emaDecay = flags.ema as number | undefined;
+  if (emaDecay !== undefined && !(emaDecay < 1)) throw new UsageError(`--ema ${emaDecay}: expected a decay in [0, 1), e.g. 0.999`);
   let optimizer: AdadeltaConfig;
   try {
     optimizer = resolveAdadeltaConfig({ learningRate: flags.lr as number, rho: flags.rho as number, epsilon: flags.eps as number, clipNorm: flags['clip-norm'] as number | undefined, onNonFinite: 'skip' });
@@ -128,6 +131,7 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
     '--clip-norm': (flags['clip-norm'] as number | undefined) ?? null, '--augment': flags.augment as string,
     ...(flags['lr-decay'] !== undefined ? { '--lr-decay': flags['lr-decay'] as number } : {}),
     ...(flags.bucket ? { '--bucket': flags.bucket as number } : {}),
+    ...(emaDecay !== undefined ? { '--ema': emaDecay } : {}),
   };
 
   // The job: everything a worker needs to rebuild the same model and data.
@@ -233,6 +237,14 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
     await dist.waitForWorkers(listen ? (flags['min-workers'] as number) : workers, 300_000);
   }
 
+  // The weights that are validated and saved: a moving average of the trained ones with --ema, kept in checkpoints.
+  let ema: Float32Array | undefined;
+  if (emaDecay !== undefined) {
+    const saved = checkpoint?.extras.ema;
+    if (saved && saved.length !== engine.params.length) throw new Error(`${checkpoint!.path}: moving average has ${saved.length} values, the model ${engine.params.length}`);
+    ema = saved ?? Float32Array.from(engine.params);
+  }
+  const evaluated = () => ema ?? engine.params;
   const metrics = new MetricsLog(path.join(out, 'metrics.jsonl'));
   const bar = new ProgressBar();
   const progress = flags.quiet ? undefined : bar;
@@ -251,7 +263,7 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
   let windowStart = Date.now(), windowLines = 0, bestWer = NaN;
 
   const validate = async () => {
-    assignFlat(replica.variables, engine.params, replica.layout);
+    assignFlat(replica.variables, evaluated(), replica.layout);
     const rec = new Recognizer(replica.model, replica.alphabet, { preprocess: job.preprocess } as never);
     const report = await evaluate(rec, validation.dataset, validation.count);
     await metrics.append({ type: 'valid', step, epoch: sampler.epoch, timeMs: Date.now() - t0, cer: report.cer, wer: report.wer });
@@ -269,7 +281,7 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
   const saveCk = async () => {
     app.sampler = sampler.getState();
     app.trainedMs = Date.now() - t0;
-    await engine.checkpoint(ckDir, step, app);
+    await engine.checkpoint(ckDir, step, app, ema ? { ema } : undefined);
   };
 
   try {
@@ -290,6 +302,7 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
         throw err;
       }
       step++;
+      if (ema) updateEma(ema, engine.params, emaDecayAt(emaDecay!, step));
       windowLines += r.count;
       if (r.count < batch.length) app.skippedLines = (app.skippedLines ?? 0) + batch.length - r.count;
       const elapsed = Date.now() - windowStart;
@@ -313,7 +326,7 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
     progress?.done();
     if (!Number.isFinite(app.bestCer) || step % evalEvery !== 0) await validate();
     await saveCk();
-    assignFlat(replica.variables, engine.params, replica.layout);
+    assignFlat(replica.variables, evaluated(), replica.layout);
     await saveBundle(lastDir, { model: replica.model, alphabet: replica.alphabet, preprocess: job.preprocess, training: { data: job.data, steps: step } });
   } finally {
     process.off('SIGINT', onSigint);

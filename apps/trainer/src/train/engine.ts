@@ -21,7 +21,7 @@ export interface Engine {
   step(indices: number[], step: number, next?: number[]): Promise<EngineStep>;
   /** The Adadelta learning rate of the following steps (a schedule). */
   setLearningRate(lr: number): void;
-  checkpoint(dir: string, step: number, appState: unknown): Promise<string>;
+  checkpoint(dir: string, step: number, appState: unknown, extras?: Record<string, Float32Array>): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -46,8 +46,8 @@ export class InProcessEngine implements Engine {
     return { loss: r.lossSum / r.count, count: r.count, workers: 1, skipped: s.skipped, gradNorm: s.gradNorm };
   }
 
-  checkpoint(dir: string, step: number, appState: unknown): Promise<string> {
-    return saveCheckpoint(dir, { step, layout: this.replica.layout, params: this.params, optimizerState: this.optimizerState, appState }, { keep: 3 });
+  checkpoint(dir: string, step: number, appState: unknown, extras?: Record<string, Float32Array>): Promise<string> {
+    return saveCheckpoint(dir, { step, layout: this.replica.layout, params: this.params, optimizerState: this.optimizerState, appState, ...(extras ? { extras } : {}) }, { keep: 3 });
   }
 
   async close(): Promise<void> {}
@@ -91,10 +91,10 @@ export class DistributedEngine implements Engine {
     return { loss: r.loss, count: r.count, workers: r.workers, skipped: r.skipped, gradNorm: r.gradNorm };
   }
 
-  checkpoint(dir: string, step: number, appState: unknown): Promise<string> {
+  checkpoint(dir: string, step: number, appState: unknown, extras?: Record<string, Float32Array>): Promise<string> {
     void dir;
     void step;
-    return this.coord.saveCheckpoint(appState);
+    return this.coord.saveCheckpoint(appState, extras);
   }
 
   close(): Promise<void> {

@@ -7,3 +7,18 @@ export function scheduledLearningRate(lr: number, decayFrom: number | undefined,
   if (decayFrom === undefined || used <= decayFrom) return lr;
   return lr * Math.max(0, (1 - used) / (1 - decayFrom));
 }
+
+/**
+ * The decay of the weights' moving average after `step` updates: `decay`, or less while the average is
+ * young, (1 + step) / (10 + step), so that the first updates do not leave it stuck near the initial weights
+ * (the warm-up of TensorFlow's ExponentialMovingAverage with num_updates).
+ */
+export function emaDecayAt(decay: number, step: number): number {
+  return Math.min(decay, (1 + step) / (10 + step));
+}
+
+/** avg <- d avg + (1 - d) params, in place. */
+export function updateEma(avg: Float32Array, params: Float32Array, d: number): void {
+  const k = 1 - d;
+  for (let i = 0; i < avg.length; i++) avg[i] = avg[i]! + k * (params[i]! - avg[i]!);
+}
