@@ -60,9 +60,7 @@ export function decodeGreyPng(buf: Uint8Array): LineImage | undefined {
   if (stride * height > 2 ** 30) return undefined;
   let raw: Uint8Array;
   try {
-    const inflated = inflateSync(idat.length === 1 ? idat[0]! : Buffer.concat(idat));
-    // A plain Uint8Array view: element access on a Buffer is several times slower in these loops.
-    raw = new Uint8Array(inflated.buffer, inflated.byteOffset, inflated.length);
+    raw = inflateSync(idat.length === 1 ? idat[0]! : Buffer.concat(idat));
   } catch {
     return undefined;
   }
