@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { listCheckpoints, loadCheckpoint, latestCheckpoint } from '@scriptorium/dataparallel';
+import { listCheckpoints, loadCheckpoint, latestCheckpoint, saveCheckpoint } from '@scriptorium/dataparallel';
 import { mnistLines, writeLinePng } from '@scriptorium/data';
 import { describe, expect, it } from 'vitest';
 import { parseFlags } from './cli/flags.js';
@@ -182,6 +182,14 @@ describe('scriptorium train', () => {
     );
     // --skip-bad only decides what a bad line does: it may be turned on to get a run past one.
     expect((await runTrain(tiny(path.join(tmp, 'part'), ['--max-steps', '5', '--resume', '--skip-bad']), quiet)).steps).toBe(5);
+    // A checkpoint from before the flags were recorded (no settings in its state) has nothing to compare: it resumes.
+    const legacyDir = path.join(tmp, 'legacy');
+    await runTrain(tiny(legacyDir, ['--max-steps', '2']), quiet);
+    const ck = await loadCheckpoint((await latestCheckpoint(path.join(legacyDir, 'checkpoints')))!);
+    const oldState = { ...(ck.appState as Record<string, unknown>) };
+    delete oldState.settings;
+    await saveCheckpoint(path.join(legacyDir, 'checkpoints'), { ...ck, step: 3, appState: oldState });
+    expect((await runTrain(tiny(legacyDir, ['--max-steps', '4', '--resume', '--bucket', '2']), quiet)).steps).toBe(4);
   });
 });
 

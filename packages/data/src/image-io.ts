@@ -43,7 +43,7 @@ export async function decodeImage(input: ImageInput, source = typeof input === '
     return { data: out, width, height };
   }
   try {
-    // Grey PNG, the usual line image, decodes in JavaScript in a quarter of sharp's time; sharp does the rest.
+    // Grey PNG, the usual line image, decodes in JavaScript 4 to 5 times faster than sharp; sharp does the rest.
     const bytes = typeof input === 'string' ? await readFile(input) : input;
     const fast = decodeGreyPng(bytes);
     if (fast) return fast;

@@ -114,9 +114,26 @@ describe('decodeGreyPng', () => {
     const good = encodePng(samples, 20, 6, 8, false);
     expect(decodeGreyPng(good)).toBeDefined();
     expect(decodeGreyPng(good.subarray(0, good.length - 20))).toBeUndefined(); // truncated: no IEND
+    // Damage inside the first IDAT's data (8 signature + 25 IHDR bytes, then its length and type): the CRC catches it.
     const corrupt = Buffer.from(good);
-    corrupt[70] = corrupt[70]! ^ 0xff; // inside the zlib stream
+    corrupt[33 + 8 + 2] = corrupt[33 + 8 + 2]! ^ 0xff;
     expect(decodeGreyPng(corrupt)).toBeUndefined();
+    // The same damage with the CRC made to match: zlib's own check (or the output length) catches it.
+    const recrc = Buffer.from(corrupt), idatLength = recrc.readUInt32BE(33);
+    recrc.writeUInt32BE(crc32(recrc.subarray(33 + 4, 33 + 8 + idatLength)), 33 + 8 + idatLength);
+    expect(decodeGreyPng(recrc)).toBeUndefined();
+    // IHDR twice, or after another chunk.
+    const ihdr = good.subarray(8, 33);
+    expect(decodeGreyPng(Buffer.concat([good.subarray(0, 33), ihdr, good.subarray(33)]))).toBeUndefined();
+    expect(decodeGreyPng(Buffer.concat([good.subarray(0, 8), chunk('tEXt', Buffer.from('a\0b')), good.subarray(8)]))).toBeUndefined();
+    // A well-formed ancillary chunk after IHDR is fine.
+    expect(decodeGreyPng(Buffer.concat([good.subarray(0, 33), chunk('tEXt', Buffer.from('a\0b')), good.subarray(33)]))).toBeDefined();
+    // More pixels than sharp's limit: left to sharp, which refuses them.
+    const huge = Buffer.from(good);
+    huge.writeUInt32BE(20000, 16);
+    huge.writeUInt32BE(20000, 20);
+    huge.writeUInt32BE(crc32(huge.subarray(12, 29)), 29);
+    expect(decodeGreyPng(huge)).toBeUndefined();
     expect(decodeGreyPng(Buffer.from('not an image'))).toBeUndefined();
   });
 });

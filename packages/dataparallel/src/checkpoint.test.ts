@@ -56,7 +56,19 @@ describe('checkpoints', () => {
     expect(Buffer.from(ck.extras.ema!.buffer).equals(Buffer.from(ema.buffer))).toBe(true);
     expect(Object.is(ck.extras.other![1], -0)).toBe(true);
     expect(ck.params).toEqual(data(4).params);
-    expect((await loadCheckpoint(await saveCheckpoint(path.join(dir, 'no-extras'), data(4)))).extras).toEqual({});
+    const plain = await saveCheckpoint(path.join(dir, 'no-extras'), data(4));
+    expect((await loadCheckpoint(plain)).extras).toEqual({});
+    // Without extras the file stays format 1 (older readers read it); with them it is format 2.
+    expect([(await readFile(plain)).readUInt32LE(8), (await readFile(file)).readUInt32LE(8)]).toEqual([1, 2]);
+    await expect(saveCheckpoint(path.join(dir, 'bad-name'), { ...data(4), extras: { __proto__x: ema, 'a b': ema } })).rejects.toThrow(/extra array name 'a b'/);
+    // A header edit that re-splits the same bytes ([ema 9, other 2] -> [ema 8, other 3]) fails the checksum.
+    const edited = (await readFile(file)).toString('latin1').replace('{"name":"ema","length":9},{"name":"other","length":2}', '{"name":"ema","length":8},{"name":"other","length":3}');
+    const editedFile = path.join(dir, 'extras', 'edited.dpck');
+    await writeFile(editedFile, Buffer.from(edited, 'latin1'));
+    await expect(loadCheckpoint(editedFile)).rejects.toThrow(/SHA-256 mismatch/);
+    const dup = (await readFile(file)).toString('latin1').replace('{"name":"other","length":2}', '{"name":"ema"  ,"length":2}'); // same header length
+    await writeFile(editedFile, Buffer.from(dup, 'latin1'));
+    await expect(loadCheckpoint(editedFile)).rejects.toThrow(/distinct names/);
     const buf = await readFile(file);
     buf[buf.length - 3]! ^= 0x40; // inside the last extra array
     await writeFile(file, buf);
@@ -100,7 +112,7 @@ describe('checkpoints', () => {
     const future = Buffer.from(good);
     future.writeUInt32LE(99, 8);
     await writeFile(file, future);
-    await expect(loadCheckpoint(file)).rejects.toThrow('checkpoint format 99 is not supported (this version reads 1)');
+    await expect(loadCheckpoint(file)).rejects.toThrow('checkpoint format 99 is not supported (this version reads 1 and 2)');
   });
 
   it('refuse parameters that do not fit the layout', async () => {

@@ -4,9 +4,9 @@
  *
  * File layout (little-endian):
  *   'SCDPCKPT' | u32 format version | u32 header length | header (JSON, UTF-8)
- *   | params (f32[layout.size]) | optimizer state (adadelta bytes) | extra arrays (f32 each, optional)
+ *   | params (f32[layout.size]) | optimizer state (adadelta bytes) | extra arrays (f32 each; format 2 only)
  * The header holds the step, the layout, the byte lengths, the names and lengths of the extra arrays,
- * a SHA-256 of the payload, and the application state.
+ * a SHA-256 of the payload (in format 2 also of the extras' names and lengths), and the application state.
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -14,7 +14,12 @@ import path from 'node:path';
 import { deserializeAdadeltaState, serializeAdadeltaState, type AdadeltaState } from '@scriptorium/adadelta';
 import { layoutDifferences, validateLayout, type ParamLayout } from './layout.js';
 
-export const CHECKPOINT_FORMAT = 1;
+/**
+ * The newest format this version writes and reads. Format 2 adds named extra arrays; a checkpoint without
+ * them is still written as format 1, so older readers keep reading it.
+ */
+export const CHECKPOINT_FORMAT = 2;
+const EXTRA_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const MAGIC = 'SCDPCKPT';
 const EXT = '.dpck';
 
@@ -68,12 +73,19 @@ export async function saveCheckpoint(dir: string, data: CheckpointData, options:
   const appJson = JSON.stringify(data.appState ?? null);
   const params = new Uint8Array(data.params.buffer, data.params.byteOffset, data.params.byteLength);
   const optimizer = serializeAdadeltaState(data.optimizerState);
-  const extras = Object.entries(data.extras ?? {}).map(([name, a]) => ({ name, bytes: new Uint8Array(a.buffer, a.byteOffset, a.byteLength), length: a.length }));
+  const extras = Object.entries(data.extras ?? {}).map(([name, a]) => {
+    if (!EXTRA_NAME.test(name)) throw new Error(`saveCheckpoint: extra array name '${name}' (expected 1 to 64 letters, digits, '_', '.' or '-')`);
+    return { name, bytes: new Uint8Array(a.buffer, a.byteOffset, a.byteLength), length: a.length };
+  });
+  const extraList = extras.map(({ name, length }) => ({ name, length }));
+  const format = extras.length ? 2 : 1;
   const hash = createHash('sha256').update(params).update(optimizer);
+  // Format 2 hashes the extras' names and lengths too, so that a header edit cannot re-split their bytes.
+  if (format === 2) hash.update(JSON.stringify(extraList));
   for (const e of extras) hash.update(e.bytes);
   const sha256 = hash.digest('hex');
   const header: Header = {
-    format: CHECKPOINT_FORMAT,
+    format,
     step: data.step,
     runId: data.runId ?? '',
     createdAt: new Date().toISOString(),
@@ -82,12 +94,12 @@ export async function saveCheckpoint(dir: string, data: CheckpointData, options:
     optimizerBytes: optimizer.byteLength,
     sha256,
     appState: JSON.parse(appJson),
-    ...(extras.length ? { extras: extras.map(({ name, length }) => ({ name, length })) } : {}),
+    ...(format === 2 ? { extras: extraList } : {}),
   };
   const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
   const prefix = Buffer.alloc(16);
   prefix.write(MAGIC, 0, 'latin1');
-  prefix.writeUInt32LE(CHECKPOINT_FORMAT, 8);
+  prefix.writeUInt32LE(format, 8);
   prefix.writeUInt32LE(headerBytes.length, 12);
 
   await fs.mkdir(dir, { recursive: true });
@@ -150,7 +162,7 @@ export async function loadCheckpoint(file: string, expectedLayout?: ParamLayout)
   };
   if (buf.length < 16 || buf.toString('latin1', 0, 8) !== MAGIC) fail(`not a dataparallel checkpoint (magic '${MAGIC}' missing)`);
   const format = buf.readUInt32LE(8);
-  if (format !== CHECKPOINT_FORMAT) fail(`checkpoint format ${format} is not supported (this version reads ${CHECKPOINT_FORMAT})`);
+  if (format !== 1 && format !== 2) fail(`checkpoint format ${format} is not supported (this version reads 1 and 2)`);
   const headerLength = buf.readUInt32LE(12);
   if (16 + headerLength > buf.length) fail(`header length ${headerLength} runs past the end of the file (${buf.length} bytes)`);
   let header: Header;
@@ -162,15 +174,22 @@ export async function loadCheckpoint(file: string, expectedLayout?: ParamLayout)
   const layout = validateLayout(header.layout, `${file}: header.layout`);
   if (header.paramsBytes !== layout.size * 4) fail(`header.paramsBytes ${header.paramsBytes} does not match the layout (${layout.size * 4})`);
   const start = 16 + headerLength;
-  const extraList = header.extras ?? [];
-  if (!Array.isArray(extraList) || !extraList.every((e) => typeof e?.name === 'string' && Number.isInteger(e.length) && e.length >= 0)) {
-    fail(`header.extras is not a list of { name, length }`);
+  const extraList = (format === 2 ? header.extras : []) ?? [];
+  if (
+    !Array.isArray(extraList) ||
+    !extraList.every((e) => typeof e?.name === 'string' && EXTRA_NAME.test(e.name) && Number.isInteger(e.length) && e.length >= 0) ||
+    new Set(extraList.map((e) => e.name)).size !== extraList.length
+  ) {
+    fail(`header.extras is not a list of { name, length } with distinct names`);
   }
+  if (!Number.isInteger(header.optimizerBytes) || header.optimizerBytes < 0) fail(`header.optimizerBytes ${header.optimizerBytes} is not a byte count`);
   const extraBytes = extraList.reduce((n, e) => n + 4 * e.length, 0);
   const expectedLength = start + header.paramsBytes + header.optimizerBytes + extraBytes;
   if (buf.length !== expectedLength) fail(`file has ${buf.length} bytes, expected ${expectedLength} (truncated or corrupt)`);
   const payload = buf.subarray(start);
-  const sha = createHash('sha256').update(payload).digest('hex');
+  const hash = createHash('sha256').update(payload.subarray(0, header.paramsBytes + header.optimizerBytes));
+  if (format === 2) hash.update(JSON.stringify(extraList.map(({ name, length }) => ({ name, length }))));
+  const sha = hash.update(payload.subarray(header.paramsBytes + header.optimizerBytes)).digest('hex');
   if (sha !== header.sha256) fail(`SHA-256 mismatch (stored ${header.sha256.slice(0, 12)}..., computed ${sha.slice(0, 12)}...): corrupt file`);
   if (expectedLayout) {
     const diffs = layoutDifferences(expectedLayout, layout);
@@ -179,7 +198,7 @@ export async function loadCheckpoint(file: string, expectedLayout?: ParamLayout)
   const params = new Float32Array(layout.size);
   new Uint8Array(params.buffer).set(payload.subarray(0, header.paramsBytes));
   const optimizerState = deserializeAdadeltaState(new Uint8Array(payload.subarray(header.paramsBytes, header.paramsBytes + header.optimizerBytes)));
-  const extras: Record<string, Float32Array> = {};
+  const extras: Record<string, Float32Array> = Object.create(null) as Record<string, Float32Array>;
   let at = header.paramsBytes + header.optimizerBytes;
   for (const e of extraList) {
     const a = new Float32Array(e.length);

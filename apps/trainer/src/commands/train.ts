@@ -160,7 +160,8 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
     if (differs.length) {
       throw new UsageError(`train --resume: ${file} was written with a different ${differs.join(', ')} (model ${saved.arch}, data ${saved.data.spec}); refusing to mix runs`, false);
     }
-    const savedSettings: Record<string, number | string | null> = savedApp.settings ?? {};
+    // Checkpoints from before the flags were recorded have no settings: nothing to compare them with.
+    const savedSettings: Record<string, number | string | null> = savedApp.settings ?? settings;
     const changed = [...new Set([...Object.keys(savedSettings), ...Object.keys(settings)])]
       .filter((flag) => (settings[flag] ?? null) !== (savedSettings[flag] ?? null))
       .map((flag) => `${flag} ${savedSettings[flag] ?? '(unset)'}`);
@@ -241,6 +242,7 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
   let ema: Float32Array | undefined;
   if (emaDecay !== undefined) {
     const saved = checkpoint?.extras.ema;
+    if (checkpoint && !saved) throw new UsageError(`train --resume --ema: ${checkpoint.path} holds no moving average of the weights to continue`, false);
     if (saved && saved.length !== engine.params.length) throw new Error(`${checkpoint!.path}: moving average has ${saved.length} values, the model ${engine.params.length}`);
     ema = saved ?? Float32Array.from(engine.params);
   }
