@@ -187,6 +187,15 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
   const trainIndices = validation.trainSize;
   const params = checkpoint ? checkpoint.params : flattenVariables(replica.variables, replica.layout);
   const optState = checkpoint ? checkpoint.optimizerState : freshOptimizerState(replica.layout);
+  // The weights that are validated and saved: a moving average of the trained ones with --ema, kept in checkpoints.
+  // (Checked before any worker or socket exists, so that a refusal leaves nothing running.)
+  let ema: Float32Array | undefined;
+  if (emaDecay !== undefined) {
+    const saved = checkpoint?.extras.ema;
+    if (checkpoint && !saved) throw new UsageError(`train --resume --ema: ${checkpoint.path} holds no moving average of the weights to continue`, false);
+    if (saved && saved.length !== params.length) throw new Error(`${checkpoint!.path}: moving average has ${saved.length} values, the model ${params.length}`);
+    ema = saved ?? Float32Array.from(params);
+  }
   const bucket = flags.bucket as number;
   const sampler = new BatchSampler({ size: trainIndices, batchSize: flags.batch as number, seed: job.seed, ...(bucket ? { widths: bucketWidths(trainData, trainIndices), bucketWindow: bucket } : {}) });
   let app: AppState = { sampler: sampler.getState(), bestCer: Infinity, evalsWithoutImprovement: 0, trainedMs: 0, settings, job };
@@ -238,14 +247,6 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
     await dist.waitForWorkers(listen ? (flags['min-workers'] as number) : workers, 300_000);
   }
 
-  // The weights that are validated and saved: a moving average of the trained ones with --ema, kept in checkpoints.
-  let ema: Float32Array | undefined;
-  if (emaDecay !== undefined) {
-    const saved = checkpoint?.extras.ema;
-    if (checkpoint && !saved) throw new UsageError(`train --resume --ema: ${checkpoint.path} holds no moving average of the weights to continue`, false);
-    if (saved && saved.length !== engine.params.length) throw new Error(`${checkpoint!.path}: moving average has ${saved.length} values, the model ${engine.params.length}`);
-    ema = saved ?? Float32Array.from(engine.params);
-  }
   const evaluated = () => ema ?? engine.params;
   const metrics = new MetricsLog(path.join(out, 'metrics.jsonl'));
   const bar = new ProgressBar();
