@@ -37,8 +37,9 @@ export interface Replica {
    * `step` (1-based, the coordinator's numbering) seeds the augmentation, so any process computes the same batch.
    * `count` and `losses` cover the lines actually used: those left out (bad data, infeasible) are not counted,
    * and `losses` skips lines whose data was bad (an infeasible line's loss is Infinity).
-   * `next` (the samples of step + 1, when known) starts loading those while this step computes: decoding
-   * runs on libuv's threads beside the model's work on this one.
+   * `next` (the samples of step + 1, when known) starts loading those while this step computes: file reads
+   * (and sharp's decoding of formats other than grey PNG) run on libuv's threads beside the model's work on
+   * this one; grey PNG decoding, normalisation and augmentation are JavaScript on this thread.
    */
   computeGradients(
     params: Float32Array,

@@ -174,6 +174,14 @@ describe('augmentLine', () => {
     expect(sumStep / (h * (w - 1))).toBeLessThan(0.2 * alpha);
   });
 
+  it("draws its noise from the rng's own stream: one 32-bit number per two pixels of a row", () => {
+    // 7 rows of 9 pixels: 5 draws a row (the last one's second half unused), as rng.uint32() would make them.
+    const rng = new Rng(77), ref = new Rng(77);
+    augmentLine({ data: new Float32Array(7 * 9).fill(0.5), height: 7, width: 9 }, { noiseStd: 0.1 }, rng);
+    for (let k = 0; k < 7 * 5; k++) ref.uint32();
+    expect(rng.getState()).toBe(ref.getState());
+  });
+
   it('normal quantiles match tabulated values', () => {
     // Standard normal table values (e.g. Abramowitz & Stegun 26.2), across the central and both tail branches.
     for (const [p, z] of [[0.5, 0], [0.975, 1.959963985], [0.841344746, 1], [0.001, -3.090232306], [0.02, -2.053748911], [0.99, 2.326347874], [1e-6, -4.753424309]]) {

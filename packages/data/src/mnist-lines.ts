@@ -162,7 +162,7 @@ export function mnistLines(options: MnistLinesOptions): Dataset & { compose(i: n
     name: `mnist-lines:${o.split}`,
     size: o.count,
     id: (i) => `mnist-lines-${o.split}-${o.seed}-${i}`,
-    // The layout alone: the same random draws as composing, without the pixels (about 2 us a line).
+    // The layout alone: the same random draws as composing, without the pixels (about 3 us a line, against over 1 ms to compose one).
     text: (i) => layoutMnistLine(i, o).text,
     width: (i) => layoutMnistLine(i, o).width,
     load: async (i) => composeMnistLine(i, o),

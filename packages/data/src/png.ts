@@ -23,7 +23,7 @@ const crc32: (data: Uint8Array) => number =
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 /** Whether the bytes start with the PNG signature. */
-export function isPng(buf: Uint8Array): boolean {
+function isPng(buf: Uint8Array): boolean {
   if (buf.length < 8) return false;
   for (let i = 0; i < 8; i++) if (buf[i] !== SIGNATURE[i]) return false;
   return true;

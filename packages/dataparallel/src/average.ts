@@ -25,7 +25,8 @@ export function weightedAverage(shards: readonly ShardGradients[], size: number,
   }
   // Weights count_i / total, then one multiply-add per shard and element in float64, in shard order;
   // unrolled for the common small shard counts (about 3x faster than the generic loop on V8).
-  const [w0, w1, w2, w3] = live.map((s) => s.count / total) as [number, number, number, number];
+  const weights = live.map((s) => s.count / total);
+  const [w0, w1, w2, w3] = weights as [number, number, number, number];
   const [g0, g1, g2, g3] = live.map((s) => s.grads) as [Float32Array, Float32Array, Float32Array, Float32Array];
   switch (live.length) {
     case 2:
@@ -38,7 +39,6 @@ export function weightedAverage(shards: readonly ShardGradients[], size: number,
       for (let i = 0; i < size; i++) out[i] = w0 * g0[i]! + w1 * g1[i]! + w2 * g2[i]! + w3 * g3[i]!;
       break;
     default: {
-      const weights = live.map((s) => s.count / total);
       for (let i = 0; i < size; i++) {
         let acc = 0;
         for (let k = 0; k < live.length; k++) acc += weights[k]! * live[k]!.grads[i]!;
