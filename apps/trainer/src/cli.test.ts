@@ -176,6 +176,10 @@ describe('scriptorium train', () => {
     await expect(runTrain(tiny(path.join(tmp, 'part'), ['--max-steps', '5', '--resume', '--rho', '0.9', '--batch', '6']), quiet)).rejects.toThrow(
       /was trained with --batch 4, --rho 0\.95; give the same to continue that run/,
     );
+    // The model is rebuilt from the saved options: another cell would silently be the saved one.
+    await expect(runTrain(tiny(path.join(tmp, 'part'), ['--max-steps', '5', '--resume', '--mdlstm-cell', 'bounded']), quiet)).rejects.toThrow(
+      /was written with a different model options \(\{"dropout":0\}: give the same --dropout and --mdlstm-cell\)/,
+    );
     // Bucketing changes the batches: it must be repeated too (or, as here, not added).
     await expect(runTrain(tiny(path.join(tmp, 'part'), ['--max-steps', '5', '--resume', '--bucket', '3']), quiet)).rejects.toThrow(
       /was trained with --bucket \(unset\); give the same to continue that run/,
@@ -197,6 +201,9 @@ describe('bad input on the command line', () => {
   it('an invalid Adadelta setting or a height the model cannot pool is a usage error naming the flag', async () => {
     await expect(runTrain(tiny(path.join(tmp, 'rho'), ['--rho', '2']), quiet)).rejects.toThrow(/^--rho: adadelta: rho = 2 is invalid/);
     await expect(runTrain(tiny(path.join(tmp, 'h24'), ['--height', '24']), quiet)).rejects.toThrow(/^--height 24: pham2014: height 24 must be a multiple of/);
+    await expect(runTrain(tiny(path.join(tmp, 'cell'), ['--model', 'cnn-blstm', '--mdlstm-cell', 'bounded']), quiet)).rejects.toThrow(
+      /^--mdlstm-cell bounded: model cnn-blstm has no MDLSTM layers/,
+    );
   });
 
   it('unknown command, flag or value: one line plus usage, exit 2, no stack trace', async () => {

@@ -23,6 +23,13 @@ export interface Pham2014Options {
   /** Convolution windows, height x width. Default 4x2 (the paper's "2x4" read as 4 high, 2 wide). */
   convHeight?: number;
   convWidth?: number;
+  /**
+   * MDLSTM cells with both forget terms halved (the mdlstm layer's `bounded`), so that the cell state grows at most
+   * linearly along a scan instead of up to 2x per step. Default false (the paper's cell, Graves et al.'s). With the
+   * paper's cell and forget biases at 1, c compounds over the 2D scan and saturates tanh(c); bounded cells trained
+   * mnist-lines about 2x faster (docs/benchmarks/main-job.md).
+   */
+  bounded?: boolean;
   /** Weight initialisation seed. Default: random. */
   seed?: number;
 }
@@ -74,7 +81,7 @@ export class ModelOptionError extends RangeError {
 export function pham2014(options: Pham2014Options): BuiltArch {
   const o = {
     height: 32, dropout: 0.5, blockHeight: 2, blockWidth: 2, units: [2, 10, 50] as [number, number, number],
-    convFeatures: [6, 20] as [number, number], convHeight: 4, convWidth: 2, ...options,
+    convFeatures: [6, 20] as [number, number], convHeight: 4, convWidth: 2, bounded: false, ...options,
   };
   const vertical = o.blockHeight * o.convHeight * o.convHeight;
   if (o.height % vertical !== 0) {
@@ -93,7 +100,7 @@ export function pham2014(options: Pham2014Options): BuiltArch {
 
   let x = new SpaceToDepth({ blockHeight: o.blockHeight, blockWidth: o.blockWidth, name: 'blocks' }).apply(image) as tfl.SymbolicTensor;
   const md = (u: number, k: number, input: tfl.SymbolicTensor, m: tfl.SymbolicTensor) =>
-    mdlstmLayer({ units: u, dropout: o.dropout, seed: seed(k), name: `mdlstm${k}` }).apply([input, squeeze(m, `mask${k}`)]) as tfl.SymbolicTensor;
+    mdlstmLayer({ units: u, dropout: o.dropout, bounded: o.bounded, seed: seed(k), name: `mdlstm${k}` }).apply([input, squeeze(m, `mask${k}`)]) as tfl.SymbolicTensor;
   // A non-overlapping convolution (stride = window) is a space-to-depth of the windows followed by a
   // matmul: written that way it trains on every backend (wasm has no Conv2DBackpropFilter kernel).
   const conv = (f: number, k: number, input: tfl.SymbolicTensor) => {

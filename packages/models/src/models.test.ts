@@ -124,6 +124,22 @@ describe('bundles and the Recognizer', () => {
     expect(fromFile!.confidence).toBeLessThanOrEqual(1);
   });
 
+  it('bounded cells: every MDLSTM layer gets them, they change the outputs, and a bundle keeps them', async () => {
+    const opts = { alphabetSize: alphabet.size, seed: 6, units: [2, 4, 8] as [number, number, number] };
+    const std = buildModel('pham2014', opts), bounded = buildModel('pham2014', { ...opts, bounded: true });
+    const cells = (m: ReturnType<typeof buildModel>) => m.model.layers.filter((l) => l.getClassName() === 'MDLSTM').map((l) => l.getConfig().bounded);
+    expect(cells(std)).toEqual([false, false, false]);
+    expect(cells(bounded)).toEqual([true, true, true]);
+    expect(bounded.hyperparameters.bounded).toBe(true);
+    const batch = collate([mnistLines({ split: 'test', count: 1, seed: 2 }).compose(0)], alphabet, { padWidthTo: 8 });
+    // Same seed, same weights: only the cell differs.
+    const a = std.forward(batch).dataSync(), b = bounded.forward(batch).dataSync();
+    expect(Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]!)))).toBeGreaterThan(1e-3);
+    const dir = path.join(tmp, 'bounded');
+    await saveBundle(dir, { model: bounded, alphabet, training: { steps: 0 } });
+    expect(Array.from((await loadBundle(dir)).model.forward(batch).dataSync())).toEqual(Array.from(b));
+  });
+
   it('refuses a bundle with a wrong alphabet, version or missing files, saying what does not match', async () => {
     const m = buildModel('pham2014', { alphabetSize: alphabet.size, seed: 4, units: [2, 4, 8] });
     const dir = path.join(tmp, 'bad');

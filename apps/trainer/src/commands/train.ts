@@ -28,6 +28,10 @@ export const trainCommand: CommandSpec = {
     { name: 'model', type: 'string', choices: ARCHS, default: 'pham2014', help: 'architecture' },
     { name: 'height', type: 'int', min: 8, default: 32, help: 'line height after normalisation, px' },
     { name: 'dropout', type: 'number', min: 0, help: 'dropout (default: the architecture\'s)' },
+    {
+      name: 'mdlstm-cell', type: 'string', choices: ['standard', 'bounded'], default: 'standard',
+      help: "pham2014's MDLSTM cell: 'standard' (the paper's) or 'bounded' (both forget terms halved, so the cell state cannot compound along the 2D scan; trains mnist-lines about 2x faster)",
+    },
     { name: 'skip-bad', type: 'boolean', default: false, help: 'skip training lines whose image is missing or undecodable (each reported, count in the summary) instead of stopping' },
     { name: 'cache-mb', type: 'int', min: 0, default: 0, help: 'keep up to this many MiB of decoded, normalised training lines in memory in each process (0: none; pays off for file data over several epochs)' },
     { name: 'augment', type: 'string', choices: Object.keys(AUGMENT_PRESETS), default: 'none', help: 'training augmentation preset (seeded per sample and step; see @scriptorium/data)' },
@@ -105,6 +109,7 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
   const out = path.resolve((flags.out as string | undefined) ?? path.join('runs', `${arch}-${new Date().toISOString().replace(/[:.]/g, '-')}`));
   const ckDir = path.join(out, 'checkpoints');
   const resume = flags.resume as boolean;
+  if (flags['mdlstm-cell'] === 'bounded' && arch !== 'pham2014') throw new UsageError(`--mdlstm-cell bounded: model ${arch} has no MDLSTM layers (pham2014 has)`);
   const backend = await initBackend({ backend: flags.backend as string, log });
   if (arch === 'cnn-blstm' && backend.backend === 'wasm') {
     throw new UsageError("train: cnn-blstm needs convolution gradients, which the wasm backend lacks; use --backend cpu (or tensorflow)", false);
@@ -139,7 +144,10 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
   const trainData = await openDataset(dataSpec, { split: 'train', count: flags['train-lines'] as number, seed: flags.seed as number, preprocess: { ...DEFAULT_PREPROCESS, height: flags.height as number } });
   let job: TrainJob = {
     arch,
-    modelOptions: flags.dropout !== undefined ? { dropout: flags.dropout } : {},
+    modelOptions: {
+      ...(flags.dropout !== undefined ? { dropout: flags.dropout } : {}),
+      ...(flags['mdlstm-cell'] === 'bounded' ? { bounded: true } : {}),
+    },
     alphabet: alphabetFor(trainData).toJSON(),
     data: { spec: dataSpec, count: flags['train-lines'] as number, seed: flags.seed as number },
     preprocess: { ...DEFAULT_PREPROCESS, height: flags.height as number },
@@ -155,8 +163,12 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
     checkpoint = await loadCheckpoint(file);
     const savedApp = checkpoint.appState as AppState;
     const saved = savedApp.job;
-    const differs = (['arch', 'data', 'preprocess'] as const).filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(job[k]));
-    if (JSON.stringify(saved.alphabet) !== JSON.stringify(job.alphabet)) differs.push('alphabet' as never);
+    const differs: string[] = (['arch', 'data', 'preprocess'] as const).filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(job[k]));
+    // The model's options (--dropout, --mdlstm-cell): the saved run rebuilds its model from them.
+    if (JSON.stringify(saved.modelOptions) !== JSON.stringify(job.modelOptions)) {
+      differs.push(`model options (${JSON.stringify(saved.modelOptions)}: give the same --dropout and --mdlstm-cell)`);
+    }
+    if (JSON.stringify(saved.alphabet) !== JSON.stringify(job.alphabet)) differs.push('alphabet');
     if (differs.length) {
       throw new UsageError(`train --resume: ${file} was written with a different ${differs.join(', ')} (model ${saved.arch}, data ${saved.data.spec}); refusing to mix runs`, false);
     }
