@@ -16,4 +16,17 @@ describe('scalar activations', () => {
       }
     });
   }
+
+  it('at the kinks both forms give slope 0 (hardSigmoid at -2.5 and 2.5, relu at 0), and float32-stored outputs inside keep the slope', () => {
+    const hs = scalarActivation.hardSigmoid, relu = scalarActivation.relu;
+    for (const a of [-2.5, 2.5]) {
+      expect(hs.dfy(hs.f(a))).toBe(0);
+      expect(hs.df(a, hs.f(a))).toBe(0);
+    }
+    expect(relu.dfy(relu.f(0))).toBe(0);
+    expect(relu.df(0, relu.f(0))).toBe(0);
+    // The op stores gate outputs as float32: rounding must not move an output inside (0, 1) onto a kink.
+    for (const a of [-2.49, -1, 0, 1, 2.49]) expect(hs.dfy(Math.fround(hs.f(a)))).toBe(0.2);
+    expect(relu.dfy(Math.fround(relu.f(1e-30)))).toBe(1);
+  });
 });

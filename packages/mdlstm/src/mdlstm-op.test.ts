@@ -76,6 +76,8 @@ for (const impl of ['wavefront', 'fused', 'diagonal'] as const) describe(`mdlstm
   it('bounded cell with peepholes', () => compare({ shape: [1, 4, 3, 2], units: 2, directions: DIRS, peephole: true, cell: { bounded: true } }, impl));
   it('hardSigmoid gates and relu activation', () =>
     compare({ shape: [1, 3, 3, 2], units: 2, directions: ['br', 'tr'], cell: { recurrentActivation: 'hardSigmoid', activation: 'relu' } }, impl));
+  it('padded samples with peepholes and the bounded cell', () =>
+    compare({ shape: [2, 4, 5, 2], units: 2, directions: DIRS, widths: [5, 3], heights: [4, 2], peephole: true, cell: { bounded: true } }, impl));
   it('a batch of samples with different widths and heights', () =>
     compare({ shape: [3, 4, 6, 2], units: 2, directions: DIRS, widths: [6, 2, 4], heights: [4, 3, 1] }, impl));
 });

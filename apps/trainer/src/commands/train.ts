@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { resolveAdadeltaConfig, type AdadeltaConfig } from '@scriptorium/adadelta';
-import { Alphabet, AUGMENT_PRESETS, BatchSampler, DEFAULT_PREPROCESS, openDataset, type Dataset, type SamplerState } from '@scriptorium/data';
+import { Alphabet, AUGMENT_PRESETS, BatchSampler, DEFAULT_PREPROCESS, openDataset, type Dataset, type LineSample, type SamplerState } from '@scriptorium/data';
 import { assignFlat, flattenVariables, latestCheckpoint, launchLocal, loadCheckpoint, type LocalWorkers } from '@scriptorium/dataparallel';
 import { ARCHS, ModelOptionError, Recognizer, saveBundle, type ArchName } from '@scriptorium/models';
 import { initBackend } from '@scriptorium/runtime';
@@ -10,11 +10,14 @@ import { UsageError } from '../cli/errors.js';
 import type { CommandSpec, ParsedFlags } from '../cli/flags.js';
 import { createReplica, type TrainJob } from '../job.js';
 import { DistributedEngine, freshOptimizerState, InProcessEngine, type Engine } from '../train/engine.js';
-import { evaluate } from '../train/evaluate.js';
+import { evaluateSamples, loadLines } from '../train/evaluate.js';
 import { emaDecayAt, scheduledLearningRate, updateEma } from '../train/schedule.js';
 import { MetricsLog } from '../train/metrics.js';
 import { formatDuration, ProgressBar } from '../train/progress.js';
 import { readCurveKeys } from './keys-file.js';
+
+/** Validation lines are kept in memory between evaluations up to this many bytes of pixels. */
+const VALID_KEEP_BYTES = 256 * 2 ** 20;
 
 export const trainCommand: CommandSpec = {
   name: 'train',
@@ -164,18 +167,16 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
     const savedApp = checkpoint.appState as AppState;
     const saved = savedApp.job;
     const differs: string[] = (['arch', 'data', 'preprocess'] as const).filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(job[k]));
-    // The model's options (--dropout, --mdlstm-cell): the saved run rebuilds its model from them.
-    if (JSON.stringify(saved.modelOptions) !== JSON.stringify(job.modelOptions)) {
-      differs.push(`model options (${JSON.stringify(saved.modelOptions)}: give the same --dropout and --mdlstm-cell)`);
-    }
     if (JSON.stringify(saved.alphabet) !== JSON.stringify(job.alphabet)) differs.push('alphabet');
     if (differs.length) {
       throw new UsageError(`train --resume: ${file} was written with a different ${differs.join(', ')} (model ${saved.arch}, data ${saved.data.spec}); refusing to mix runs`, false);
     }
     // Checkpoints from before the flags were recorded have no settings: nothing to compare them with.
-    const savedSettings: Record<string, number | string | null> = savedApp.settings ?? settings;
-    const changed = [...new Set([...Object.keys(savedSettings), ...Object.keys(settings)])]
-      .filter((flag) => (settings[flag] ?? null) !== (savedSettings[flag] ?? null))
+    // The model options (--dropout, --mdlstm-cell) are in every checkpoint's job: the run rebuilds its model from them.
+    const savedSettings: Record<string, number | string | null> = { ...(savedApp.settings ?? settings), ...modelFlags(saved.modelOptions) };
+    const current = { ...settings, ...modelFlags(job.modelOptions) };
+    const changed = [...new Set([...Object.keys(savedSettings), ...Object.keys(current)])]
+      .filter((flag) => (current[flag] ?? null) !== (savedSettings[flag] ?? null))
       .map((flag) => `${flag} ${savedSettings[flag] ?? '(unset)'}`);
     if (changed.length) {
       throw new UsageError(`train --resume: ${file} was trained with ${changed.join(', ')}; give the same to continue that run`, false);
@@ -277,10 +278,15 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
   const t0 = Date.now() - app.trainedMs;
   let windowStart = Date.now(), windowLines = 0, bestWer = NaN;
 
+  // Validation lines are not augmented, so they are loaded once and kept when they fit in VALID_KEEP_BYTES
+  // (mnist-lines' 300: under 5 MB); larger sets are read again at each evaluation.
+  let kept: LineSample[] | undefined;
   const validate = async () => {
     assignFlat(replica.variables, evaluated(), replica.layout);
     const rec = new Recognizer(replica.model, replica.alphabet, { preprocess: job.preprocess } as never);
-    const report = await evaluate(rec, validation.dataset, validation.count);
+    const lines = kept ?? (await loadLines(validation.dataset, validation.count));
+    if (!kept && lines.reduce((n, l) => n + l.image.data.byteLength, 0) <= VALID_KEEP_BYTES) kept = lines;
+    const report = await evaluateSamples(rec, lines);
     await metrics.append({ type: 'valid', step, epoch: sampler.epoch, timeMs: Date.now() - t0, cer: report.cer, wer: report.wer });
     const training = { data: job.data, steps: step, validCer: report.cer, validWer: report.wer, backend: backend.backend };
     if (report.cer < app.bestCer) {
@@ -368,6 +374,11 @@ function alphabetFor(ds: Dataset): Alphabet {
 function bucketWidths(data: Dataset, n: number): Float64Array {
   const width = data.width?.bind(data);
   return Float64Array.from({ length: n }, (_, i) => (width ? width(i) : [...data.text(i)].length));
+}
+
+/** A job's model options as the flags that set them, for the resume check. */
+function modelFlags(options: Record<string, unknown>): Record<string, number | string | null> {
+  return { '--dropout': (options.dropout as number | undefined) ?? null, '--mdlstm-cell': options.bounded ? 'bounded' : 'standard' };
 }
 
 async function validationSet(flags: ParsedFlags, job: TrainJob, train: Dataset): Promise<{ dataset: Dataset; count: number; trainSize: number }> {

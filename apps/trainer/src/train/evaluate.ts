@@ -18,9 +18,19 @@ export interface EvalReport {
 
 /** Recognises `count` lines of a dataset (from the start) and scores them against their transcriptions. */
 export async function evaluate(recognizer: Pick<Recognizer, 'recognizeSamples'>, dataset: Dataset, count = dataset.size, options: { beam?: number } = {}): Promise<EvalReport> {
+  return evaluateSamples(recognizer, await loadLines(dataset, count), options);
+}
+
+/** The first `count` lines of a dataset. */
+export async function loadLines(dataset: Dataset, count = dataset.size): Promise<LineSample[]> {
   const n = Math.min(count, dataset.size);
   const samples: LineSample[] = [];
   for (let i = 0; i < n; i++) samples.push(await dataset.load(i));
+  return samples;
+}
+
+/** Recognises loaded lines and scores them against their transcriptions. */
+export async function evaluateSamples(recognizer: Pick<Recognizer, 'recognizeSamples'>, samples: readonly LineSample[], options: { beam?: number } = {}): Promise<EvalReport> {
   const recs: Recognition[] = await recognizer.recognizeSamples(samples, { beam: options.beam });
   const refs = samples.map((s) => s.text), hyps = recs.map((r) => r.text);
   const c = cer(refs, hyps), w = wer(refs, hyps);
