@@ -123,6 +123,12 @@ describe('scriptorium train', () => {
     const wrong = await cli(['worker', '--connect', endpoint, '--job', other, '--quiet']);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr.trim()).toBe(`scriptorium worker: --job ${other} is not the coordinator's job (seed differ); leave --job out to use the coordinator's`);
+    // A job from a newer version, with a model option this one does not know, is refused rather than half-read.
+    const newer = path.join(tmp, 'newer-job.json');
+    writeFileSync(newer, JSON.stringify({ ...job, modelOptions: { ...(job.modelOptions as object), cell: 'leaky' } }));
+    const unknown = await cli(['worker', '--connect', endpoint, '--job', newer, '--quiet']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr.trim()).toMatch(new RegExp(`^scriptorium worker: --job ${newer}: pham2014: unknown model option 'cell' \\(expected one of: `));
     const good = await cli(['worker', '--connect', endpoint, '--quiet']);
     expect(good.code).toBe(0);
     expect((await training).steps).toBe(2);

@@ -78,7 +78,29 @@ export class ModelOptionError extends RangeError {
   }
 }
 
+/**
+ * Refuses option names the architecture does not know. A job or checkpoint written by a newer version may
+ * carry an option this version would otherwise ignore, silently building another model (a worker joining a
+ * newer coordinator, say); the complete key lists are checked against the option types at compile time.
+ */
+function checkOptionNames(arch: ArchName, options: object, known: Record<string, true>): void {
+  for (const key of Object.keys(options)) {
+    if (!Object.hasOwn(known, key)) {
+      throw new ModelOptionError(key, `${arch}: unknown model option '${key}' (expected one of: ${Object.keys(known).join(', ')}); written by a newer version?`);
+    }
+  }
+}
+
+const PHAM2014_OPTIONS: Record<keyof Pham2014Options, true> = {
+  alphabetSize: true, height: true, dropout: true, blockHeight: true, blockWidth: true, units: true, convFeatures: true,
+  convHeight: true, convWidth: true, bounded: true, seed: true,
+};
+const CNN_BLSTM_OPTIONS: Record<keyof CnnBlstmOptions, true> = {
+  alphabetSize: true, height: true, convFeatures: true, pools: true, lstmUnits: true, dropout: true, seed: true,
+};
+
 export function pham2014(options: Pham2014Options): BuiltArch {
+  checkOptionNames('pham2014', options, PHAM2014_OPTIONS);
   const o = {
     height: 32, dropout: 0.5, blockHeight: 2, blockWidth: 2, units: [2, 10, 50] as [number, number, number],
     convFeatures: [6, 20] as [number, number], convHeight: 4, convWidth: 2, bounded: false, ...options,
@@ -123,6 +145,7 @@ export function pham2014(options: Pham2014Options): BuiltArch {
 }
 
 export function cnnBlstm(options: CnnBlstmOptions): BuiltArch {
+  checkOptionNames('cnn-blstm', options, CNN_BLSTM_OPTIONS);
   const o = { height: 32, convFeatures: [16, 32, 48], pools: 2, lstmUnits: [64, 64], dropout: 0.25, ...options };
   const down = 2 ** o.pools;
   if (o.height % down !== 0) throw new ModelOptionError('height', `cnn-blstm: height ${o.height} must be a multiple of 2^pools = ${down}`);

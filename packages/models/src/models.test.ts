@@ -140,6 +140,11 @@ describe('bundles and the Recognizer', () => {
     expect(Array.from((await loadBundle(dir)).model.forward(batch).dataSync())).toEqual(Array.from(b));
   });
 
+  it('an option the architecture does not know is refused by name, not ignored', () => {
+    expect(() => buildModel('pham2014', { alphabetSize: 11, cell: 'leaky' } as never)).toThrow(/^pham2014: unknown model option 'cell' \(expected one of: alphabetSize, height, .*bounded, seed\)/);
+    expect(() => buildModel('cnn-blstm', { alphabetSize: 11, bounded: true } as never)).toThrow(/^cnn-blstm: unknown model option 'bounded'/);
+  });
+
   it('refuses a bundle with a wrong alphabet, version or missing files, saying what does not match', async () => {
     const m = buildModel('pham2014', { alphabetSize: alphabet.size, seed: 4, units: [2, 4, 8] });
     const dir = path.join(tmp, 'bad');

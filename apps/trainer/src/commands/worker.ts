@@ -1,4 +1,5 @@
 import { runWorker, type WorkerWelcome } from '@scriptorium/dataparallel';
+import { ModelOptionError } from '@scriptorium/models';
 import { initBackend } from '@scriptorium/runtime';
 import { UsageError } from '../cli/errors.js';
 import type { CommandSpec, ParsedFlags } from '../cli/flags.js';
@@ -35,7 +36,16 @@ export async function runWorkerCommand(flags: ParsedFlags): Promise<void> {
   const local = (job: TrainJob): TrainJob => (flags['cache-mb'] !== undefined ? { ...job, cacheMb: flags['cache-mb'] as number } : job);
   const jobFile = flags.job as string | undefined;
   const fileJob = jobFile ? local(await readJob(jobFile)) : undefined;
-  let replica: Replica | undefined = fileJob ? await createReplica(fileJob, { onSkip }) : undefined;
+  // A model option this version does not know (a job from a newer version) is refused with where the job came from.
+  const build = async (job: TrainJob, source: string): Promise<Replica> => {
+    try {
+      return await createReplica(job, { onSkip });
+    } catch (err) {
+      if (err instanceof ModelOptionError) throw new UsageError(`${source}: ${err.message}`, false);
+      throw err;
+    }
+  };
+  let replica: Replica | undefined = fileJob ? await build(fileJob, `--job ${jobFile}`) : undefined;
   let replicaJob = JSON.stringify(fileJob);
   const setup = async (welcome: WorkerWelcome) => {
     const sent = (welcome.config as { job?: TrainJob } | undefined)?.job;
@@ -53,7 +63,7 @@ export async function runWorkerCommand(flags: ParsedFlags): Promise<void> {
       if (JSON.stringify(job) !== replicaJob) {
         // A first join, a rejoin to another run, or --job with another skipBad/cacheMb: (re)build from this job.
         replica?.model.model.dispose();
-        replica = await createReplica(job, { onSkip });
+        replica = await build(job, "the coordinator's job");
         replicaJob = JSON.stringify(job);
       }
     }
