@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { Rng } from '@scriptorium/runtime/rng';
-import { AUGMENT_PRESETS, augmentLine, composeMnistLine, type Dataset, decodeImage, loadLine, type LineImage, Prefetcher } from '@scriptorium/data';
+import { AUGMENT_PRESETS, augmentLine, mnistLines, type Dataset, decodeImage, loadLine, type LineImage, Prefetcher } from '@scriptorium/data';
 
 const SECONDS = (() => {
   const i = process.argv.indexOf('--seconds');
@@ -49,9 +49,8 @@ const each = (fn: (k: number) => Promise<unknown> | unknown) => async (k: number
 
 const dir = mkdtempSync(path.join(tmpdir(), 'bench-data-'));
 try {
-  const composed = Array.from({ length: LINES }, (_, i) =>
-    composeMnistLine(i, { split: 'train', count: LINES, seed: 1, height: 96, minDigits: 20, maxDigits: 24 }).image,
-  );
+  const lines = mnistLines({ split: 'train', count: LINES, seed: 1, height: 96, minDigits: 20, maxDigits: 24 });
+  const composed = Array.from({ length: LINES }, (_, i) => lines.compose(i).image);
   const pngs = await Promise.all(composed.map(encodePng));
   // The same lines as 8-bit RGB PNG, which the JavaScript decoder leaves to sharp.
   const rgbPngs = await Promise.all(pngs.map((png) => sharp(png).toColourspace('srgb').png().toBuffer()));

