@@ -1,6 +1,6 @@
 import { Rng } from '@scriptorium/runtime/rng';
 import { describe, expect, it } from 'vitest';
-import { AUGMENT_PRESETS, augmentLine, elasticField, gaussianBlur, gridRow, minMax3x3, normalQuantile, parseAugmentConfig } from './augment.js';
+import { AUGMENT_PRESETS, augmentLine, elasticField, gaussianBlur, gridRow, minMax3x3, normalQuantile, parseAugmentConfig, parseAugmentSpec } from './augment.js';
 import type { LineImage } from './line-image.js';
 
 const sum = (a: Float32Array) => a.reduce((s, v) => s + v, 0);
@@ -230,7 +230,17 @@ describe('parseAugmentConfig', () => {
     expect(() => parseAugmentConfig({ erodeP: 0.6, dilateP: 0.6 }, where)).toThrow('erodeP + dilateP = 1.2 (expected at most 1');
     expect(() => parseAugmentConfig({ scale: [1.2, 0.8] }, where)).toThrow('scale = [1.2,0.8] (expected [min, max] with 0 < min <= max)');
     expect(() => parseAugmentConfig({ sheer: 3 }, where)).toThrow("unknown field 'sheer' (expected shear, scale, rotation,");
-    expect(() => parseAugmentConfig('heavy', where)).toThrow("unknown preset 'heavy' (expected one of none, default)");
+    expect(() => parseAugmentConfig('heavy', where)).toThrow("unknown preset 'heavy' (expected one of none, default, strong)");
     expect(() => parseAugmentConfig(3, where)).toThrow('expected an object of augmentation fields or a preset name, got 3');
+  });
+
+  it('reads command-line specs: a preset, a preset with fields changed, or fields alone', () => {
+    expect(parseAugmentSpec('default')).toEqual(AUGMENT_PRESETS.default);
+    expect(parseAugmentSpec('default:shear=0,noiseStd=0.05')).toEqual({ ...AUGMENT_PRESETS.default, shear: 0, noiseStd: 0.05 });
+    expect(parseAugmentSpec('shear=10,scale=0.8..1.2')).toEqual({ shear: 10, scale: [0.8, 1.2] });
+    expect(() => parseAugmentSpec('default:shear')).toThrow("augment 'default:shear': 'shear' (expected FIELD=NUMBER");
+    expect(() => parseAugmentSpec('shear=ten')).toThrow("augment 'shear=ten': shear = null (expected degrees in [0, 60))");
+    expect(() => parseAugmentSpec('scale=1.1')).toThrow('scale=1.1 (expected scale=MIN..MAX');
+    expect(() => parseAugmentSpec('heavy:shear=1')).toThrow("unknown preset 'heavy'");
   });
 });

@@ -46,10 +46,14 @@ export const DEFAULT_AUGMENT: Required<AugmentConfig> = {
   noiseStd: 0,
 };
 
-/** Named configurations: 'none' (identity) and 'default' (mild, for 32 to 64 px lines). */
+/** Named configurations: 'none' (identity), 'default' (mild, for 32 to 64 px lines) and 'strong'; their sweep is in docs/benchmarks/augment.md. */
 export const AUGMENT_PRESETS: Readonly<Record<string, AugmentConfig>> = {
   none: {},
   default: { shear: 10, scale: [0.9, 1.1], rotation: 1, elasticAlpha: 1, elasticSigma: 6, erodeP: 0.2, dilateP: 0.2, noiseStd: 0.03 },
+  strong: {
+    shear: 20, scale: [0.75, 1.3], rotation: 2, elasticAlpha: 2, elasticSigma: 6, erodeP: 0.25, dilateP: 0.3, blurSigma: 0.8,
+    contrast: 0.3, brightness: 0.12, noiseStd: 0.06,
+  },
 };
 
 /**
@@ -376,4 +380,28 @@ export function parseAugmentConfig(obj: unknown, where = 'augment'): AugmentConf
     throw new DataError(`${where}: erodeP + dilateP = ${(out.erodeP ?? 0) + (out.dilateP ?? 0)} (expected at most 1: they never apply together)`);
   }
   return out;
+}
+
+/**
+ * An augmentation from a command-line spec: a preset name, a preset with fields changed
+ * ('default:shear=0,noiseStd=0.05'), or fields alone ('shear=10,scale=0.9..1.1'); `scale` takes MIN..MAX.
+ * Errors name the spec and the field.
+ */
+export function parseAugmentSpec(spec: string): AugmentConfig {
+  const where = `augment '${spec}'`;
+  const colon = spec.indexOf(':');
+  const [head, tail] = colon < 0 ? [spec, ''] : [spec.slice(0, colon), spec.slice(colon + 1)];
+  const isPreset = !head.includes('=');
+  const base = isPreset ? parseAugmentConfig(head, where) : {};
+  const fields: Record<string, unknown> = { ...base };
+  const overrides = isPreset ? tail : spec;
+  for (const item of overrides ? overrides.split(',') : []) {
+    const eq = item.indexOf('=');
+    if (eq < 0) throw new DataError(`${where}: '${item}' (expected FIELD=NUMBER, or scale=MIN..MAX)`);
+    const key = item.slice(0, eq).trim(), raw = item.slice(eq + 1).trim();
+    const value = key === 'scale' ? raw.split('..').map((v) => (v.trim() === '' ? NaN : Number(v))) : raw === '' ? NaN : Number(raw);
+    if (key === 'scale' && (value as number[]).length !== 2) throw new DataError(`${where}: scale=${raw} (expected scale=MIN..MAX, e.g. 0.9..1.1)`);
+    fields[key] = value;
+  }
+  return parseAugmentConfig(fields, where);
 }

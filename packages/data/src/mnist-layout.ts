@@ -34,7 +34,7 @@ export interface MnistLayoutOptions {
   slant: number;
   /** Per-digit vertical offset, [-baselineJitter, baselineJitter]. Default 0.08. */
   baselineJitter: number;
-  /** Per-line baseline slope (rise per unit of run), [-drift, drift]. Default 0.06. */
+  /** Per-line baseline slope (rise per unit of run), [-drift, drift], the rise over the line at most half a digit. Default 0.06. */
   drift: number;
   /** Per-line bow of the baseline: its middle sits up to `curvature` above or below its ends. Default 0.3. */
   curvature: number;
@@ -190,7 +190,11 @@ export function layoutMnistLine(i: number, seed: number, split: Split, o: MnistL
   }
   // Vertical: the baseline's drift, bow and wave as functions of the position along the line.
   const length = Math.max(pen, 1);
-  const drift = rng.uniform(-o.drift, o.drift), bow = SIZE * rng.uniform(-o.curvature, o.curvature);
+  // The slope's rise over the whole line is capped at half a digit: a long line at full slope would be scaled
+  // down until its digits are too narrow for the model's frames.
+  let drift = rng.uniform(-o.drift, o.drift);
+  if (Math.abs(drift) * length > SIZE / 2) drift = (Math.sign(drift) * SIZE) / 2 / length;
+  const bow = SIZE * rng.uniform(-o.curvature, o.curvature);
   const wave = SIZE * o.wave, phase = rng.uniform(0, 2 * Math.PI), period = 6 * SIZE * 0.6 * lineSize;
   const midline = (x: number) => drift * x + bow * 4 * (x / length) * (1 - x / length) + wave * Math.sin(phase + (2 * Math.PI * x) / period);
   const digits: PlacedDigit[] = boxes.map((bx) => {

@@ -6,22 +6,24 @@ import { DEFAULT_PREPROCESS, type PreprocessConfig } from './image-io.js';
 import { manifestDataset } from './manifest.js';
 import { MNIST_LAYOUT_DEFAULTS, mnistLines, mnistUnseenLines, type Split } from './mnist-lines.js';
 import { pageXmlDataset } from './page-xml.js';
+import { TEXTLINES_DEFAULTS } from './textlines/options.js';
+import { textLines } from './textlines/textlines.js';
 
 export interface OpenDatasetOptions {
   preprocess?: PreprocessConfig;
-  /** For mnist-lines: which digit pool split. Default 'train'. */
+  /** For generated datasets (mnist-lines, mnist-unseen, textlines): which split. Default 'train'. */
   split?: Split;
-  /** For mnist-lines: number of lines. Default 10000 (train), 500 otherwise. */
+  /** For generated datasets: number of lines. Default 10000 (train), 500 otherwise. */
   count?: number;
   seed?: number;
   /** For iam: a split list of line or form ids (IAM's trainset.txt, say). Default: every line. */
   splitFile?: string;
 }
 
-export const DATA_SPECS = ['mnist-lines[:OPTIONS]', 'mnist-unseen[:OPTIONS]', 'manifest:FILE', 'iam:DIR', 'gt:DIR', 'page:DIR'] as const;
+export const DATA_SPECS = ['mnist-lines[:OPTIONS]', 'mnist-unseen[:OPTIONS]', 'textlines[:OPTIONS]', 'manifest:FILE', 'iam:DIR', 'gt:DIR', 'page:DIR'] as const;
 
 /** Generated datasets: their splits are chosen by `split`, and `name:key=value,...` sets their options. */
-export const SYNTHETIC_KINDS = ['mnist-lines', 'mnist-unseen'] as const;
+export const SYNTHETIC_KINDS = ['mnist-lines', 'mnist-unseen', 'textlines'] as const;
 
 /** True for specs of generated datasets ('mnist-lines', 'mnist-unseen:slant=0.2', ...), which have their own splits. */
 export function isSyntheticSpec(spec: string): boolean {
@@ -48,7 +50,7 @@ export function parseSpecOptions(spec: string, arg: string, defaults: Readonly<R
 }
 
 /**
- * Opens a dataset from a spec: 'mnist-lines' or 'mnist-unseen' (options as 'mnist-lines:maxDigits=12,slant=0.3'), 'manifest:path.tsv', 'iam:DIR' (IAM lines.txt + lines/),
+ * Opens a dataset from a spec: 'mnist-lines', 'mnist-unseen' or 'textlines' (options as 'mnist-lines:maxDigits=12,slant=0.3'), 'manifest:path.tsv', 'iam:DIR' (IAM lines.txt + lines/),
  * 'gt:DIR' (images with .gt.txt beside them) or 'page:DIR' (PAGE XML files).
  */
 export async function openDataset(spec: string, options: OpenDatasetOptions = {}): Promise<Dataset> {
@@ -63,6 +65,11 @@ export async function openDataset(spec: string, options: OpenDatasetOptions = {}
       const layout = parseSpecOptions(spec, arg, MNIST_LAYOUT_DEFAULTS as unknown as Record<string, number>);
       const make = kind === 'mnist-lines' ? mnistLines : mnistUnseenLines;
       return make({ ...layout, split, count: options.count ?? (split === 'train' ? 10_000 : 500), seed: options.seed ?? 1, height: preprocess.height, maxWidth: preprocess.maxWidth });
+    }
+    case 'textlines': {
+      const split = options.split ?? 'train';
+      const drawing = parseSpecOptions(spec, arg, TEXTLINES_DEFAULTS);
+      return textLines({ ...drawing, split, count: options.count ?? (split === 'train' ? 10_000 : 500), seed: options.seed ?? 1, preprocess });
     }
     case 'manifest':
       if (!arg) throw new DataError(`data spec '${spec}': expected manifest:PATH`);

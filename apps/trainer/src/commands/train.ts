@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { resolveAdadeltaConfig, type AdadeltaConfig } from '@scriptorium/adadelta';
-import { Alphabet, AUGMENT_PRESETS, BatchSampler, DEFAULT_PREPROCESS, isSyntheticSpec, openDataset, type Dataset, type LineSample, type SamplerState } from '@scriptorium/data';
+import { Alphabet, AUGMENT_PRESETS, BatchSampler, DEFAULT_PREPROCESS, isSyntheticSpec, openDataset, parseAugmentSpec, TEXTLINES_CHARSET, type AugmentConfig, type Dataset, type LineSample, type SamplerState } from '@scriptorium/data';
 import { assignFlat, flattenVariables, latestCheckpoint, launchLocal, loadCheckpoint, type LocalWorkers } from '@scriptorium/dataparallel';
 import { ARCHS, ModelOptionError, Recognizer, saveBundle, type ArchName } from '@scriptorium/models';
 import { initBackend } from '@scriptorium/runtime';
@@ -27,7 +27,7 @@ export const trainCommand: CommandSpec = {
   flags: [
     { name: 'data', type: 'string', default: 'mnist-lines', metavar: 'SPEC', help: DATA_HELP },
     { name: 'valid', type: 'string', metavar: 'SPEC', help: 'validation data (default: the mnist-lines valid split, else the last 5% of the training data)' },
-    { name: 'train-lines', type: 'int', min: 1, default: 10000, help: 'lines of generated training data (mnist-lines)' },
+    { name: 'train-lines', type: 'int', min: 1, default: 10000, help: 'lines of generated training data (mnist-lines, textlines)' },
     { name: 'valid-lines', type: 'int', min: 1, default: 300, help: 'validation lines scored at each evaluation' },
     { name: 'model', type: 'string', choices: ARCHS, default: 'pham2014', help: 'architecture' },
     { name: 'height', type: 'int', min: 8, default: 32, help: 'line height after normalisation, px' },
@@ -38,7 +38,7 @@ export const trainCommand: CommandSpec = {
     },
     { name: 'skip-bad', type: 'boolean', default: false, help: 'skip training lines whose image is missing or undecodable (each reported, count in the summary) instead of stopping' },
     { name: 'cache-mb', type: 'int', min: 0, default: 0, help: 'keep up to this many MiB of decoded, normalised training lines in memory in each process (0: none; pays off for file data over several epochs)' },
-    { name: 'augment', type: 'string', choices: Object.keys(AUGMENT_PRESETS), default: 'none', help: 'training augmentation preset (seeded per sample and step; see @scriptorium/data)' },
+    { name: 'augment', type: 'string', default: 'none', metavar: 'SPEC', help: `training augmentation, seeded per sample and step: a preset (${Object.keys(AUGMENT_PRESETS).join(', ')}), a preset with fields changed ('default:shear=0,noiseStd=0.05') or fields alone ('shear=10,scale=0.9..1.1'); fields in @scriptorium/data's AugmentConfig` },
     { name: 'workers', type: 'int', min: 0, default: 0, help: 'local worker processes (0: train in this process)' },
     { name: 'listen', type: 'string', metavar: 'ENDPOINT', help: 'bind the coordinator here and wait for remote workers' },
     { name: 'min-workers', type: 'int', min: 1, default: 1, help: 'with --listen: workers needed before and during training' },
@@ -155,7 +155,7 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
     alphabet: alphabetFor(trainData).toJSON(),
     data: { spec: dataSpec, count: flags['train-lines'] as number, seed: flags.seed as number },
     preprocess: { ...DEFAULT_PREPROCESS, height: flags.height as number },
-    ...(flags.augment !== 'none' ? { augment: AUGMENT_PRESETS[flags.augment as string] } : {}),
+    ...(flags.augment !== 'none' ? { augment: augment(flags.augment as string) } : {}),
     ...(flags['skip-bad'] ? { skipBad: true } : {}),
     ...(flags['cache-mb'] ? { cacheMb: flags['cache-mb'] as number } : {}),
     seed: flags.seed as number,
@@ -366,6 +366,7 @@ export async function runTrain(flags: ParsedFlags, hooks: TrainHooks = {}): Prom
 
 function alphabetFor(ds: Dataset): Alphabet {
   if (ds.name.startsWith('mnist-')) return Alphabet.fromTexts(['0123456789']);
+  if (ds.name.startsWith('textlines')) return Alphabet.fromTexts([TEXTLINES_CHARSET]); // every character, however rare in the sample
   const texts: string[] = [];
   for (let i = 0; i < ds.size; i++) texts.push(ds.text(i));
   return Alphabet.fromTexts(texts);
@@ -378,6 +379,14 @@ function bucketWidths(data: Dataset, n: number): Float64Array {
 }
 
 /** A job's model options as the flags that set them, for the resume check. */
+function augment(spec: string): AugmentConfig {
+  try {
+    return parseAugmentSpec(spec);
+  } catch (err) {
+    throw new UsageError(`--augment: ${(err as Error).message}`);
+  }
+}
+
 function modelFlags(options: Record<string, unknown>): Record<string, number | string | null> {
   return { '--dropout': (options.dropout as number | undefined) ?? null, '--mdlstm-cell': options.bounded ? 'bounded' : 'standard' };
 }

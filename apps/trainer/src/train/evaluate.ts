@@ -1,6 +1,6 @@
 import { cer, wer } from '@scriptorium/ctc';
 import type { Dataset, LineSample } from '@scriptorium/data';
-import type { Recognition, Recognizer } from '@scriptorium/models';
+import type { Recognition, Recognizer, RecognizeOptions } from '@scriptorium/models';
 
 export interface EvalLine {
   id: string;
@@ -10,6 +10,9 @@ export interface EvalLine {
   confidence: number;
 }
 
+/** How lines are decoded: greedy (beam 1, the default) or prefix beam search, optionally with a language model. */
+export type DecodeOptions = Pick<RecognizeOptions, 'beam' | 'lm' | 'lmWeight' | 'insertionBonus'>;
+
 export interface EvalReport {
   cer: number;
   wer: number;
@@ -17,7 +20,7 @@ export interface EvalReport {
 }
 
 /** Recognises `count` lines of a dataset (from the start) and scores them against their transcriptions. */
-export async function evaluate(recognizer: Pick<Recognizer, 'recognizeSamples'>, dataset: Dataset, count = dataset.size, options: { beam?: number } = {}): Promise<EvalReport> {
+export async function evaluate(recognizer: Pick<Recognizer, 'recognizeSamples'>, dataset: Dataset, count = dataset.size, options: DecodeOptions = {}): Promise<EvalReport> {
   return evaluateSamples(recognizer, await loadLines(dataset, count), options);
 }
 
@@ -29,10 +32,13 @@ export async function loadLines(dataset: Dataset, count = dataset.size): Promise
   return samples;
 }
 
-/** Recognises loaded lines and scores them against their transcriptions. */
-export async function evaluateSamples(recognizer: Pick<Recognizer, 'recognizeSamples'>, samples: readonly LineSample[], options: { beam?: number } = {}): Promise<EvalReport> {
-  const recs: Recognition[] = await recognizer.recognizeSamples(samples, { beam: options.beam });
-  const refs = samples.map((s) => s.text), hyps = recs.map((r) => r.text);
+/**
+ * Recognises loaded lines and scores them against their transcriptions. Both are NFC-normalised first (the
+ * data readers already give NFC transcriptions), so the CER counts what `errorReport` counts.
+ */
+export async function evaluateSamples(recognizer: Pick<Recognizer, 'recognizeSamples'>, samples: readonly LineSample[], options: DecodeOptions = {}): Promise<EvalReport> {
+  const recs: Recognition[] = await recognizer.recognizeSamples(samples, options);
+  const refs = samples.map((s) => s.text.normalize('NFC')), hyps = recs.map((r) => r.text.normalize('NFC'));
   const c = cer(refs, hyps), w = wer(refs, hyps);
   return {
     cer: c.rate,
