@@ -1,6 +1,6 @@
 /**
  * What each augmentation transform buys on mnist-lines: pham2014 trained in-process for a fixed number of steps
- * (the demo's model flags) under each augmentation spec, then scored on the validation splits of the training
+ * (the demo's model flags, batches bucketed by width) under each augmentation spec, then scored on the validation splits of the training
  * layout (mnist-lines) and of the held-out layout (mnist-unseen). Test splits are left for the demo's report.
  * Fixed steps, not time, so runs sharing the machine compare fairly; `--parallel 2` runs two at once.
  *
@@ -38,7 +38,7 @@ function train(name: string): Promise<void> {
   const args = [
     '--import', 'tsx', '--conditions=@scriptorium/source', 'apps/trainer/src/main.ts', 'train', '--model', 'pham2014', '--data', 'mnist-lines',
     '--workers', '0', '--batch', '8', '--dropout', '0', '--mdlstm-cell', 'bounded', '--ema', '0.999', '--train-lines', '100000',
-    '--max-steps', String(STEPS), '--eval-every', String(STEPS), '--augment', CONFIGS[name]!, '--out', path.join(OUT, name), '--backend', 'wasm',
+    '--bucket', '20', '--max-steps', String(STEPS), '--eval-every', String(STEPS), '--augment', CONFIGS[name]!, '--out', path.join(OUT, name), '--backend', 'wasm',
   ];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -1,21 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { inCharset, TEXTLINES_CHARSET } from './charset.js';
 import { corpusLinesOfLength, corpusSources, CORPUS_WORDS, cutLines, TEXTLINES_YEARS, textLinesCorpus } from './corpus.js';
-import { normalizeText } from './normalize-text.js';
 
 const SPLITS = ['train', 'valid', 'test'] as const;
 const words = (line: string) => line.split(' ').length;
-
-describe('normalizeText', () => {
-  it('decodes entities and writes typographic punctuation as ASCII', () => {
-    expect(normalizeText('&quot;act&quot; &amp; money&mdash;a sum &#8220;x&#x201D;')).toBe('"act" & money--a sum "x"');
-    expect(normalizeText('it\u2019s \u2018so\u2019 \u201cthen\u201d 1990\u20131991 wait\u2026 `x\'')).toBe('it\'s \'so\' "then" 1990-1991 wait... \'x\'');
-  });
-
-  it('composes to NFC and collapses white space, non-breaking spaces included', () => {
-    expect(normalizeText('  Jose\u0301\u00a0 and\n\tthe   rest ')).toBe('Jos\u00e9 and the rest');
-  });
-});
 
 describe('cutLines', () => {
   const text = Array.from({ length: 300 }, (_, i) => `w${i}`).join(' ');

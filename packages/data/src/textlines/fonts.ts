@@ -11,11 +11,16 @@ export interface TextLineFont {
   designer: string;
   /** Print-like (letters apart) or cursive (joined, or half-joined like Caveat). */
   style: 'print' | 'cursive';
+  /**
+   * The font draws lowercase letters as small capitals (Permanent Marker, Rock Salt): its lines are written in
+   * capitals and transcribed so, since a reader could not tell a small-capital 'o' from an 'O'.
+   */
+  capitals: boolean;
   split: Split;
 }
 
-const font = (name: string, license: TextLineFont['license'], designer: string, style: TextLineFont['style'], split: Split): TextLineFont => ({
-  name, package: `@fontsource/${name}`, license, designer, style, split,
+const font = (name: string, license: TextLineFont['license'], designer: string, style: TextLineFont['style'], split: Split, capitals = false): TextLineFont => ({
+  name, package: `@fontsource/${name}`, license, designer, style, capitals, split,
 });
 
 /**
@@ -37,8 +42,8 @@ export const TEXTLINE_FONTS: readonly TextLineFont[] = [
   font('swanky-and-moo-moo', 'OFL-1.1', 'Kimberly Geswein', 'print', 'train'),
   font('the-girl-next-door', 'OFL-1.1', 'Kimberly Geswein', 'print', 'train'),
   font('homemade-apple', 'Apache-2.0', 'Font Diner', 'cursive', 'train'),
-  font('permanent-marker', 'Apache-2.0', 'Font Diner', 'print', 'train'),
-  font('rock-salt', 'Apache-2.0', 'Font Diner', 'print', 'train'),
+  font('permanent-marker', 'Apache-2.0', 'Font Diner', 'print', 'train', true),
+  font('rock-salt', 'Apache-2.0', 'Font Diner', 'print', 'train', true),
   font('satisfy', 'Apache-2.0', 'Font Diner', 'cursive', 'train'),
   font('schoolbell', 'Apache-2.0', 'Font Diner', 'print', 'train'),
   font('delius', 'OFL-1.1', 'Natalia Raices', 'print', 'train'),

@@ -6,6 +6,7 @@ import type { TextLinesConfig } from './options.js';
 
 /** Everything about line i but its pixels: all of the line's random draws happen here (about a microsecond). */
 export interface TextLineLayout {
+  /** The corpus line, in capitals for a font that has no lowercase (TextLineFont.capitals): what is drawn and its transcription. */
   text: string;
   /** A TEXTLINE_FONTS name. */
   font: string;
@@ -45,10 +46,11 @@ const SPLIT_SALT: Record<Split, number> = { train: 0, valid: 0x2545f491, test: 0
 export function layoutTextLine(i: number, seed: number, split: Split, c: TextLinesConfig, lineHeight: number): TextLineLayout {
   const rng = lineRng(seed ^ SPLIT_SALT[split], i);
   const fonts = fontsOfSplit(split);
-  const font = fonts[rng.int(fonts.length)]!.name;
+  const font = fonts[rng.int(fonts.length)]!;
   // Words first, then a line of that many words: the word count is uniform whatever the corpus's mix.
   const lines = corpusLinesOfLength(split, c.minWords + rng.int(c.maxWords - c.minWords + 1));
-  const text = lines[rng.int(lines.length)]!;
+  const line = lines[rng.int(lines.length)]!;
+  const text = font.capitals ? line.toUpperCase() : line;
   const fontSize = lineHeight * rng.uniform(c.minFontSize, c.maxFontSize);
   const letterSpacing = rng.uniform(c.minLetterSpacing, c.maxLetterSpacing);
   const wordSpacing = rng.uniform(c.minWordSpacing, c.maxWordSpacing);
@@ -59,5 +61,5 @@ export function layoutTextLine(i: number, seed: number, split: Split, c: TextLin
   const ink = rng.uniform(c.minInk, c.maxInk);
   const paper = rng.uniform(c.minPaper, c.maxPaper);
   const noise = rng.uniform(0, c.noise);
-  return { text, font, fontSize, letterSpacing, wordSpacing, slant, drift, glyphJitter: c.glyphJitter, stroke, ink, paper, noise, pixelSeed: rng.uint32() };
+  return { text, font: font.name, fontSize, letterSpacing, wordSpacing, slant, drift, glyphJitter: c.glyphJitter, stroke, ink, paper, noise, pixelSeed: rng.uint32() };
 }

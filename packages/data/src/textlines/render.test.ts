@@ -48,10 +48,12 @@ describe('renderTextLine', () => {
     expect(std).toBeLessThan(0.07);
   });
 
-  it('thickens strokes, and thins them only where half the ink survives', () => {
+  it('thickens strokes by the weight asked, and thins them only where half the ink survives', () => {
     for (const font of ['patrick-hand', 'reenie-beanie', 'the-girl-next-door']) {
       const base = ink(renderTextLine(plain('minimum', { font, fontSize: 20 })).data);
-      expect(ink(renderTextLine(plain('minimum', { font, fontSize: 20, stroke: 1 })).data)).toBeGreaterThan(base);
+      const [half, full] = [0.5, 1].map((stroke) => ink(renderTextLine(plain('minimum', { font, fontSize: 20, stroke })).data));
+      expect(half).toBeGreaterThan(base);
+      expect(full).toBeGreaterThan(half);
       const thin = ink(renderTextLine(plain('minimum', { font, fontSize: 20, stroke: -1 })).data);
       expect(thin).toBeLessThanOrEqual(base);
       expect(thin).toBeGreaterThanOrEqual(0.5 * base);
