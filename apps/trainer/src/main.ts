@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { createRequire } from 'node:module';
 import { UsageError } from './cli/errors.js';
 import { parseFlags, usage, type CommandSpec, type ParsedFlags } from './cli/flags.js';
 import { demoCommand, runDemo } from './commands/demo.js';
@@ -20,11 +21,16 @@ const COMMANDS: Array<[CommandSpec, (f: ParsedFlags) => Promise<unknown>]> = [
 function mainUsage(): string {
   const w = Math.max(...COMMANDS.map(([c]) => c.name.length));
   return [
-    'usage: scriptorium <command> [options]   (scriptorium <command> --help for its options)',
+    'usage: scriptorium <command> [options]   (scriptorium <command> --help for its options; scriptorium --version)',
     '',
     'commands:',
     ...COMMANDS.map(([c]) => `  ${c.name.padEnd(w)}  ${c.summary.split('\n')[0]}`),
   ].join('\n');
+}
+
+/** The CLI package's version, from its package.json (one directory above src/ and dist/). */
+function version(): string {
+  return (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 }
 
 /** Errors that are the user's to fix: one line, no stack trace. */
@@ -32,6 +38,10 @@ const USER_ERRORS = new Set(['UsageError', 'DataError', 'BundleError', 'BackendE
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V') {
+    console.log(`scriptorium ${version()}`);
+    return 0;
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log(mainUsage());
     return name ? 0 : 2;

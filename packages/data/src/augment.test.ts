@@ -45,6 +45,24 @@ describe('augmentLine', () => {
     expect(img.data).toEqual(before);
   });
 
+  it('keeps the height, values in [0, 1] and visible ink under the strong preset', () => {
+    // A 4 px stroke (32 px lines have 2 to 4 px strokes): erosion takes a pixel off each side, so 1 or 2 px strokes can vanish.
+    const img = pattern();
+    for (let y = 11; y < 15; y++) for (let x = 8; x < 40; x++) img.data[y * img.width + x] = 1;
+    const inkMax = 1;
+    for (let seed = 0; seed < 20; seed++) {
+      const out = augmentLine(img, AUGMENT_PRESETS.strong!, new Rng(seed));
+      expect(out.height).toBe(img.height);
+      // Width: scale 0.75..1.3, shear adds up to 24 * tan(20 deg) = 8.7 px, rotation fitting shrinks a little.
+      expect(out.width).toBeGreaterThan(0.65 * img.width);
+      expect(out.width).toBeLessThan(1.3 * img.width + 10);
+      expect(Math.min(...out.data)).toBeGreaterThanOrEqual(0);
+      expect(Math.max(...out.data)).toBeLessThanOrEqual(1);
+      // Contrast down to 0.7 and brightness down to -0.12 leave the strokes well above the paper.
+      expect(Math.max(...out.data)).toBeGreaterThan(0.5 * inkMax);
+    }
+  });
+
   it('throws for an image whose data does not match its size', () => {
     const img = { data: new Float32Array(3 * 4 * 5), height: 4, width: 5 }; // e.g. 3 channels left in
     expect(() => augmentLine(img, {}, new Rng(1))).toThrow('augmentLine: 60 values for a 4 x 5 image (expected one per pixel)');
