@@ -9,7 +9,7 @@ export {
   saveCheckpoint,
 } from './checkpoint.js';
 export type { CheckpointData, LoadedCheckpoint } from './checkpoint.js';
-export { Coordinator } from './coordinator.js';
+export { Coordinator, COORDINATOR_DEFAULTS } from './coordinator.js';
 export type {
   CoordinatorCheckpointOptions,
   CoordinatorCurveOptions,
@@ -31,5 +31,5 @@ export type { Logger, LogLevel } from './logger.js';
 export { MAX_CONFIG_BYTES, PROTOCOL_VERSION } from './protocol.js';
 export { splitBatch } from './split.js';
 export { assignFlat, flattenNamedTensors, flattenVariables, layoutFromVariables } from './tfjs-variables.js';
-export { runWorker } from './worker.js';
+export { runWorker, WORKER_DEFAULTS } from './worker.js';
 export type { GradientResult, WorkerCurveOptions, WorkerExit, WorkerOptions, WorkerShard, WorkerWelcome } from './worker.js';

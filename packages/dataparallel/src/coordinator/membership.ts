@@ -1,0 +1,163 @@
+/**
+ * Who takes part in the run: the worker records and their ranks, what a HELLO means (a new
+ * worker, a repeated HELLO, a refused protocol version), liveness (the step deadline for a busy
+ * worker, silence for an idle one), and waiting for enough workers. No sockets: the coordinator
+ * sends what these decide (docs/protocol.md, "Membership, liveness and faults").
+ */
+import { PROTOCOL_VERSION, type HelloMsg } from '../protocol.js';
+import type { CoordinatorTimings } from './options.js';
+
+export interface WorkerRecord {
+  /** The ZeroMQ routing id, as hex: the key of this worker in the run. */
+  readonly key: string;
+  readonly routingId: Buffer;
+  /** The worker id of its HELLO (free text, for logs). */
+  readonly id: string;
+  readonly rank: number;
+  readonly pid?: number;
+  readonly host?: string;
+  /** Parameter version the worker holds. */
+  version: number;
+  /** Date.now() of its last message. */
+  lastSeen: number;
+}
+
+export interface WorkerInfo {
+  worker: string;
+  rank: number;
+  pid?: number;
+  host?: string;
+  busy: boolean;
+}
+
+/** What a HELLO from routing id `key` means. */
+export type HelloOutcome =
+  /** A protocol version this coordinator does not speak: drop it (`drop`) and say BYE (`reason`). */
+  | { kind: 'refuse'; drop: string; reason: string }
+  /**
+   * The same worker again (a retry crossing our WELCOME, or a worker that lost touch): welcome it
+   * again with the same rank; a shard it holds stays with it.
+   */
+  | { kind: 'again'; worker: WorkerRecord }
+  /** A new worker; `replaces` is another worker id seen on the same routing id (remove it first; its rank is kept). */
+  | { kind: 'join'; replaces: WorkerRecord | undefined };
+
+export class Membership {
+  private readonly workers = new Map<string, WorkerRecord>();
+  private nextRank = 0;
+  private waiters: (() => void)[] = [];
+  private closed = false;
+
+  get size(): number {
+    return this.workers.size;
+  }
+
+  get(key: string): WorkerRecord | undefined {
+    return this.workers.get(key);
+  }
+
+  /** The live workers, in joining order. */
+  list(): WorkerRecord[] {
+    return [...this.workers.values()];
+  }
+
+  hello(key: string, msg: HelloMsg): HelloOutcome {
+    if (msg.v !== PROTOCOL_VERSION) {
+      return {
+        kind: 'refuse',
+        drop: `HELLO with protocol version ${msg.v}, expected ${PROTOCOL_VERSION}`,
+        reason: `protocol version ${msg.v} is not supported (coordinator speaks ${PROTOCOL_VERSION})`,
+      };
+    }
+    const old = this.workers.get(key);
+    if (old && old.id === msg.worker) return { kind: 'again', worker: old };
+    return { kind: 'join', replaces: old };
+  }
+
+  /** Adds a worker that said HELLO, at parameter version `version`, with `rank` or the next free one. */
+  add(key: string, routingId: Buffer, msg: HelloMsg, version: number, now: number, rank?: number): WorkerRecord {
+    const w: WorkerRecord = {
+      key,
+      routingId,
+      id: msg.worker,
+      rank: rank ?? this.nextRank++,
+      pid: Number.isInteger(msg.caps.pid) ? (msg.caps.pid as number) : undefined,
+      host: typeof msg.caps.host === 'string' ? msg.caps.host : undefined,
+      version,
+      lastSeen: now,
+    };
+    this.workers.set(key, w);
+    this.wake();
+    return w;
+  }
+
+  /** Removes `w`; false when it was no longer a member. */
+  remove(w: WorkerRecord): boolean {
+    if (this.workers.get(w.key) !== w) return false;
+    this.workers.delete(w.key);
+    return true;
+  }
+
+  /** No more members: returns those there were (to say BYE to), and fails whoever waits for workers. */
+  close(): WorkerRecord[] {
+    const all = this.list();
+    this.closed = true;
+    this.workers.clear();
+    this.wake();
+    return all;
+  }
+
+  /** Resolves once at least `n` workers are live; rejects after `timeoutMs` (naming `endpoint`) or on close. */
+  waitFor(n: number, timeoutMs: number, endpoint: string): Promise<void> {
+    if (this.workers.size >= n) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (this.closed) {
+          clearTimeout(timer);
+          reject(new Error('Coordinator: closed while waiting for workers'));
+        } else if (this.workers.size >= n) {
+          clearTimeout(timer);
+          resolve();
+        } else this.waiters.push(check);
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== check);
+        reject(new Error(`Coordinator: ${this.workers.size} live worker(s) after ${timeoutMs} ms, need ${n} (endpoint ${endpoint})`));
+      }, timeoutMs);
+      this.waiters.push(check);
+    });
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+/**
+ * Who must go at `now`: a worker holding a shard past the step deadline (a busy worker is not
+ * judged by heartbeats: a blocking backend can stall its event loop for the whole computation),
+ * and an idle worker silent for heartbeatMs * heartbeatMisses. `held` gives the shard a worker
+ * holds and since when.
+ */
+export function evictions(
+  workers: readonly WorkerRecord[],
+  now: number,
+  timings: Pick<CoordinatorTimings, 'stepTimeoutMs' | 'heartbeatMs' | 'heartbeatMisses'>,
+  held: (w: WorkerRecord) => { index: number; since: number } | undefined,
+): { worker: WorkerRecord; reason: string }[] {
+  const silentLimit = timings.heartbeatMs * timings.heartbeatMisses;
+  const out: { worker: WorkerRecord; reason: string }[] = [];
+  for (const w of workers) {
+    const shard = held(w);
+    if (shard) {
+      if (now - shard.since > timings.stepTimeoutMs) {
+        out.push({ worker: w, reason: `missed the step deadline (${timings.stepTimeoutMs} ms) on shard ${shard.index}` });
+      }
+    } else if (now - w.lastSeen > silentLimit) {
+      out.push({ worker: w, reason: `silent for ${now - w.lastSeen} ms` });
+    }
+  }
+  return out;
+}
