@@ -15,7 +15,7 @@ beforeAll(async () => {
   manifest = await writeSplit(mnistLines({ split: 'train', count: 6, seed: 5, minDigits: 2, maxDigits: 3 }), tmp);
 });
 
-const job = (extra: Partial<TrainJob> = {}): TrainJob => ({
+const job = (extra: Partial<Omit<TrainJob, 'arch' | 'modelOptions'>> = {}): TrainJob => ({
   arch: 'pham2014',
   modelOptions: { dropout: 0 },
   alphabet: Alphabet.fromTexts(['0123456789']).toJSON(),

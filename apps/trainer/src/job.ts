@@ -1,17 +1,25 @@
+import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import { Alphabet, augmentSample, collate, LineCache, loadSample, openDataset, sampleSeed, skipBad, type AugmentConfig, type Dataset, type LineSample, type PreprocessConfig, type SkippedSample } from '@scriptorium/data';
 import { requiredFrames } from '@scriptorium/ctc';
 import { flattenNamedTensors, layoutFromVariables, type ParamLayout, assignFlat } from '@scriptorium/dataparallel';
-import { buildModel, type ArchName, type HtrModel } from '@scriptorium/models';
+import { buildModel, type ArchName, type ArchOptions, type HtrModel } from '@scriptorium/models';
+import { UsageError } from './cli/errors.js';
+
+/** Model options a job sets itself: alphabetSize from its alphabet, height from its preprocess, seed from its seed. */
+type SetByJob = 'alphabetSize' | 'height' | 'seed';
+
+/**
+ * A run's model: an architecture and its options as one value, the options' type following the name, from the
+ * flags (--model, --dropout, --mdlstm-cell) through the job to buildModel. job.json keeps both at its top level.
+ */
+export type ModelChoice = { [A in ArchName]: { arch: A; modelOptions: Omit<ArchOptions[A], SetByJob> } }[ArchName];
 
 /**
  * Everything a worker needs to build the same model and data as the coordinator. Written to
  * <run>/job.json; JSON only.
  */
-export interface TrainJob {
-  arch: ArchName;
-  /** Architecture options except alphabetSize (taken from the alphabet). */
-  modelOptions: Record<string, unknown>;
+export type TrainJob = ModelChoice & {
   alphabet: ReturnType<Alphabet['toJSON']>;
   /** Training data spec (e.g. 'mnist-lines', 'manifest:train.tsv') and, for mnist-lines, its size and seed. */
   data: { spec: string; count: number; seed: number };
@@ -23,7 +31,7 @@ export interface TrainJob {
   /** Keep up to this many MiB of decoded, normalised training lines in memory (per process); 0 or absent: none. */
   cacheMb?: number;
   seed: number;
-}
+};
 
 /** A model replica with its training data: computes gradients for a list of sample indices. */
 export interface Replica {
@@ -66,7 +74,7 @@ export async function createReplica(job: TrainJob, options: ReplicaOptions = {})
   const alphabet = Alphabet.fromJSON(job.alphabet, 'job alphabet');
   const opened = await openDataset(job.data.spec, { split: 'train', count: job.data.count, seed: job.data.seed, preprocess: job.preprocess });
   const dataset = job.cacheMb ? new LineCache(opened, { maxBytes: job.cacheMb * 2 ** 20 }) : opened;
-  const model = buildModel(job.arch, { ...job.modelOptions, alphabetSize: alphabet.size, height: job.preprocess.height, seed: job.seed } as never);
+  const model = buildModel(job.arch, { ...job.modelOptions, alphabetSize: alphabet.size, height: job.preprocess.height, seed: job.seed });
   const variables = model.variables;
   const layout = layoutFromVariables(variables);
   // With skipBad, a sample whose data is bad becomes a gap in its batch (the count says so); it is not retried.
@@ -135,4 +143,19 @@ export async function createReplica(job: TrainJob, options: ReplicaOptions = {})
       return { grads: flat, lossSum, count, losses };
     },
   };
+}
+
+/** The fields in which two jobs differ, other than skipBad and cacheMb (each process may choose its own). */
+export function jobDifferences(a: TrainJob, b: TrainJob): string[] {
+  const x: Record<string, unknown> = a, y: Record<string, unknown> = b;
+  return Object.keys({ ...a, ...b }).filter((k) => k !== 'skipBad' && k !== 'cacheMb' && JSON.stringify(x[k]) !== JSON.stringify(y[k]));
+}
+
+/** A job.json (worker --job): JSON as a run wrote it; its model options are checked when the model is built. */
+export async function readJob(file: string): Promise<TrainJob> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as TrainJob;
+  } catch (err) {
+    throw new UsageError(`--job: cannot read '${file}' (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, false);
+  }
 }

@@ -10,6 +10,7 @@ import {
   MDLSTMInputError,
   MERGE_MODES,
   type ActivationName,
+  type CellOptions,
   type Direction,
   type MergeMode,
 } from './config.js';
@@ -18,8 +19,8 @@ import { orthogonalMatrix } from './orthogonal.js';
 
 type Shape = Array<number | null>;
 
-/** Arguments of the MDLSTM layer; each default is stated here once. */
-export interface MDLSTMConfig extends LayerArgs {
+/** Arguments of the MDLSTM layer: the cell's options (CellOptions) and the layer's own; each default is stated once. */
+export interface MDLSTMConfig extends LayerArgs, CellOptions {
   /** Hidden units per direction. */
   units: number;
   /** Scan origins. Default all four: ['tl', 'tr', 'bl', 'br']. */
@@ -34,12 +35,6 @@ export interface MDLSTMConfig extends LayerArgs {
   forgetBiasInit?: number;
   /** Peephole connections from the predecessor cells to the gates. Default false. */
   peephole?: boolean;
-  /** Halve the two forget terms so that c cannot grow by up to 2x per step. Default false. */
-  bounded?: boolean;
-  /** Default 'tanh'. */
-  activation?: ActivationName;
-  /** Default 'sigmoid'. */
-  recurrentActivation?: ActivationName;
   /** Seed of the weight initialisers (Glorot-uniform kernel, orthogonal recurrent kernel). Default: random. */
   seed?: number;
 }

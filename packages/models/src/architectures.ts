@@ -1,12 +1,18 @@
 import * as tfl from '@tensorflow/tfjs-layers';
-import { mdlstmLayer } from '@scriptorium/mdlstm';
+import { mdlstmLayer, type CellOptions } from '@scriptorium/mdlstm';
 import { CollapseHeight, SpaceToDepth, SqueezeChannel } from './layers.js';
 
 export type ArchName = 'pham2014' | 'cnn-blstm';
 export const ARCHS: readonly ArchName[] = ['pham2014', 'cnn-blstm'];
 
-/** Pham, Bluche, Kermorvant & Louradour (2014), with every size configurable. Defaults are stated here once. */
-export interface Pham2014Options {
+/**
+ * Pham, Bluche, Kermorvant & Louradour (2014), with every size configurable. Defaults are stated here once.
+ * `bounded` is the MDLSTM cell's option (CellOptions), given to every MDLSTM layer: both forget terms halved, so that
+ * the cell state grows at most linearly along a scan instead of up to 2x per step. Default false (the paper's cell,
+ * Graves et al.'s). With the paper's cell and forget biases at 1, c compounds over the 2D scan and saturates
+ * tanh(c); bounded cells trained mnist-lines about 2x faster (docs/benchmarks/main-job.md).
+ */
+export interface Pham2014Options extends Pick<CellOptions, 'bounded'> {
   /** Classes including the CTC blank. */
   alphabetSize: number;
   /** Input line height, px. Default 32; must be divisible by blockHeight * conv heights. */
@@ -23,13 +29,6 @@ export interface Pham2014Options {
   /** Convolution windows, height x width. Default 4x2 (the paper's "2x4" read as 4 high, 2 wide). */
   convHeight?: number;
   convWidth?: number;
-  /**
-   * MDLSTM cells with both forget terms halved (the mdlstm layer's `bounded`), so that the cell state grows at most
-   * linearly along a scan instead of up to 2x per step. Default false (the paper's cell, Graves et al.'s). With the
-   * paper's cell and forget biases at 1, c compounds over the 2D scan and saturates tanh(c); bounded cells trained
-   * mnist-lines about 2x faster (docs/benchmarks/main-job.md).
-   */
-  bounded?: boolean;
   /** Weight initialisation seed. Default: random. */
   seed?: number;
 }
@@ -55,6 +54,12 @@ export const CNN_BLSTM_PUIGCERVER: Omit<CnnBlstmOptions, 'alphabetSize'> = {
   lstmUnits: [256, 256, 256, 256, 256],
   dropout: 0.5,
 };
+
+/** Each architecture's options, by name. */
+export interface ArchOptions {
+  pham2014: Pham2014Options;
+  'cnn-blstm': CnnBlstmOptions;
+}
 
 export interface BuiltArch {
   model: tfl.LayersModel;

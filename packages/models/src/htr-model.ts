@@ -3,7 +3,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { ctcLoss, requiredFrames } from '@scriptorium/ctc';
 import { MDLSTM } from '@scriptorium/mdlstm';
 import type { Batch } from '@scriptorium/data';
-import { ARCHS, cnnBlstm, pham2014, type ArchName, type BuiltArch, type CnnBlstmOptions, type Pham2014Options } from './architectures.js';
+import { ARCHS, cnnBlstm, pham2014, type ArchName, type ArchOptions, type BuiltArch, type CnnBlstmOptions, type Pham2014Options } from './architectures.js';
 
 export interface LossAndGrads {
   /** Sum of the per-line CTC losses (-log p(text | image)) of the feasible lines. */
@@ -111,9 +111,8 @@ export class HtrModel {
   }
 }
 
-export type ModelOptions<A extends ArchName> = A extends 'pham2014' ? Pham2014Options : CnnBlstmOptions;
-
-export function buildModel(arch: ArchName, options: Pham2014Options | CnnBlstmOptions): HtrModel {
+/** Builds architecture `arch` with its options (their type follows the name). */
+export function buildModel<A extends ArchName>(arch: A, options: ArchOptions[A]): HtrModel {
   switch (arch) {
     case 'pham2014':
       return new HtrModel(arch, pham2014(options as Pham2014Options));

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from './errors.js';
-import { parseDuration, parseFlags, usage, type CommandSpec } from './flags.js';
+import { flagChoice, flagValue, parseDuration, parseFlags, usage, type CommandSpec } from './flags.js';
 
 const cmd: CommandSpec = {
   name: 'train',
@@ -68,5 +68,22 @@ describe('parseDuration', () => {
     expect(parseDuration('250ms', 'x')).toBe(250);
     expect(parseDuration('45', 'x')).toBe(45_000);
     expect(() => parseDuration('10 minutes', 'time-limit')).toThrow("--time-limit: '10 minutes' is not a duration");
+  });
+});
+
+describe('flagValue and flagChoice', () => {
+  it('read parsed values by type; unset flags without default are undefined', () => {
+    const f = parseFlags(cmd, ['--batch', '8', '--time-limit', '2m']);
+    expect(flagValue(f, 'batch', 'number')).toBe(8);
+    expect(flagValue(f, 'time-limit', 'number')).toBe(120_000);
+    expect(flagValue(f, 'resume', 'boolean')).toBe(false);
+    expect(flagChoice(f, 'model', ['pham2014', 'cnn-blstm'])).toBe('pham2014');
+    expect(flagValue(parseFlags(cmd, []), 'time-limit', 'number')).toBeUndefined();
+  });
+
+  it('a value of another type than asked is an internal error, not a usage error', () => {
+    const f = parseFlags(cmd, []);
+    expect(() => flagValue(f, 'model', 'number')).toThrow(new TypeError('internal: flag --model holds "pham2014", not a number'));
+    expect(() => flagChoice(f, 'model', ['cnn-blstm'])).toThrow(TypeError);
   });
 });

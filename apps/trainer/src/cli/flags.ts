@@ -28,6 +28,33 @@ export interface CommandSpec {
 
 export type ParsedFlags = Record<string, unknown> & { _: string[] };
 
+/**
+ * A parsed flag's value, checked against the type parseFlags coerced it to ('number' for int, number and duration
+ * flags); undefined when the flag was not given and has no default. A mismatch is a bug in the command, not the user's.
+ */
+export function flagValue(flags: ParsedFlags, name: string, type: 'string'): string | undefined;
+export function flagValue(flags: ParsedFlags, name: string, type: 'number'): number | undefined;
+export function flagValue(flags: ParsedFlags, name: string, type: 'boolean'): boolean | undefined;
+export function flagValue(flags: ParsedFlags, name: string, type: 'list'): string[] | undefined;
+export function flagValue(flags: ParsedFlags, name: string, type: 'string' | 'number' | 'boolean' | 'list'): unknown {
+  const value = flags[name];
+  if (value === undefined || (type === 'list' ? isStringList(value) : typeof value === type)) return value;
+  throw new TypeError(`internal: flag --${name} holds ${JSON.stringify(value)}, not a ${type}`);
+}
+
+/** A string flag's value as one of its choices (parseFlags has refused any other). */
+export function flagChoice<T extends string>(flags: ParsedFlags, name: string, choices: readonly T[]): T | undefined {
+  const value = flagValue(flags, name, 'string');
+  if (value === undefined) return undefined;
+  const choice = choices.find((c) => c === value);
+  if (choice === undefined) throw new TypeError(`internal: flag --${name} holds '${value}', not one of ${choices.join(', ')}`);
+  return choice;
+}
+
+function isStringList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}
+
 /** Parses '90s', '10m', '1h30m', '2h' or a plain number of seconds into milliseconds. */
 export function parseDuration(text: string, flag: string): number {
   const s = text.trim();

@@ -1,49 +1,69 @@
 import { rm } from 'node:fs/promises';
 import { openDataset } from '@scriptorium/data';
 import { Recognizer } from '@scriptorium/models';
+import { BACKEND_NAMES } from '@scriptorium/runtime';
 import { UsageError } from '../cli/errors.js';
-import type { CommandSpec, ParsedFlags } from '../cli/flags.js';
-import { parseFlags } from '../cli/flags.js';
+import { flagChoice, flagValue, type CommandSpec, type ParsedFlags } from '../cli/flags.js';
 import { errorReport, formatErrorReport } from '../train/error-report.js';
 import { evaluate, type DecodeOptions, type EvalReport } from '../train/evaluate.js';
 import { LM_DEFAULTS, trainLm } from '../train/lm.js';
-import { runTrain, trainCommand } from './train.js';
+import { TRAIN_DEFAULTS, type TrainOptions } from '../train/options.js';
+import { train } from './train.js';
 
-/** What each task trains on, for how long by default, and with which flags (docs/benchmarks has the runs behind them). */
-const TASKS = {
+interface DemoTask {
+  /** Run directory (replaced). */
+  out: string;
+  /** Default training budget. */
+  minutes: number;
+  /** The training options besides the defaults (TRAIN_DEFAULTS). */
+  train: Partial<TrainOptions>;
+  /** Test sets: generated data specs, scored on their test split. */
+  tests: string[];
+}
+
+/** What each task trains on, for how long by default, and with which options (docs/benchmarks has the runs behind them). */
+const TASKS: Record<'digits' | 'text', DemoTask> = {
   digits: {
-    data: 'mnist-lines', out: 'runs/demo', minutes: 14,
-    flags: [
+    out: 'runs/demo', minutes: 14,
+    train: {
+      data: 'mnist-lines',
       // Small batches and no dropout: in a 14-minute budget more updates beat smoother ones, and dropout only slows
       // the escape from CTC's all-blank plateau (docs/benchmarks/main-job.md has the sweep behind these choices).
-      '--batch', '8', '--dropout', '0', '--eval-every', '300', '--patience', '100',
+      batch: 8, evalEvery: 300, patience: 100,
+      model: {
+        arch: 'pham2014',
+        modelOptions: {
+          dropout: 0,
+          // Cells whose state cannot compound along the scan: the paper's cell, with forget biases at 1, saturates and
+          // learned about 2x slower here (docs/benchmarks/main-job.md).
+          bounded: true,
+        },
+      },
       // Batches of lines of similar width: lines of 1 to 15 digits padded to the widest of a batch cost about twice
       // the computation.
-      '--bucket', '20',
-      // Cells whose state cannot compound along the scan: the paper's cell, with forget biases at 1, saturates and
-      // learned about 2x slower here (docs/benchmarks/main-job.md).
-      '--mdlstm-cell', 'bounded',
+      bucket: 20,
       // Validate and keep a moving average of the weights (about the last 1,000 steps): training is unchanged, but the
       // validated model no longer swings by a point from one evaluation to the next, so a slower hour costs less.
-      '--ema', '0.999',
+      ema: 0.999,
       // Lines are composed on the fly, so a large pool costs nothing: no line repeats within the budget.
-      '--train-lines', '100000', '--augment', 'default',
-    ],
+      trainLines: 100000, augment: 'default',
+    },
     // Two test sets of digit images training never saw: the training layout, and a layout family it never drew.
     tests: ['mnist-lines', 'mnist-unseen'],
   },
   text: {
-    data: 'textlines', out: 'runs/demo-text', minutes: 60,
-    flags: [
-      '--batch', '8', '--dropout', '0', '--eval-every', '500', '--valid-lines', '200', '--patience', '100', '--bucket', '20',
-      '--mdlstm-cell', 'bounded', '--ema', '0.999', '--train-lines', '500000', '--augment', 'default',
-    ],
+    out: 'runs/demo-text', minutes: 60,
+    train: {
+      data: 'textlines',
+      batch: 8, model: { arch: 'pham2014', modelOptions: { dropout: 0, bounded: true } }, evalEvery: 500, validLines: 200, patience: 100, bucket: 20,
+      ema: 0.999, trainLines: 500000, augment: 'default',
+    },
     // Fonts and address years training never saw.
     tests: ['textlines'],
   },
-} as const;
+};
 
-type Task = keyof typeof TASKS;
+const TASK_NAMES: ReadonlyArray<keyof typeof TASKS> = ['digits', 'text'];
 
 export const demoCommand: CommandSpec = {
   name: 'demo',
@@ -54,41 +74,46 @@ export const demoCommand: CommandSpec = {
     'and years, greedy and with a beam and a character 6-gram LM of the training text.',
   synopsis: '[--task digits|text] [--time-limit 14m|60m] [--workers 2] [--out runs/demo|runs/demo-text]',
   flags: [
-    { name: 'task', type: 'string', choices: Object.keys(TASKS), default: 'digits', help: 'what to learn to read: digit lines or English text lines' },
+    { name: 'task', type: 'string', choices: TASK_NAMES, default: 'digits', help: 'what to learn to read: digit lines or English text lines' },
     { name: 'time-limit', type: 'duration', help: 'training budget (default: 14m for digits, so that npm start with a build from scratch and the test stays under 15 minutes on 2 cores; 60m for text)' },
     { name: 'workers', type: 'int', min: 0, default: 2, help: 'local worker processes' },
     { name: 'out', type: 'string', metavar: 'DIR', help: 'run directory (replaced; default runs/demo or runs/demo-text)' },
     { name: 'test-lines', type: 'int', min: 1, default: 500, help: 'test lines to score' },
     { name: 'beam', type: 'int', min: 2, default: 16, help: 'beam width of the text task\'s LM decoding' },
-    { name: 'backend', type: 'string', choices: ['auto', 'tensorflow', 'wasm', 'cpu'], default: 'auto', help: 'tfjs backend' },
+    { name: 'backend', type: 'string', choices: BACKEND_NAMES, default: 'auto', help: 'tfjs backend' },
   ],
 };
 
 export async function runDemo(flags: ParsedFlags): Promise<void> {
-  const task = TASKS[flags.task as Task];
-  if (!task) throw new UsageError(`--task ${String(flags.task)}: expected digits or text`);
-  const out = (flags.out as string | undefined) ?? task.out;
-  const minutes = ((flags['time-limit'] as number | undefined) ?? task.minutes * 60_000) / 60_000;
+  const num = (name: string) => flagValue(flags, name, 'number');
+  const taskName = flagChoice(flags, 'task', TASK_NAMES);
+  if (!taskName) throw new UsageError(`--task ${String(flags.task)}: expected digits or text`);
+  const task = TASKS[taskName];
+  const out = flagValue(flags, 'out', 'string') ?? task.out;
   await rm(out, { recursive: true, force: true });
   const started = Date.now();
-  const train = parseFlags(trainCommand, [
-    '--model', 'pham2014', '--data', task.data, '--workers', String(flags.workers), '--time-limit', `${minutes * 60}s`,
-    '--out', out, '--backend', flags.backend as string, ...task.flags,
-  ]);
-  const summary = await runTrain(train);
+  const summary = await train({
+    ...TRAIN_DEFAULTS,
+    ...task.train,
+    workers: num('workers') ?? 2,
+    timeLimit: num('time-limit') ?? task.minutes * 60_000,
+    out,
+    backend: flagChoice(flags, 'backend', BACKEND_NAMES) ?? 'auto',
+  });
   const rec = await Recognizer.load(summary.bestDir);
+  const testLines = num('test-lines') ?? 500, beam = num('beam') ?? 16;
   const scores: Array<[string, EvalReport]> = [];
   for (const spec of task.tests) {
-    const test = await openDataset(spec, { split: 'test', count: flags['test-lines'] as number, seed: 12345, preprocess: rec.meta.preprocess });
+    const test = await openDataset(spec, { split: 'test', count: testLines, seed: 12345, preprocess: rec.meta.preprocess });
     scores.push([`${spec} test, greedy`, await evaluate(rec, test)]);
-    if (flags.task === 'text') scores.push([`${spec} test, beam ${flags.beam} + LM`, await evaluate(rec, test, test.size, await textLm(rec, flags.beam as number))]);
+    if (taskName === 'text') scores.push([`${spec} test, beam ${beam} + LM`, await evaluate(rec, test, test.size, await textLm(rec, beam))]);
   }
   for (const [name, report] of scores) {
     console.log(`\n${name}: reference -> hypothesis`);
     for (const l of report.lines.slice(0, 5)) console.log(`  ${l.ref}\n  ${l.ref === l.hyp ? '= ' : '! '}${l.hyp}`);
   }
-  const [, last] = scores[scores.length - 1]!;
-  console.log(`\nerrors of ${scores[scores.length - 1]![0]}:\n${formatErrorReport(errorReport(last.lines))}\n`);
+  const [lastName, last] = scores[scores.length - 1]!;
+  console.log(`\nerrors of ${lastName}:\n${formatErrorReport(errorReport(last.lines))}\n`);
   for (const [name, report] of scores) console.log(`test CER ${(100 * report.cer).toFixed(2)}%  WER ${(100 * report.wer).toFixed(2)}% on ${report.lines.length} lines: ${name}`);
   console.log(`${summary.steps} steps, total time ${((Date.now() - started) / 60_000).toFixed(1)} min; model: ${summary.bestDir}`);
 }

@@ -1,11 +1,11 @@
 import { runWorker, type WorkerWelcome } from '@scriptorium/dataparallel';
 import { ModelOptionError } from '@scriptorium/models';
-import { initBackend } from '@scriptorium/runtime';
+import { BACKEND_NAMES, initBackend } from '@scriptorium/runtime';
 import { UsageError } from '../cli/errors.js';
-import type { CommandSpec, ParsedFlags } from '../cli/flags.js';
-import { createReplica, type Replica, type TrainJob } from '../job.js';
+import { flagValue, type CommandSpec, type ParsedFlags } from '../cli/flags.js';
+import { createReplica, jobDifferences, readJob, type Replica, type TrainJob } from '../job.js';
+import { HEARTBEAT_MISSES } from '../train/engine.js';
 import { readCurveKeys } from './keys-file.js';
-import { readJob } from './train.js';
 
 export const workerCommand: CommandSpec = {
   name: 'worker',
@@ -17,24 +17,27 @@ export const workerCommand: CommandSpec = {
     { name: 'cache-mb', type: 'int', min: 0, metavar: 'N', help: "MiB of decoded training lines to keep in this process (default: the coordinator's --cache-mb)" },
     { name: 'curve-keys', type: 'string', metavar: 'FILE', help: "this worker's key file (from `scriptorium keys`)" },
     { name: 'server-key', type: 'string', metavar: 'KEY', help: "the coordinator's public key (with --curve-keys)" },
-    { name: 'backend', type: 'string', choices: ['auto', 'tensorflow', 'wasm', 'cpu'], default: 'auto', help: 'tfjs backend' },
+    { name: 'backend', type: 'string', choices: BACKEND_NAMES, default: 'auto', help: 'tfjs backend' },
     { name: 'quiet', type: 'boolean', default: false, help: 'only warnings and errors' },
   ],
 };
 
 export async function runWorkerCommand(flags: ParsedFlags): Promise<void> {
-  const endpoint = flags.connect as string | undefined;
+  const str = (name: string) => flagValue(flags, name, 'string');
+  const endpoint = str('connect');
   if (!endpoint) throw new UsageError('worker: --connect ENDPOINT is required');
   if (!/^(tcp|ipc|inproc):\/\//.test(endpoint)) throw new UsageError(`worker: --connect '${endpoint}' is not a ZeroMQ endpoint (expected tcp://HOST:PORT)`);
-  if (flags['curve-keys'] && !flags['server-key']) throw new UsageError('worker: --curve-keys needs --server-key (the coordinator\'s public key)');
-  const quiet = flags.quiet as boolean;
-  await initBackend({ backend: flags.backend as string, log: quiet ? null : undefined });
+  const curveKeys = str('curve-keys'), serverKey = str('server-key');
+  if (curveKeys && !serverKey) throw new UsageError('worker: --curve-keys needs --server-key (the coordinator\'s public key)');
+  const quiet = flagValue(flags, 'quiet', 'boolean') ?? false;
+  await initBackend({ backend: str('backend'), log: quiet ? null : undefined });
   const onSkip = (s: { index: number; id: string; message: string }) => console.error(`[worker ${process.pid}] skipped line ${s.index} ('${s.id}'): ${s.message}`);
   // With --job the replica is built before joining (a bad file fails at once); otherwise from the job in WELCOME.
   // skipBad and cacheMb are not part of what is trained (a resume may change them): the coordinator's skipBad
   // applies, and --cache-mb, when given, overrides its cacheMb (memory is this machine's business).
-  const local = (job: TrainJob): TrainJob => (flags['cache-mb'] !== undefined ? { ...job, cacheMb: flags['cache-mb'] as number } : job);
-  const jobFile = flags.job as string | undefined;
+  const cacheMb = flagValue(flags, 'cache-mb', 'number');
+  const local = (job: TrainJob): TrainJob => (cacheMb !== undefined ? { ...job, cacheMb } : job);
+  const jobFile = str('job');
   const fileJob = jobFile ? local(await readJob(jobFile)) : undefined;
   // A model option this version does not know (a job from a newer version) is refused with where the job came from.
   const build = async (job: TrainJob, source: string): Promise<Replica> => {
@@ -54,8 +57,7 @@ export async function runWorkerCommand(flags: ParsedFlags): Promise<void> {
     } else {
       const job = local(sent);
       if (fileJob) {
-        const keys = (Object.keys({ ...job, ...fileJob }) as (keyof TrainJob)[]).filter((k) => k !== 'skipBad' && k !== 'cacheMb');
-        const differs = keys.filter((k) => JSON.stringify(job[k]) !== JSON.stringify(fileJob[k]));
+        const differs = jobDifferences(job, fileJob);
         if (differs.length > 0) {
           throw new UsageError(`--job ${jobFile} is not the coordinator's job (${differs.join(', ')} differ); leave --job out to use the coordinator's`, false);
         }
@@ -73,7 +75,7 @@ export async function runWorkerCommand(flags: ParsedFlags): Promise<void> {
   };
   // Launched by a local coordinator: Ctrl-C reaches the whole process group; the coordinator decides.
   if (process.connected) process.on('SIGINT', () => {});
-  const keys = flags['curve-keys'] ? await readCurveKeys(flags['curve-keys'] as string) : undefined;
+  const keys = curveKeys ? await readCurveKeys(curveKeys) : undefined;
   const log = (level: string, msg: string) => {
     if (level === 'warn' || level === 'error' || (!quiet && level === 'info')) console.error(`[worker ${process.pid}] ${msg}`);
   };
@@ -85,9 +87,9 @@ export async function runWorkerCommand(flags: ParsedFlags): Promise<void> {
       const r = await replica.computeGradients(params, shard.items as number[], shard.step, shard.next as number[] | undefined);
       return { grads: r.grads, lossSum: r.lossSum, count: r.count };
     },
-    curve: keys ? { serverKey: flags['server-key'] as string, ...keys } : undefined,
+    curve: keys && serverKey ? { serverKey, ...keys } : undefined,
     connectTimeoutMs: 300_000,
-    heartbeatMisses: 60, // the coordinator may be busy validating for several seconds
+    heartbeatMisses: HEARTBEAT_MISSES, // the coordinator may be busy validating for several seconds
     log,
   });
   if (!quiet) console.error(`[worker ${process.pid}] done: ${exit.reason} (${exit.shards} shards)`);

@@ -1,6 +1,15 @@
 import { adadeltaStep, createAdadeltaState, type AdadeltaConfig, type AdadeltaState } from '@scriptorium/adadelta';
-import { Coordinator, saveCheckpoint, type CoordinatorOptions, type ParamLayout } from '@scriptorium/dataparallel';
-import type { Replica } from '../job.js';
+import { Coordinator, launchLocal, saveCheckpoint, type CoordinatorOptions, type LocalWorkers, type ParamLayout } from '@scriptorium/dataparallel';
+import { readCurveKeys } from '../commands/keys-file.js';
+import type { Replica, TrainJob } from '../job.js';
+import type { TrainOptions } from './options.js';
+
+/**
+ * Heartbeats a coordinator or worker may miss before the other counts it as gone, on both sides. Validation,
+ * checkpoints and bundle saves run on the coordinator's thread and can take seconds: a minute of silence is allowed
+ * (a dead peer's socket is noticed at once anyway).
+ */
+export const HEARTBEAT_MISSES = 60;
 
 export interface EngineStep {
   /** Mean per-line loss of the step. */
@@ -53,12 +62,18 @@ export class InProcessEngine implements Engine {
   async close(): Promise<void> {}
 }
 
-/** A coordinator that shards each global batch over ZeroMQ workers. */
+/** A coordinator that shards each global batch over ZeroMQ workers; closing it stops the local workers it launched. */
 export class DistributedEngine implements Engine {
+  private local?: LocalWorkers;
   private constructor(private readonly coord: Coordinator) {}
 
   static async start(options: CoordinatorOptions): Promise<DistributedEngine> {
     return new DistributedEngine(await Coordinator.start(options));
+  }
+
+  /** Starts `workers` local worker processes (`script` with `args`), stopped when the engine closes. */
+  launchLocal(workers: number, script: string, nodeArgs: string[], args: string[]): void {
+    this.local = launchLocal({ workers, script, nodeArgs, args });
   }
 
   get endpoint(): string {
@@ -97,11 +112,81 @@ export class DistributedEngine implements Engine {
     return this.coord.saveCheckpoint(appState, extras);
   }
 
-  close(): Promise<void> {
-    return this.coord.close();
+  async close(): Promise<void> {
+    try {
+      await this.coord.close();
+    } finally {
+      await this.local?.stop();
+    }
   }
 }
 
 export function freshOptimizerState(layout: ParamLayout): AdadeltaState {
   return createAdadeltaState(layout.size);
+}
+
+/** Where an engine starts: the replica, the job workers rebuild it from, and the step, weights and optimizer to continue. */
+export interface EngineStart {
+  replica: Replica;
+  job: TrainJob;
+  step: number;
+  params: Float32Array;
+  optimizerState: AdadeltaState;
+  optimizer: AdadeltaConfig;
+  checkpointDir: string;
+}
+
+export interface EngineHooks {
+  log: (line: string) => void;
+  /** The backend local workers are to use: the coordinator's. */
+  backend: string;
+  /** How local workers are started: the CLI script and Node arguments. Default: this process's own. */
+  workerScript?: string;
+  workerNodeArgs?: string[];
+}
+
+type EngineOptions = Pick<TrainOptions, 'workers' | 'listen' | 'minWorkers' | 'curveKeys' | 'allowKeys' | 'insecure'>;
+
+/**
+ * The engine a run asks for: in this process (no --workers, no --listen), or a coordinator with local worker processes
+ * (--workers N) or waiting for remote ones (--listen). Resolves once the workers needed have joined.
+ */
+export async function startEngine(o: EngineOptions, start: EngineStart, hooks: EngineHooks): Promise<Engine> {
+  if (o.workers === 0 && !o.listen) return new InProcessEngine(start.replica, start.params, start.optimizerState, start.optimizer);
+  const { log } = hooks;
+  const curve = o.curveKeys ? await readCurveKeys(o.curveKeys) : undefined;
+  const needed = o.listen ? o.minWorkers : o.workers;
+  const engine = await DistributedEngine.start({
+    endpoint: o.listen ?? 'tcp://127.0.0.1:0',
+    layout: start.replica.layout,
+    params: start.params,
+    // Workers build their replica from this: remote ones need only the endpoint (and keys).
+    config: { job: start.job },
+    optimizer: start.optimizer,
+    optimizerState: start.optimizerState,
+    step: start.step,
+    minWorkers: needed,
+    joinTimeoutMs: 120_000,
+    heartbeatMisses: HEARTBEAT_MISSES,
+    insecure: o.insecure,
+    curve: curve ? { ...curve, allowedClients: o.allowKeys ?? [] } : undefined,
+    checkpoint: { dir: start.checkpointDir, every: 1_000_000_000, keep: 3 },
+    log: (level, msg) => {
+      if (level !== 'debug') log(`[coordinator] ${msg}`);
+    },
+  });
+  try {
+    if (o.workers > 0) {
+      const args = ['worker', '--connect', engine.endpoint, '--backend', hooks.backend, '--quiet'];
+      engine.launchLocal(o.workers, hooks.workerScript ?? process.argv[1]!, hooks.workerNodeArgs ?? process.execArgv, args);
+      log(`launched ${o.workers} local workers; coordinator at ${engine.endpoint}`);
+    } else {
+      log(`coordinator listening at ${engine.endpoint}; waiting for ${o.minWorkers} worker(s): scriptorium worker --connect ${engine.endpoint}`);
+    }
+    await engine.waitForWorkers(needed, 300_000);
+  } catch (err) {
+    await engine.close();
+    throw err;
+  }
+  return engine;
 }

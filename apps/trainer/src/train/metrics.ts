@@ -35,17 +35,17 @@ export class MetricsLog {
     const valid = records.filter((r) => r.type === 'valid');
     // Smooth the per-step loss over a window so the trend is visible.
     const window = Math.max(1, Math.round(train.length / 100));
-    const smooth = train.map((r, k) => {
+    const smooth = train.map((r, k): [number, number] => {
       const part = train.slice(Math.max(0, k - window + 1), k + 1);
-      return [r.step, part.reduce((s, p) => s + p.loss!, 0) / part.length] as [number, number];
+      return [r.step, part.reduce((s, p) => s + p.loss!, 0) / part.length];
     });
     await savePlot(lineChartSvg({ title: 'training loss (CTC per line)', xLabel: 'step', yLabel: 'loss', series: [{ name: 'train', points: smooth }] }), `${dir}/loss.png`);
     await savePlot(
       lineChartSvg({
         title: 'validation error rates', xLabel: 'step', yLabel: 'rate',
         series: [
-          { name: 'CER', points: valid.map((r) => [r.step, r.cer!] as [number, number]) },
-          { name: 'WER', points: valid.map((r) => [r.step, r.wer!] as [number, number]) },
+          { name: 'CER', points: valid.map((r): [number, number] => [r.step, r.cer!]) },
+          { name: 'WER', points: valid.map((r): [number, number] => [r.step, r.wer!]) },
         ],
       }),
       `${dir}/cer.png`,

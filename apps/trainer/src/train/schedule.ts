@@ -17,6 +17,13 @@ export function emaDecayAt(decay: number, step: number): number {
   return Math.min(decay, (1 + step) / (10 + step));
 }
 
+/** A moving average of the weights (--ema): validated and saved instead of them, kept in checkpoints. */
+export interface MovingAverage {
+  /** The decay once the average has warmed up (emaDecayAt). */
+  decay: number;
+  weights: Float32Array;
+}
+
 /** avg <- d avg + (1 - d) params, in place. */
 export function updateEma(avg: Float32Array, params: Float32Array, d: number): void {
   const k = 1 - d;

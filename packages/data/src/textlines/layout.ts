@@ -1,5 +1,4 @@
-import { Rng } from '@scriptorium/runtime/rng';
-import type { Split } from '../mnist-lines.js';
+import { lineRng, type Split } from '../mnist-layout.js';
 import { corpusLinesOfLength } from './corpus.js';
 import { fontsOfSplit } from './fonts.js';
 import type { TextLinesConfig } from './options.js';
@@ -30,13 +29,6 @@ export interface TextLineLayout {
   noise: number;
   /** Seeds the per-glyph offsets and the noise, which the renderer draws. */
   pixelSeed: number;
-}
-
-/** The rng of line i: a hash of (seed, i), as mnist-lines seeds its lines. */
-export function lineRng(seed: number, i: number): Rng {
-  const rng = new Rng((Math.imul(seed ^ 0x5bd1e995, 0x27d4eb2d) + Math.imul(i + 1, 0x9e3779b1)) >>> 0);
-  for (let k = 0; k < 3; k++) rng.next(); // decorrelate nearby seeds
-  return rng;
 }
 
 /** Mixed into the seed, so that line i of two splits does not draw the same sizes, slants and word counts. */
