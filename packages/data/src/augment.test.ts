@@ -1,6 +1,7 @@
 import { Rng } from '@scriptorium/runtime/rng';
 import { describe, expect, it } from 'vitest';
-import { AUGMENT_PRESETS, augmentLine, elasticField, gaussianBlur, gridRow, minMax3x3, normalQuantile, parseAugmentConfig, parseAugmentSpec } from './augment.js';
+import { AUGMENT_PRESETS, augmentLine, elasticField, gaussianBlur, gridRow, minMax3x3, normalQuantile } from './augment.js';
+import { parseAugmentConfig, parseAugmentSpec } from './augment-config.js';
 import type { LineImage } from './line-image.js';
 
 const sum = (a: Float32Array) => a.reduce((s, v) => s + v, 0);
@@ -257,7 +258,9 @@ describe('parseAugmentConfig', () => {
     expect(parseAugmentSpec('default:shear=0,noiseStd=0.05')).toEqual({ ...AUGMENT_PRESETS.default, shear: 0, noiseStd: 0.05 });
     expect(parseAugmentSpec('shear=10,scale=0.8..1.2')).toEqual({ shear: 10, scale: [0.8, 1.2] });
     expect(() => parseAugmentSpec('default:shear')).toThrow("augment 'default:shear': 'shear' (expected FIELD=NUMBER");
-    expect(() => parseAugmentSpec('shear=ten')).toThrow("augment 'shear=ten': shear = null (expected degrees in [0, 60))");
+    expect(() => parseAugmentSpec('shear=ten')).toThrow("augment 'shear=ten': shear=ten (expected a number)");
+    expect(() => parseAugmentSpec('shear=70')).toThrow("augment 'shear=70': shear = 70 (expected degrees in [0, 60))");
+    expect(() => parseAugmentSpec('scale=0.9..x')).toThrow('scale=0.9..x (expected two numbers)');
     expect(() => parseAugmentSpec('scale=1.1')).toThrow('scale=1.1 (expected scale=MIN..MAX');
     expect(() => parseAugmentSpec('heavy:shear=1')).toThrow("unknown preset 'heavy'");
   });

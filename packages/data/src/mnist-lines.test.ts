@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { layoutMnistLine, MNIST_LAYOUT_DEFAULTS, resolveLayout, SIZE } from './mnist-layout.js';
+import { layoutMnistLine, MNIST_LAYOUT_DEFAULTS, resolveLayout, SIZE, type LineLayout } from './mnist-layout.js';
 import { drawMnistLayout, mnistDigitPools, mnistLines, mnistUnseenLines, splitRange } from './mnist-lines.js';
 import { openDataset } from './open-dataset.js';
 import { BatchSampler, paddingRatio } from './sampler.js';
@@ -146,12 +146,76 @@ describe('mnist-lines', () => {
     const ds = await openDataset('mnist-lines:minDigits=3,maxDigits=3,slant=0', { split: 'valid', count: 20 });
     for (let i = 0; i < 20; i++) expect(ds.text(i)).toHaveLength(3);
     await expect(openDataset('mnist-lines:maxdigits=3')).rejects.toThrow(/unknown option 'maxdigits' \(expected one of: minDigits, maxDigits/);
-    await expect(openDataset('mnist-unseen:slant=abc')).rejects.toThrow("data spec 'mnist-unseen:slant=abc': slant=abc (expected slant=NUMBER, default 0.35)");
+    await expect(openDataset('mnist-unseen:slant=abc')).rejects.toThrow("data spec 'mnist-unseen:slant=abc': slant=abc (expected slant=NUMBER, default 0.15)");
+    expect(() => mnistUnseenLines({ split: 'test', count: 1, seed: 1, minDigits: 20 })).toThrow(/^mnist-unseen: minDigits 20 \/ maxDigits 14/);
     await expect(openDataset('mnist-lines:slant')).rejects.toThrow(/slant= \(expected slant=NUMBER/);
     expect(() => mnistLines({ split: 'train', count: 0, seed: 1 })).toThrow('mnist-lines: count = 0 (expected a positive integer)');
     expect(() => mnistLines({ split: 'dev' as never, count: 1, seed: 1 })).toThrow(/split 'dev'/);
     expect(() => mnistLines({ split: 'train', count: 1, seed: 1, minDigits: 5, maxDigits: 2 })).toThrow(/minDigits/);
     expect(() => mnistLines({ split: 'train', count: 1, seed: 1, paper: 0.6, minInk: 0.5 })).toThrow(/minInk 0.5 must exceed paper 0.6/);
     expect(() => mnistLines({ split: 'train', count: 1, seed: 1, groups: 1 })).toThrow(/groups = 1/);
+  });
+
+  it('places each digit through its affine map: ink mass scales by |det M| and the centroid maps through M', () => {
+    const ds = mnistLines({ split: 'valid', count: 30, seed: 8, minDigits: 1, maxDigits: 1, ...PLAIN, slant: 0.4, rotation: 25, lineSizeJitter: 0.3, aspectJitter: 0.2 });
+    const pools = mnistDigitPools();
+    for (let i = 0; i < 30; i++) {
+      const layout = ds.layout(i);
+      const [d] = layout.digits;
+      const raw = drawMnistLayout(layout);
+      const [a, b, c, e] = d!.m;
+      let srcMass = 0, sx = 0, sy = 0;
+      for (let y = 0; y < SIZE; y++)
+        for (let x = d!.x0; x < d!.x1; x++) {
+          const v = pools[d!.digit]![d!.index * 784 + y * SIZE + x]!;
+          [srcMass, sx, sy] = [srcMass + v, sx + v * (x + 0.5 - (d!.x0 + d!.x1) / 2), sy + v * (y + 0.5 - SIZE / 2)];
+        }
+      let mass = 0, cx = 0, cy = 0;
+      for (let y = 0; y < raw.height; y++)
+        for (let x = 0; x < raw.width; x++) {
+          const v = raw.data[y * raw.width + x]!;
+          [mass, cx, cy] = [mass + v, cx + v * (x + 0.5), cy + v * (y + 0.5)];
+        }
+      expect(mass / (Math.abs(a * e - b * c) * srcMass)).toBeGreaterThan(0.95);
+      expect(mass / (Math.abs(a * e - b * c) * srcMass)).toBeLessThan(1.05);
+      const [u, v] = [sx / srcMass, sy / srcMass];
+      expect(Math.abs(cx / mass - (d!.cx + a * u + b * v))).toBeLessThan(0.35);
+      expect(Math.abs(cy / mass - (d!.cy + c * u + e * v))).toBeLessThan(0.35);
+    }
+  });
+
+  it('thinner strokes are narrower but keep every digit: 40% of its strong pixels or more', () => {
+    const ds = mnistLines({ split: 'train', count: 300, seed: 6, ...PLAIN, thinP: 0.9 });
+    const strong = (img: { data: Float32Array }) => img.data.reduce((n, v) => n + (v > 0.5 ? 1 : 0), 0);
+    const ratios: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const l: LineLayout = ds.layout(i);
+      if (l.stroke !== 'thin') continue;
+      // One digit at a time: each must keep its stroke, not only the line.
+      for (const d of l.digits) {
+        const alone = { ...l, digits: [d] };
+        ratios.push(strong(drawMnistLayout(alone)) / strong(drawMnistLayout({ ...alone, stroke: 'none' })));
+      }
+    }
+    expect(ratios.length).toBeGreaterThan(1000);
+    expect(Math.min(...ratios)).toBeGreaterThan(0.4);
+    expect(Math.max(...ratios)).toBeLessThanOrEqual(1);
+    expect(ratios.reduce((a, b) => a + b) / ratios.length).toBeLessThan(0.92);
+  });
+
+  it('keeps reading order: no digit starts left of the one before it', () => {
+    const o = resolveLayout({}, 'test');
+    for (let i = 0; i < 2000; i++) {
+      const { digits } = layoutMnistLine(i, 11, 'train', o);
+      const left = digits.map((d) => d.cx - (d.m[0] * (d.x1 - d.x0)) / 2);
+      for (let k = 1; k < digits.length; k++) expect(left[k]).toBeGreaterThan(left[k - 1]!);
+    }
+  });
+
+  it('draws other texts and layouts in each split from one seed', () => {
+    const texts = (split: 'train' | 'valid' | 'test') => Array.from({ length: 200 }, (_, i) => mnistLines({ split, count: 200, seed: 1 }).text(i));
+    const [train, valid, test] = [texts('train'), texts('valid'), texts('test')];
+    const same = (a: string[], b: string[]) => a.filter((t, i) => t === b[i]).length;
+    expect(same(train, test) + same(train, valid) + same(valid, test)).toBeLessThan(10); // one-digit lines may agree by chance
   });
 });

@@ -5,7 +5,7 @@ import { DataError } from './errors.js';
 import { DEFAULT_PREPROCESS, normalizeLineSync, type PreprocessConfig } from './image-io.js';
 import type { LineImage, LineSample } from './line-image.js';
 import {
-  layoutMnistLine, mnistDigitPools, MNIST_UNSEEN_LAYOUT, resolveLayout, SIZE, SPLIT_FRACTIONS,
+  layoutMnistLine, mnistDigitPools, MNIST_LAYOUT_DEFAULTS, MNIST_UNSEEN_LAYOUT, resolveLayout, SIZE, SPLIT_FRACTIONS,
   type LineLayout, type MnistLayoutOptions, type PlacedDigit, type Split,
 } from './mnist-layout.js';
 
@@ -62,7 +62,11 @@ export function drawMnistLayout(layout: LineLayout): LineImage {
   const pools = mnistDigitPools();
   let data: Float32Array = new Float32Array(w * h);
   for (const d of layout.digits) drawDigit(data, w, h, d, pools[d.digit]!);
-  if (layout.stroke !== 'none') data = minMax3x3(data, h, w, layout.stroke === 'thick');
+  if (layout.stroke === 'thick') data = minMax3x3(data, h, w, true);
+  else if (layout.stroke === 'thin') {
+    const t = layout.thinCut;
+    for (let p = 0; p < data.length; p++) data[p] = Math.max(0, (data[p]! - t) / (1 - t));
+  }
   finishRow(data, 0, data.length, layout.ink - layout.paper, layout.paper, layout.noise, new Rng(layout.noiseSeed));
   return { data, width: w, height: h };
 }
@@ -78,14 +82,29 @@ function scaledWidth(layout: LineLayout, pre: Required<PreprocessConfig>): numbe
  * normalised, margins kept: they are part of the variation). Digit pools are split by index within each
  * class (80/10/10), so no digit image is in two splits.
  */
-export function mnistLines(options: MnistLinesOptions): Dataset & { compose(i: number): ComposedLine; layout(i: number): LineLayout } {
+export function mnistLines(options: MnistLinesOptions): MnistLinesDataset {
+  return digitLines('mnist-lines', MNIST_LAYOUT_DEFAULTS, options);
+}
+
+/** The held-out layout family (MNIST_UNSEEN_LAYOUT over the default layout), for evaluation only. */
+export function mnistUnseenLines(options: MnistLinesOptions): MnistLinesDataset {
+  return digitLines('mnist-unseen', MNIST_UNSEEN_DEFAULTS, options);
+}
+
+/** Every layout option of mnist-unseen: the training defaults with MNIST_UNSEEN_LAYOUT over them. */
+export const MNIST_UNSEEN_DEFAULTS: Readonly<MnistLayoutOptions> = Object.freeze({ ...MNIST_LAYOUT_DEFAULTS, ...MNIST_UNSEEN_LAYOUT });
+
+export type MnistLinesDataset = Dataset & { compose(i: number): ComposedLine; layout(i: number): LineLayout };
+
+function digitLines(family: string, defaults: Readonly<MnistLayoutOptions>, options: MnistLinesOptions): MnistLinesDataset {
   const { split, count, seed, height, maxWidth, ...layoutOptions } = options;
-  const name = `mnist-lines:${split}`;
-  if (!Number.isInteger(count) || count < 1) throw new DataError(`mnist-lines: count = ${count} (expected a positive integer)`);
-  if (!(split in SPLIT_FRACTIONS)) throw new DataError(`mnist-lines: split '${split}' (expected train, valid or test)`);
-  const o = resolveLayout(layoutOptions, 'mnist-lines');
+  const name = `${family}:${split}`;
+  if (!Number.isInteger(count) || count < 1) throw new DataError(`${family}: count = ${count} (expected a positive integer)`);
+  if (!(split in SPLIT_FRACTIONS)) throw new DataError(`${family}: split '${split}' (expected train, valid or test)`);
+  const given = Object.fromEntries(Object.entries(layoutOptions).filter(([, v]) => v !== undefined));
+  const o = resolveLayout({ ...defaults, ...given }, family);
   const pre: Required<PreprocessConfig> = { ...DEFAULT_PREPROCESS, height: height ?? DEFAULT_PREPROCESS.height, maxWidth: maxWidth ?? DEFAULT_PREPROCESS.maxWidth, cropMargins: false, contrastNormalize: true };
-  const id = (i: number) => `mnist-lines-${split}-${seed}-${i}`;
+  const id = (i: number) => `${family}-${split}-${seed}-${i}`;
   const layout = (i: number) => layoutMnistLine(i, seed, split, o);
   const compose = (i: number): ComposedLine => {
     const l = layout(i);
@@ -100,10 +119,3 @@ export function mnistLines(options: MnistLinesOptions): Dataset & { compose(i: n
   };
 }
 
-/** The held-out layout family (MNIST_UNSEEN_LAYOUT over the default layout), for evaluation only. */
-export function mnistUnseenLines(options: MnistLinesOptions): ReturnType<typeof mnistLines> {
-  const ds = mnistLines({ ...MNIST_UNSEEN_LAYOUT, ...options });
-  const id = (i: number) => `mnist-unseen-${options.split}-${options.seed}-${i}`;
-  const compose = (i: number): ComposedLine => ({ ...ds.compose(i), id: id(i) });
-  return { ...ds, name: `mnist-unseen:${options.split}`, id, compose, load: async (i) => compose(i) };
-}

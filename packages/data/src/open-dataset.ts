@@ -4,7 +4,7 @@ import { gtFolderDataset } from './gt-folder.js';
 import { iamDataset } from './iam.js';
 import { DEFAULT_PREPROCESS, type PreprocessConfig } from './image-io.js';
 import { manifestDataset } from './manifest.js';
-import { MNIST_LAYOUT_DEFAULTS, mnistLines, mnistUnseenLines, type Split } from './mnist-lines.js';
+import { MNIST_LAYOUT_DEFAULTS, MNIST_UNSEEN_DEFAULTS, mnistLines, mnistUnseenLines, type Split } from './mnist-lines.js';
 import { pageXmlDataset } from './page-xml.js';
 import { TEXTLINES_DEFAULTS } from './textlines/options.js';
 import { textLines } from './textlines/textlines.js';
@@ -62,7 +62,8 @@ export async function openDataset(spec: string, options: OpenDatasetOptions = {}
     case 'mnist-lines':
     case 'mnist-unseen': {
       const split = options.split ?? 'train';
-      const layout = parseSpecOptions(spec, arg, MNIST_LAYOUT_DEFAULTS as unknown as Record<string, number>);
+      const defaults = kind === 'mnist-lines' ? MNIST_LAYOUT_DEFAULTS : MNIST_UNSEEN_DEFAULTS;
+      const layout = parseSpecOptions(spec, arg, defaults as unknown as Record<string, number>);
       const make = kind === 'mnist-lines' ? mnistLines : mnistUnseenLines;
       return make({ ...layout, split, count: options.count ?? (split === 'train' ? 10_000 : 500), seed: options.seed ?? 1, height: preprocess.height, maxWidth: preprocess.maxWidth });
     }

@@ -39,8 +39,8 @@ const TASKS: Record<'digits' | 'text', DemoTask> = {
           bounded: true,
         },
       },
-      // Batches of lines of similar width: lines of 1 to 15 digits padded to the widest of a batch cost about twice
-      // the computation.
+      // Batches of lines of similar width: with lines of 1 to 15 digits in batches of 8, padding is 43% of the pixels a
+      // step computes; sorted within windows of 20 batches, 5% (paddingRatio over 8,000 lines).
       bucket: 20,
       // Validate and keep a moving average of the weights (about the last 1,000 steps): training is unchanged, but the
       // validated model no longer swings by a point from one evaluation to the next, so a slower hour costs less.

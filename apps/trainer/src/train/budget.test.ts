@@ -20,12 +20,14 @@ describe('budget', () => {
 
   it('estimates the time left from the steps of this session, or from the time limit, whichever is sooner', () => {
     // 10 of 100 steps in 20 s: 90 more steps at 2 s each = 180 s.
-    expect(etaMs({ maxSteps: 100 }, 10, 10, 20_000)).toBe(180_000);
-    // Resumed at step 50, 5 steps this session, 20 s elapsed in all (earlier sessions included): 45 more at 4 s = 180 s.
-    expect(etaMs({ maxSteps: 100 }, 55, 5, 20_000)).toBe(180_000);
+    expect(etaMs({ maxSteps: 100 }, 10, 10, 20_000, 20_000)).toBe(180_000);
+    // Resumed at step 50: 5 steps in this session's 10 s (2 s each), 45 more = 90 s, whatever earlier sessions took.
+    expect(etaMs({ maxSteps: 100 }, 55, 5, 10_000, 300_000)).toBe(90_000);
     // The same run with a 120 s limit: 100 s left by the clock, sooner than 180 s.
-    expect(etaMs({ maxSteps: 100, timeLimit: 120_000 }, 10, 10, 20_000)).toBe(100_000);
-    expect(etaMs({ maxEpochs: 3 }, 10, 10, 20_000)).toBeUndefined();
+    expect(etaMs({ maxSteps: 100, timeLimit: 120_000 }, 10, 10, 20_000, 20_000)).toBe(100_000);
+    // A time limit counts earlier sessions: 310 s of 400 s used leaves 90 s.
+    expect(etaMs({ timeLimit: 400_000 }, 55, 5, 10_000, 310_000)).toBe(90_000);
+    expect(etaMs({ maxEpochs: 3 }, 10, 10, 20_000, 20_000)).toBeUndefined();
   });
 });
 

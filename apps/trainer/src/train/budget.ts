@@ -21,11 +21,12 @@ export function budgetUsed(b: Budget, step: number, elapsedMs: number): number {
 }
 
 /**
- * The time left (ms) after `step` steps, `sessionSteps` of them in this session, or undefined without a step or
- * time limit. The step estimate divides all the elapsed time, earlier sessions' included, by this session's steps.
+ * The time left (ms) after `step` steps, or undefined without a step or time limit: for a step limit, at this
+ * session's pace (`sessionSteps` steps in `sessionMs`); for a time limit, what remains of it after `elapsedMs`
+ * (earlier sessions' time included, as the limit counts it).
  */
-export function etaMs(b: Budget, step: number, sessionSteps: number, elapsedMs: number): number | undefined {
-  const bySteps = b.maxSteps !== undefined ? ((b.maxSteps - step) * elapsedMs) / Math.max(1, sessionSteps) : Infinity;
+export function etaMs(b: Budget, step: number, sessionSteps: number, sessionMs: number, elapsedMs: number): number | undefined {
+  const bySteps = b.maxSteps !== undefined ? ((b.maxSteps - step) * sessionMs) / Math.max(1, sessionSteps) : Infinity;
   const byTime = b.timeLimit !== undefined ? b.timeLimit - elapsedMs : Infinity;
   const eta = Math.min(bySteps, byTime);
   return Number.isFinite(eta) ? eta : undefined;

@@ -11,6 +11,9 @@ import type { TrainOptions } from './options.js';
  */
 export const HEARTBEAT_MISSES = 60;
 
+/** Checkpoints kept in a run directory (the oldest are pruned), in-process or distributed. */
+const CHECKPOINTS_KEPT = 3;
+
 export interface EngineStep {
   /** Mean per-line loss of the step. */
   loss: number;
@@ -56,7 +59,7 @@ export class InProcessEngine implements Engine {
   }
 
   checkpoint(dir: string, step: number, appState: unknown, extras?: Record<string, Float32Array>): Promise<string> {
-    return saveCheckpoint(dir, { step, layout: this.replica.layout, params: this.params, optimizerState: this.optimizerState, appState, ...(extras ? { extras } : {}) }, { keep: 3 });
+    return saveCheckpoint(dir, { step, layout: this.replica.layout, params: this.params, optimizerState: this.optimizerState, appState, ...(extras ? { extras } : {}) }, { keep: CHECKPOINTS_KEPT });
   }
 
   async close(): Promise<void> {}
@@ -170,7 +173,7 @@ export async function startEngine(o: EngineOptions, start: EngineStart, hooks: E
     heartbeatMisses: HEARTBEAT_MISSES,
     insecure: o.insecure,
     curve: curve ? { ...curve, allowedClients: o.allowKeys ?? [] } : undefined,
-    checkpoint: { dir: start.checkpointDir, every: 1_000_000_000, keep: 3 },
+    checkpoint: { dir: start.checkpointDir, keep: CHECKPOINTS_KEPT }, // saved when the trainer says (no `every`)
     log: (level, msg) => {
       if (level !== 'debug') log(`[coordinator] ${msg}`);
     },

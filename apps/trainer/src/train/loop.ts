@@ -35,7 +35,7 @@ export async function trainLoop(run: TrainRun): Promise<void> {
     }
     const linesPerSec = speed.add(r.count);
     await run.metrics.append({ type: 'train', step: run.step, epoch: sampler.epoch, timeMs: run.elapsedMs(), loss: r.loss, lr, linesPerSec, workers: r.workers, skipped: r.skipped });
-    const eta = etaMs(o, run.step, run.step - run.startStep, run.elapsedMs());
+    const eta = etaMs(o, run.step, run.step - run.startStep, run.sessionMs(), run.elapsedMs());
     progress?.update({ step: run.step, maxSteps: o.maxSteps, linesPerSec, loss: r.loss, etaMs: eta, workers: engine.liveWorkers });
     if (run.step % run.evalEvery === 0) await run.validate();
     if (run.step % o.checkpointEvery === 0) await run.checkpoint();

@@ -64,7 +64,7 @@ const D = TRAIN_DEFAULTS;
 
 export const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'data', type: 'string', default: D.data, metavar: 'SPEC', help: DATA_HELP },
-  { name: 'valid', type: 'string', metavar: 'SPEC', help: 'validation data (default: the mnist-lines valid split, else the last 5% of the training data)' },
+  { name: 'valid', type: 'string', metavar: 'SPEC', help: 'validation data (default: generated data (mnist-lines, textlines) use their own valid split, other data the last 5% of the training lines)' },
   { name: 'train-lines', type: 'int', min: 1, default: D.trainLines, help: 'lines of generated training data (mnist-lines, textlines)' },
   { name: 'valid-lines', type: 'int', min: 1, default: D.validLines, help: 'validation lines scored at each evaluation' },
   { name: 'model', type: 'string', choices: ARCHS, default: D.model.arch, help: 'architecture' },
@@ -100,7 +100,7 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'out', type: 'string', metavar: 'DIR', help: 'run directory (default: runs/<model>-<date>)' },
   { name: 'resume', type: 'boolean', default: D.resume, help: 'continue the run in --out from its latest checkpoint' },
   { name: 'backend', type: 'string', choices: BACKEND_NAMES, default: D.backend, help: 'tfjs backend (also SCRIPTORIUM_BACKEND)' },
-  { name: 'seed', type: 'int', default: D.seed, help: 'seed of weights, data order and mnist-lines' },
+  { name: 'seed', type: 'int', default: D.seed, help: 'seed of weights, data order, augmentation and generated data' },
   { name: 'quiet', type: 'boolean', default: D.quiet, help: 'no progress bar' },
 ];
 

@@ -65,6 +65,7 @@ export class TrainRun {
   readonly metrics: MetricsLog;
   readonly progress?: ProgressBar;
   private readonly t0: number;
+  private readonly sessionT0 = Date.now();
   private bestWer = NaN;
 
   constructor(readonly parts: RunParts) {
@@ -74,6 +75,11 @@ export class TrainRun {
     this.metrics = new MetricsLog(path.join(parts.out, 'metrics.jsonl'));
     this.progress = parts.options.quiet ? undefined : new ProgressBar();
     this.t0 = Date.now() - parts.app.trainedMs;
+  }
+
+  /** This session's training time (ms), without the earlier sessions' of a resumed run. */
+  sessionMs(): number {
+    return Date.now() - this.sessionT0;
   }
 
   /** Training time so far, earlier sessions' included (ms). */

@@ -1,4 +1,4 @@
-import { lineRng, type Split } from '../mnist-layout.js';
+import { lineRng, SPLIT_SALT, type Split } from '../mnist-layout.js';
 import { corpusLinesOfLength } from './corpus.js';
 import { fontsOfSplit } from './fonts.js';
 import type { TextLinesConfig } from './options.js';
@@ -31,8 +31,6 @@ export interface TextLineLayout {
   pixelSeed: number;
 }
 
-/** Mixed into the seed, so that line i of two splits does not draw the same sizes, slants and word counts. */
-const SPLIT_SALT: Record<Split, number> = { train: 0, valid: 0x2545f491, test: 0x9e3779b9 };
 
 /** Lays out line i of a split, to be scaled to `lineHeight` px: font, text and drawing parameters, deterministic in (seed, i). */
 export function layoutTextLine(i: number, seed: number, split: Split, c: TextLinesConfig, lineHeight: number): TextLineLayout {
