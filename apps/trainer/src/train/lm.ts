@@ -4,7 +4,7 @@ import { type Alphabet, textLinesCorpus } from '@scriptorium/data';
 import { UsageError } from '../cli/errors.js';
 
 /** Order, weight and per-character bonus of LM decoding: chosen on the textlines valid split (docs/benchmarks/text-demo.md). */
-export const LM_DEFAULTS = { order: 6, weight: 0.5, bonus: 0.5 } as const;
+export const LM_DEFAULTS = { order: 6, weight: 0.3, bonus: 2 } as const;
 
 /**
  * A character n-gram LM over a model's classes, trained on a text file (one sequence per line) or, for
