@@ -9,7 +9,9 @@
  * `ctcForwardBackward` alone on typed arrays, and PyTorch's log_softmax + ctc_loss + backward with 2 threads and 1
  * thread (tools/bench/ctc_torch.py --serve, a child process that waits while ours runs). Rounds alternate so that
  * a shared machine's load affects both alike; each measurement is the mean ms per iteration over `--seconds` after a
- * warm-up (ours: 3 iterations and a fifth of that time; PyTorch: 3 iterations), and the table gives the median over rounds, with the load average (`uptime`) of each round.
+ * warm-up (ours: 3 iterations and a fifth of that time; PyTorch: 3 iterations). The table gives the median over
+ * rounds of each, and the ratio PyTorch 2 threads / ours paired within each round (then the median over rounds),
+ * with the load average (`uptime`) at the start of each round.
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -125,16 +127,23 @@ async function main(): Promise<void> {
   }
   torch?.stop();
   console.log(`\nload average (1, 5, 15 min) at the start of each round: ${loads.join('; ')}; now ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`median over ${rounds} rounds, ms per iteration (ratio = PyTorch 2 threads / ours: above 1, ours is faster)\n`);
+  console.log(
+    `median over ${rounds} rounds, ms per iteration; ratio = PyTorch 2 threads / ours within each round (above 1, ours is ` +
+      `faster), median over rounds\n`,
+  );
   console.log('| shape | op wasm | op cpu | ctcForwardBackward | PyTorch 2 threads | PyTorch 1 thread | ratio wasm | ratio cpu |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const shape of SHAPES) {
     const m = (s: Series) => median(results.get(`${shape.join(',')}|${s}`) ?? [NaN]);
     const [B, T, C, L] = shape;
     const cells = [m('op wasm'), m('op cpu'), m('ctcForwardBackward'), m('torch 2 threads'), m('torch 1 thread')];
-    const ratio = (ours: number) => (m('torch 2 threads') / ours).toFixed(2) + 'x';
+    const series = (s: Series) => results.get(`${shape.join(',')}|${s}`) ?? [];
+    const ratio = (ours: Series) => {
+      const torch2 = series('torch 2 threads');
+      return median(series(ours).map((ms, round) => torch2[round]! / ms)).toFixed(2) + 'x';
+    };
     console.log(
-      `| [B${B}, T${T}, C${C}, L${L}] | ${cells.map((v) => v.toFixed(2)).join(' | ')} | ${ratio(m('op wasm'))} | ${ratio(m('op cpu'))} |`,
+      `| [B${B}, T${T}, C${C}, L${L}] | ${cells.map((v) => v.toFixed(2)).join(' | ')} | ${ratio('op wasm')} | ${ratio('op cpu')} |`,
     );
   }
 }

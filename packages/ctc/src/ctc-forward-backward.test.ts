@@ -80,6 +80,85 @@ describe('ctcForwardBackward against brute force over all alignments', () => {
   });
 });
 
+/** Loss and gradient of every sample by the float64 log-space reference, the slow obvious path. */
+function logSpaceReference(
+  logits: Float32Array,
+  [B, T, C]: readonly [number, number, number],
+  labels: number[][],
+  logitLengths: number[],
+  blank: number,
+): { loss: number[]; grad: Float32Array } {
+  const grad = new Float32Array(B * T * C);
+  const loss = labels.map((label, b) => {
+    const frames = logitLengths[b]!;
+    const logProbs = new Float64Array(frames * C);
+    logSoftmaxRows(logits, b * T * C, frames, C, logProbs);
+    const l = ctcLogSpace(logProbs, frames, C, label, blank, grad, b * T * C);
+    if (l === Infinity) grad.fill(0, b * T * C, (b + 1) * T * C);
+    return l;
+  });
+  return { loss, grad };
+}
+
+describe('ctcForwardBackward (scaled fast path) against the float64 log-space reference', () => {
+  // Each case is one call on a random batch; calls of different sizes follow each other, so the buffers reused
+  // across calls are exercised growing and shrinking. Losses agree to 1e-9 relative, gradients to 1e-6.
+  const cases: Array<[name: string, B: number, T: number, C: number, maxLabel: number, blank: number]> = [
+    ['odd shapes, blank 0', 3, 17, 7, 6, 0],
+    ['a label of every class (K = C), blank last', 2, 40, 5, 15, 4],
+    ['long labels in few classes (many repeats), blank in the middle', 4, 33, 3, 12, 1],
+    ['one frame', 3, 1, 6, 1, 0],
+    ['the shapes of the benchmark, smaller', 2, 64, 80, 20, 0],
+    ['odd shapes again, after a bigger call', 3, 9, 4, 4, 2],
+  ];
+  for (const [name, B, T, C, maxLabel, blank] of cases) {
+    it(`${name}: [${B}, ${T}, ${C}], labels up to ${maxLabel}, padding, empty and infeasible labels`, () => {
+      const rng = new Rng(B * 1000 + T * 10 + C);
+      const logits = randomLogits(rng, B * T * C, 3);
+      const labels: number[][] = [];
+      const logitLengths: number[] = [];
+      for (let b = 0; b < B; b++) {
+        logitLengths.push(b === 0 ? T : rng.int(T + 1)); // sample 0 uses every frame, the others fewer (padding)
+        labels.push(b === 1 ? [] : randomLabel(rng, rng.int(maxLabel + 1), C, blank)); // sample 1: empty label
+      }
+      const shape = [B, T, C] as const;
+      const got = ctcForwardBackward({ logits, shape, labels, logitLengths, blank });
+      const ref = logSpaceReference(logits, shape, labels, logitLengths, blank);
+      for (let b = 0; b < B; b++) {
+        if (ref.loss[b] === Infinity) expect(got.loss[b]).toBe(Infinity);
+        else expect(Math.abs(got.loss[b]! - ref.loss[b]!) / Math.max(1, ref.loss[b]!)).toBeLessThan(1e-9);
+      }
+      expect(maxAbsDiff(got.grad, ref.grad)).toBeLessThan(1e-6);
+      expect(Array.from(ctcForward({ logits, shape, labels, logitLengths, blank }))).toEqual(Array.from(got.loss));
+    });
+  }
+
+  it('labels that need every frame (T = required frames: a band of one or two states per frame)', () => {
+    const rng = new Rng(21);
+    const labels = [[1, 2, 3, 4], [1, 1, 2, 2], [3, 3, 3]]; // need 4, 6 and 5 frames
+    const logitLengths = [4, 6, 5];
+    const shape = [3, 6, 5] as const;
+    const logits = randomLogits(rng, 3 * 6 * 5);
+    const got = ctcForwardBackward({ logits, shape, labels, logitLengths });
+    const ref = logSpaceReference(logits, shape, labels, logitLengths, 0);
+    for (let b = 0; b < 3; b++) expect(got.loss[b]).toBeCloseTo(ref.loss[b]!, 9);
+    expect(maxAbsDiff(got.grad, ref.grad)).toBeLessThan(1e-6);
+  });
+
+  it('a class outside the label may lie 1000 below the others: no fallback needed, its gradient is 0', () => {
+    // Class 3 is not in the label [1, 2]: its probability e^-1000 underflows, which changes nothing else.
+    const rng = new Rng(22);
+    const [T, C] = [6, 4];
+    const logits = randomLogits(rng, T * C);
+    for (let t = 0; t < T; t++) logits[t * C + 3] = -1000;
+    const got = ctcForwardBackward({ logits, shape: [1, T, C], labels: [[1, 2]], logitLengths: [T] });
+    const ref = ctcBruteForce(logits, T, C, [1, 2], 0);
+    expect(got.loss[0]).toBeCloseTo(ref.loss, 9);
+    expect(maxAbsDiff(got.grad, ref.grad)).toBeLessThan(1e-6);
+    for (let t = 0; t < T; t++) expect(got.grad[t * C + 3]).toBe(0);
+  });
+});
+
 describe('ctcForwardBackward gradient by finite differences', () => {
   it('matches central differences of the float64 loss on a random batch', () => {
     const rng = new Rng(3);
@@ -284,6 +363,20 @@ describe('ctcForwardBackward precision guards (each case would be silently wrong
     const ref = ctcBruteForce(logits, 4, 3, [1], 0);
     expect(ref.loss).toBeGreaterThan(400);
     const { loss, grad } = ctcForwardBackward({ logits, shape: [1, 4, 3], labels: [[1]], logitLengths: [4] });
+    expect(loss[0]).toBeCloseTo(ref.loss, 9);
+    expect(maxAbsDiff(grad, ref.grad)).toBeLessThan(1e-6);
+  });
+});
+
+describe('ctcForwardBackward when every path is unlikely at one frame', () => {
+  it('a frame where a class outside the label is 400 above all the lattice classes (scale e^-400 for every state)', () => {
+    // Label [1], blank 0, classes 4. At frame 1 class 3 (not in the lattice) dominates by 400, so every state's
+    // forward value drops by ~e^-400 ~ 1e-174 relative to frame 0, below the flush threshold: the sample is still
+    // exact (by the fast path or the log-space one); loss ~400.
+    const logits = Float32Array.from([0.5, 0, -1, 0, 0, 0.3, 0, 400, 1, -0.5, 0, 0, 0, 2, 0, 0]);
+    const ref = ctcBruteForce(logits, 4, 4, [1], 0);
+    expect(ref.loss).toBeGreaterThan(399);
+    const { loss, grad } = ctcForwardBackward({ logits, shape: [1, 4, 4], labels: [[1]], logitLengths: [4] });
     expect(loss[0]).toBeCloseTo(ref.loss, 9);
     expect(maxAbsDiff(grad, ref.grad)).toBeLessThan(1e-6);
   });

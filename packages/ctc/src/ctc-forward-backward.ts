@@ -1,7 +1,8 @@
 import { ctcLogSpace } from './ctc-log-space.js';
 import { checkBlank, checkLabel, checkLengths, checkShape, CtcInputError } from './errors.js';
 import { extendLabel, requiredFrames } from './extended-label.js';
-import { logSoftmaxRows, softmaxRows } from './log-softmax.js';
+import { latticeSoftmax } from './lattice-softmax.js';
+import { logSoftmaxRows } from './log-softmax.js';
 
 export interface CtcForwardBackwardOptions {
   /**
@@ -29,14 +30,13 @@ export interface CtcForwardBackwardResult {
 
 /** Relative disagreement between the frames' occupancy totals above which a sample is redone in log space. */
 const CONSISTENCY_TOLERANCE = 1e-6;
-/** Logit range (max - min within a frame) above which a sample is done in log space: e^-600 ~ 1e-261. */
-const MAX_LOGIT_RANGE = 600;
 /** A per-frame normaliser below this means float64 underflow is near: the sample is redone in log space. */
 const UNDERFLOW = 1e-280;
 /**
- * Normalised forward/backward entries below this are set to 0. They matter only if the other direction weighs
- * them over 1e144 times more than the rest, and then the consistency check catches it. Products of two stored
- * entries stay above 1e-300, out of the subnormal range (where x86 arithmetic is ~50x slower).
+ * Forward/backward entries below this (relative to the previous frame's total, which is 1 after scaling) are set to
+ * 0. They matter only if the other direction weighs them over 1e144 times more than the rest, and then the
+ * consistency check catches it. Products of two stored entries stay above 1e-300, out of the subnormal range (where
+ * x86 arithmetic is ~50x slower).
  */
 const TINY = 1e-150;
 
@@ -44,26 +44,43 @@ const TINY = 1e-150;
  * CTC loss and its exact gradient w.r.t. the logits, per sample, on typed arrays.
  *
  * Forward-backward over the 2L+1 lattice states with scaled probabilities in float64 (Rabiner's scaling: each
- * frame's forward and backward vectors are divided by their sum, and the logs of the sums are accumulated), so the
- * inner loops are multiply-adds with no exp/log per cell, one pass per direction over only the band of states that
- * can lie on a complete path, in buffers allocated once per call.
+ * frame's forward and backward vectors are divided by the previous frame's sum, and the logs of the sums are
+ * accumulated), so the inner loops are multiply-adds with no exp/log per cell, one pass per direction over only the
+ * band of states that can lie on a complete path, in buffers reused across samples and calls. The softmax runs
+ * once per logit ({@link latticeSoftmax}); its result is the gradient of every class outside the label, and the
+ * backward pass subtracts the occupancy of the few classes in it.
  * Every frame's sum over states of alpha*beta must give the same likelihood; a sample where it does not, where a
- * normaliser underflows, or where a frame's logits span more than 600 is recomputed by the log-space reference
- * {@link ctcLogSpace}. Infeasible samples (label needs more frames than given) get +Infinity and zero gradient.
+ * normaliser underflows, or where the logit of a class in the lattice lies more than 600 below the frame's largest
+ * is recomputed by the log-space reference {@link ctcLogSpace}. Infeasible samples (label needs more frames than
+ * given) get +Infinity and zero gradient.
  */
 export function ctcForwardBackward(options: CtcForwardBackwardOptions): CtcForwardBackwardResult {
+  return ctcForwardBackwardScaled(options, null);
+}
+
+/**
+ * {@link ctcForwardBackward} with sample b's gradient multiplied by `gradScale[b]` in the same pass (the loss is
+ * not scaled), written to `grad` (every entry; by default a new array): how `ctcLoss` applies its reduction's
+ * weights without another pass over the gradient, into an array it may reuse.
+ */
+export function ctcForwardBackwardScaled(
+  options: CtcForwardBackwardOptions,
+  gradScale: ArrayLike<number> | null,
+  grad?: Float32Array,
+): CtcForwardBackwardResult {
   const [batch, time, classes] = options.shape;
-  const grad = new Float32Array(batch * time * classes);
-  const loss = run(options, grad);
-  return { loss, grad };
+  const out = grad ?? new Float32Array(batch * time * classes);
+  if (out.length !== batch * time * classes) throw new Error(`grad: ${out.length} values for [${batch}, ${time}, ${classes}]`);
+  const loss = run(options, out, gradScale);
+  return { loss, grad: out };
 }
 
 /** The per-sample losses of {@link ctcForwardBackward} without the gradient (same checks, same numbers). */
 export function ctcForward(options: CtcForwardBackwardOptions): Float64Array {
-  return run(options, null);
+  return run(options, null, null);
 }
 
-function run(o: CtcForwardBackwardOptions, grad: Float32Array | null): Float64Array {
+function run(o: CtcForwardBackwardOptions, grad: Float32Array | null, gradScale: ArrayLike<number> | null): Float64Array {
   checkShape('logits', o.shape, o.logits.length);
   const [batch, time, classes] = o.shape;
   const blank = o.blank ?? 0;
@@ -77,43 +94,90 @@ function run(o: CtcForwardBackwardOptions, grad: Float32Array | null): Float64Ar
     checkLabel('labels', b, o.labels[b]!, classes, blank);
     maxLabel = Math.max(maxLabel, o.labels[b]!.length);
   }
-  const ws = new Workspace(time, classes, 2 * maxLabel + 1);
+  const ws = Workspace.atLeast(time, classes, maxLabel);
   const loss = new Float64Array(batch);
   for (let b = 0; b < batch; b++) {
     const offset = b * time * classes;
-    let l = sampleScaled(o.logits, offset, o.logitLengths[b]!, classes, o.labels[b]!, blank, ws, grad);
+    const scale = gradScale ? gradScale[b]! : 1;
+    let l = sampleScaled(o.logits, offset, o.logitLengths[b]!, classes, o.labels[b]!, blank, ws, grad, scale);
     if (l === Infinity) {
       grad?.fill(0, offset, offset + time * classes);
       if (o.zeroInfinity) l = 0;
+    } else {
+      grad?.fill(0, offset + o.logitLengths[b]! * classes, offset + time * classes); // frames past the length
     }
     loss[b] = l;
   }
   return loss;
 }
 
-/** Buffers sized for the largest sample, reused across samples: no allocation inside the lattice loops. */
+/**
+ * Buffers sized for the largest sample, reused across samples and calls: no allocation inside the lattice loops, and
+ * none per training step once the shapes repeat. Between samples, `classIndex` holds -1 and `occ` 0 everywhere;
+ * everything else is written before it is read.
+ * The lattice of a label has S = 2L + 1 states and K <= L + 1 distinct classes, k = 0 being the blank.
+ */
 class Workspace {
-  readonly prob: Float64Array; // [time, classes] softmax (log-softmax on the fallback path)
-  readonly alpha: Float64Array; // [time, states] scaled forward variables
-  readonly prefixLog: Float64Array; // [time] sum of the logs of the forward normalisers of frames 0..t
-  readonly ext: Int32Array; // [states + 2] class of each state
-  readonly skip: Float64Array; // [states + 2] 1 (a float, to multiply by) where the skip move s-2 -> s is allowed
-  beta: Float64Array; // [states + 2]
-  betaNext: Float64Array; // [states + 2]
-  readonly e: Float64Array; // [states + 2] emission * beta
-  readonly occ: Float64Array; // [classes] occupancy per class at one frame, kept at 0 between frames
+  /** The last workspace made: the next call reuses it when it is big enough. */
+  private static last: Workspace | null = null;
 
-  constructor(time: number, classes: number, states: number) {
-    this.prob = new Float64Array(time * classes);
-    this.alpha = new Float64Array(time * states);
-    this.prefixLog = new Float64Array(time);
+  static atLeast(time: number, classes: number, maxLabel: number): Workspace {
+    const w = Workspace.last;
+    if (w && w.time >= time && w.classes >= classes && w.maxLabel >= maxLabel) return w;
+    Workspace.last = new Workspace(time, classes, maxLabel);
+    return Workspace.last;
+  }
+
+  readonly row: Float64Array; // [classes] one frame's exp(logit - max)
+  readonly emission: Float64Array; // [time, K] softmax of the lattice's classes
+  readonly alpha: Float64Array; // [time, S + 2] scaled forward variables; state s at 2 + s, entries 0 and 1 stay 0
+  readonly alphaLog: Float64Array; // [time] log of the scale of alpha's row t: sum of the logs of rows 0..t-1's sums
+  readonly ext: Int32Array; // [S + 2] class of each state
+  readonly stateClass: Int32Array; // [S + 2] lattice class k of each state
+  readonly skip: Float64Array; // [S + 2] 1 (a float, to multiply by) where the skip move s-2 -> s is allowed
+  readonly latticeClasses: Int32Array; // [K] class of each lattice class, blank first
+  readonly classIndex: Int32Array; // [classes] lattice class of each class, -1 outside the lattice (between samples)
+  beta: Float64Array; // [S + 2]
+  betaNext: Float64Array; // [S + 2]
+  readonly occ: Float64Array; // [K] occupancy per lattice class at one frame, kept at 0 between frames
+
+  private constructor(
+    readonly time: number,
+    readonly classes: number,
+    readonly maxLabel: number,
+  ) {
+    const states = 2 * maxLabel + 1;
+    const k = maxLabel + 1;
+    this.row = new Float64Array(classes);
+    this.emission = new Float64Array(time * k);
+    this.alpha = new Float64Array(time * (states + 2));
+    this.alphaLog = new Float64Array(time);
     this.ext = new Int32Array(states + 2);
+    this.stateClass = new Int32Array(states + 2);
     this.skip = new Float64Array(states + 2);
+    this.latticeClasses = new Int32Array(k);
+    this.classIndex = new Int32Array(classes).fill(-1);
     this.beta = new Float64Array(states + 2);
     this.betaNext = new Float64Array(states + 2);
-    this.e = new Float64Array(states + 2);
-    this.occ = new Float64Array(classes);
+    this.occ = new Float64Array(k);
   }
+}
+
+/** Fills ext, skip, stateClass and latticeClasses for `label`; returns K, the number of distinct classes (blank first). */
+function buildLattice(label: ArrayLike<number>, blank: number, ws: Workspace): number {
+  const { ext, stateClass, latticeClasses, classIndex } = ws;
+  const S = extendLabel(label, blank, ext, ws.skip);
+  let K = 0;
+  for (let s = 0; s < S + 2; s++) {
+    const c = ext[s];
+    if (classIndex[c] < 0) {
+      classIndex[c] = K;
+      latticeClasses[K++] = c;
+    }
+    stateClass[s] = classIndex[c];
+  }
+  for (let k = 0; k < K; k++) classIndex[latticeClasses[k]] = -1;
+  return K;
 }
 
 function sampleScaled(
@@ -125,143 +189,206 @@ function sampleScaled(
   blank: number,
   ws: Workspace,
   grad: Float32Array | null,
+  gradScale: number,
 ): number {
   if (requiredFrames(label) > T) return Infinity;
   if (T === 0) return 0; // empty label and no frames: probability 1
-  const { prob, alpha, prefixLog, ext, skip } = ws;
-  const S = extendLabel(label, blank, ext, skip);
-  // Probabilities that underflow (logits > 600 apart in a frame) could silently drop the dominant paths: such
-  // samples go to log space.
-  if (!(softmaxRows(x, offset, T, C, prob) <= MAX_LOGIT_RANGE)) return fallback(x, offset, T, C, label, blank, ws, grad);
+  const K = buildLattice(label, blank, ws);
+  const S = 2 * label.length + 1;
+  const { emission, alpha, alphaLog, stateClass, skip, latticeClasses } = ws;
+  // Writes the softmax times gradScale to the gradient rows, the lattice classes' softmax to `emission`. A class of
+  // the lattice more than 600 below the frame's largest logit would underflow and could silently drop the dominant
+  // paths: such samples go to log space.
+  if (!latticeSoftmax(x, offset, T, C, latticeClasses, K, ws.row, emission, grad, gradScale)) {
+    return fallback(x, offset, T, C, label, blank, ws, grad, gradScale);
+  }
 
   // Only states in [lo(t), hi(t)] can be on a complete path: by frame t a path has reached at most state 2t + 1,
   // and it must still reach state S - 2 by frame T - 1, moving at most two states per frame. The loops visit only
-  // that band (a fifth to a third fewer cells on typical shapes); entries next to it that a move reads are zeroed.
-  const lo = (t: number) => Math.max(0, S - 2 * (T - t));
-  const hi = (t: number) => Math.min(S - 1, 2 * t + 1);
+  // that band (a fifth to a third fewer cells on typical shapes); entries next to it that a move reads are zero.
+  // lo(t) = max(0, S - 2 (T - t)), hi(t) = min(S - 1, 2 t + 1).
 
-  // Forward. Row t of `alpha` holds alpha_t / exp(prefixLog[t]): each row is divided by its sum n_t (the logs
-  // accumulate in prefixLog), and entries below TINY of the row are flushed to 0 so that no product ever reaches
-  // the slow subnormal range of float64. Row 0 is not flushed: a path dropped at frame t > 0 is then still
-  // counted by the alpha*beta sums of the frames before t, and the consistency check below sees the difference
-  // (beta needs no such care: its last row is exact).
+  // Forward. Row t of `alpha` (stride S + 2, state s at 2 + s, two zeros in front for the moves from s - 1 and
+  // s - 2) holds alpha_t / exp(alphaLog[t]): each row is computed from the previous one divided by its sum n (the
+  // logs accumulate in alphaLog), and entries below TINY are flushed to 0 so that no product ever reaches the slow
+  // subnormal range of float64. Row 0 is not flushed: a path dropped at frame t > 0 is then still counted by the
+  // alpha*beta sums of the frames before t, and the consistency check below sees the difference (beta needs no such
+  // care: its last row is exact).
+  const stride = S + 2;
+  alpha.fill(0, 0, stride);
   let n = 0;
-  for (let s = lo(0); s <= hi(0); s++) n += prob[ext[s]];
-  if (!(n > UNDERFLOW && n < Infinity)) return fallback(x, offset, T, C, label, blank, ws, grad);
-  alpha.fill(0, 0, S);
-  for (let s = lo(0); s <= hi(0); s++) alpha[s] = prob[ext[s]] / n;
-  let logSum = Math.log(n);
-  prefixLog[0] = logSum;
-  for (let t = 1; t < T; t++) {
-    const prev = (t - 1) * S;
-    const cur = prev + S;
-    const p = t * C;
-    const l = lo(t);
-    const h = hi(t);
-    let s = l;
-    let v = 0;
-    n = 0;
-    if (s === 0) {
-      v = alpha[prev] * prob[p + blank];
-      alpha[cur] = v;
-      n += v;
-      s++;
-    }
-    if (s === 1 && s <= h) {
-      v = (alpha[prev + 1] + alpha[prev]) * prob[p + ext[1]];
-      alpha[cur + 1] = v;
-      n += v;
-      s++;
-    }
-    for (; s <= h; s++) {
-      v = (alpha[prev + s] + alpha[prev + s - 1] + skip[s] * alpha[prev + s - 2]) * prob[p + ext[s]];
-      alpha[cur + s] = v;
-      n += v;
-    }
-    if (!(n > UNDERFLOW && n < Infinity)) return fallback(x, offset, T, C, label, blank, ws, grad);
-    logSum += Math.log(n);
-    prefixLog[t] = logSum;
-    const inv = 1 / n;
-    for (s = l; s <= h; s++) {
-      v = alpha[cur + s] * inv;
-      alpha[cur + s] = v < TINY ? 0 : v;
-    }
-    if (h + 1 < S) alpha[cur + h + 1] = 0;
-    if (h + 2 < S) alpha[cur + h + 2] = 0;
+  for (let s = Math.max(0, S - 2 * T); s <= Math.min(S - 1, 1); s++) {
+    const v = emission[stateClass[s]];
+    alpha[2 + s] = v;
+    n += v;
   }
-  const last = (T - 1) * S;
+  let logScale = 0;
+  alphaLog[0] = 0;
+  for (let t = 1; t < T; t++) {
+    if (!(n > UNDERFLOW && n < Infinity)) return fallback(x, offset, T, C, label, blank, ws, grad, gradScale);
+    logScale += Math.log(n);
+    alphaLog[t] = logScale;
+    const inv = 1 / n;
+    const er = t * K;
+    const prev = (t - 1) * stride;
+    const cur = prev + stride;
+    const l = Math.max(0, S - 2 * (T - t));
+    const h = Math.min(S - 1, 2 * t + 1);
+    alpha[cur] = alpha[cur + 1] = 0;
+    // alpha[prev + s], [prev + s + 1], [prev + s + 2] are states s - 2, s - 1, s of frame t - 1.
+    let a2 = alpha[prev + l];
+    let a1 = alpha[prev + l + 1];
+    const pBlank = emission[er] * inv;
+    n = 0;
+    let s = l;
+    if (s & 1) {
+      // a label state first; then pairs of a blank (even s: no skip move, the frame's blank probability) and a label
+      const a0 = alpha[prev + s + 2];
+      let v = (a0 + a1 + skip[s] * a2) * emission[er + stateClass[s]] * inv;
+      if (v < TINY) v = 0;
+      alpha[cur + s + 2] = v;
+      n += v;
+      a2 = a1;
+      a1 = a0;
+      s++;
+    }
+    for (; s < h; s += 2) {
+      const b0 = alpha[prev + s + 2];
+      let u = (b0 + a1) * pBlank;
+      if (u < TINY) u = 0;
+      alpha[cur + s + 2] = u;
+      const a0 = alpha[prev + s + 3];
+      let v = (a0 + b0 + skip[s + 1] * a1) * emission[er + stateClass[s + 1]] * inv;
+      if (v < TINY) v = 0;
+      alpha[cur + s + 3] = v;
+      n += u + v;
+      a2 = b0;
+      a1 = a0;
+    }
+    if (s === h) {
+      let u = (alpha[prev + s + 2] + a1) * pBlank;
+      if (u < TINY) u = 0;
+      alpha[cur + s + 2] = u;
+      n += u;
+    }
+    if (h + 1 < S) alpha[cur + h + 3] = 0;
+    if (h + 2 < S) alpha[cur + h + 4] = 0;
+  }
+  const last = (T - 1) * stride + 2;
   const end = S > 1 ? alpha[last + S - 1] + alpha[last + S - 2] : alpha[last];
-  if (!(end > 0)) return fallback(x, offset, T, C, label, blank, ws, grad);
-  const logLik = logSum + Math.log(end);
+  if (!(end > 0)) return fallback(x, offset, T, C, label, blank, ws, grad, gradScale);
+  const logLik = logScale + Math.log(end);
 
-  // Backward. `beta` holds beta_t (emission at t excluded) / exp(logSuffix), normalised and flushed like alpha.
-  // In the same pass: the occupancies alpha_t(s) beta_t(s), summed per class and in total (z), and
-  // e(s) = emission_t(s) beta_t(s), which feeds the three moves into s for beta_{t-1}. Blank states (even s) are
-  // summed in a local, which keeps the per-class sums free of a store-to-load chain through occ[blank].
+  // Backward, one pass per frame t over its band, from the top state down. `beta` holds beta_t (emission at t
+  // excluded) / exp(logSuffix); the pass sums the occupancies alpha_t(s) beta_t(s) per lattice class and in total
+  // (z), and computes row t - 1 from e(s) = emission_t(s) beta_t(s) / m (m: the sum of row t), flushed like alpha:
+  // beta_{t-1}(s) = e(s) + e(s + 1) + skip(s + 2) e(s + 2), with e(s + 1), e(s + 2) carried in locals. Blank states
+  // (even s) are summed in a local, which keeps the per-class sums free of a store-to-load chain through occ[0].
   let beta = ws.beta;
   let next = ws.betaNext;
-  const { e, occ } = ws;
+  const { occ } = ws;
   beta.fill(0);
   beta[S - 1] = 1;
-  if (S > 1) beta[S - 2] = 1;
+  let m = 1;
+  if (S > 1) {
+    beta[S - 2] = 1;
+    m = 2;
+  }
   let logSuffix = 0;
   for (let t = T - 1; t >= 0; t--) {
-    const a = t * S;
-    const p = t * C;
-    const l = lo(t);
-    const h = hi(t);
-    const pBlank = prob[p + blank];
+    const a = t * stride + 2;
+    const er = t * K;
+    const l = Math.max(0, S - 2 * (T - t));
+    const h = Math.min(S - 1, 2 * t + 1);
+    // The band of frame t - 1 (empty at t = 0): l - 2 <= l1 <= l and h1 <= h.
+    const l1 = Math.max(0, S - 2 * (T - t + 1));
+    const h1 = Math.min(S - 1, 2 * t - 1);
+    const inv = 1 / m;
+    const pBlank = emission[er] * inv;
     let zBlank = 0;
-    for (let s = l + (l & 1); s <= h; s += 2) {
-      const b = beta[s];
-      zBlank += alpha[a + s] * b;
-      e[s] = pBlank * b;
-    }
-    let z = zBlank;
-    for (let s = l + 1 - (l & 1); s <= h; s += 2) {
+    let zLabel = 0;
+    let e1 = 0; // e(s + 1); above the band, 0
+    let e2 = 0; // e(s + 2)
+    let mNext = 0;
+    let s = h;
+    while (s >= l) {
+      if (s & 1 && s <= h1 && s > l) {
+        // The bulk of the band in pairs: a label state s, then the blank s - 1 (no skip move into s + 1, a blank).
+        const bLabel = beta[s];
+        const oLabel = alpha[a + s] * bLabel;
+        const k = stateClass[s];
+        zLabel += oLabel;
+        occ[k] += oLabel;
+        const eLabel = emission[er + k] * inv * bLabel;
+        let v = eLabel + e1 + skip[s + 2] * e2;
+        if (v < TINY) v = 0;
+        next[s] = v;
+        const bBlank = beta[s - 1];
+        zBlank += alpha[a + s - 1] * bBlank;
+        const eBlank = pBlank * bBlank;
+        let u = eBlank + eLabel;
+        if (u < TINY) u = 0;
+        next[s - 1] = u;
+        mNext += v + u;
+        e2 = eLabel;
+        e1 = eBlank;
+        s -= 2;
+        continue;
+      }
+      // One state: at the top of the band (above the band of t - 1) or the last one at its bottom.
       const b = beta[s];
       const o = alpha[a + s] * b;
-      z += o;
-      occ[ext[s]] += o;
-      e[s] = prob[p + ext[s]] * b;
+      let e0: number;
+      if (s & 1) {
+        const k = stateClass[s];
+        zLabel += o;
+        occ[k] += o;
+        e0 = emission[er + k] * inv * b;
+      } else {
+        zBlank += o;
+        e0 = pBlank * b;
+      }
+      if (s <= h1) {
+        let v = e0 + e1 + skip[s + 2] * e2;
+        if (v < TINY) v = 0;
+        next[s] = v;
+        mNext += v;
+      }
+      e2 = e1;
+      e1 = e0;
+      s--;
+    }
+    for (; s >= l1; s--) {
+      // below the band of frame t: e(s) = 0
+      let v = e1 + skip[s + 2] * e2;
+      if (v < TINY) v = 0;
+      next[s] = v;
+      mNext += v;
+      e2 = e1;
+      e1 = 0;
     }
     // sum_s alpha_t(s) beta_t(s) = p(label) at every frame: check it, in the scaled units of this frame.
-    if (!(Math.abs(Math.log(z) + prefixLog[t] + logSuffix - logLik) < CONSISTENCY_TOLERANCE)) {
+    const z = zBlank + zLabel;
+    if (!(Math.abs(Math.log(z) + alphaLog[t] + logSuffix - logLik) < CONSISTENCY_TOLERANCE)) {
       occ.fill(0);
-      return fallback(x, offset, T, C, label, blank, ws, grad);
+      return fallback(x, offset, T, C, label, blank, ws, grad, gradScale);
     }
     if (grad) {
-      // d loss / d logit[t, c] = softmax[t, c] - occupancy of class c / z
-      occ[blank] += zBlank;
+      // d loss / d logit[t, c] = softmax[t, c] - occupancy of class c / z; latticeSoftmax wrote the softmax.
+      occ[0] += zBlank;
       const invZ = 1 / z;
-      const g = offset + p;
-      for (let c = 0; c < C; c++) {
-        grad[g + c] = prob[p + c] - occ[c] * invZ;
-        occ[c] = 0;
+      const g = offset + t * C;
+      for (let k = 0; k < K; k++) {
+        grad[g + latticeClasses[k]] = (emission[er + k] - occ[k] * invZ) * gradScale;
+        occ[k] = 0;
       }
     } else {
       occ.fill(0);
     }
     if (t === 0) break;
-    // The moves into the band of frame t - 1 read e from lo(t - 1) >= l - 2 to hi(t - 1) + 2 <= h + 2.
-    if (l >= 1) e[l - 1] = 0;
-    if (l >= 2) e[l - 2] = 0;
-    e[h + 1] = e[h + 2] = 0;
-    const l1 = lo(t - 1);
-    const h1 = hi(t - 1);
-    let m = 0;
-    for (let s = l1; s <= h1; s++) {
-      const v = e[s] + e[s + 1] + skip[s + 2] * e[s + 2];
-      next[s] = v;
-      m += v;
-    }
-    if (!(m > UNDERFLOW && m < Infinity)) return fallback(x, offset, T, C, label, blank, ws, grad);
+    if (!(mNext > UNDERFLOW && mNext < Infinity)) return fallback(x, offset, T, C, label, blank, ws, grad, gradScale);
     logSuffix += Math.log(m);
-    const inv = 1 / m;
-    for (let s = l1; s <= h1; s++) {
-      const v = next[s] * inv;
-      next[s] = v < TINY ? 0 : v;
-    }
+    m = mNext;
     [beta, next] = [next, beta];
   }
   ws.beta = beta;
@@ -278,7 +405,13 @@ function fallback(
   blank: number,
   ws: Workspace,
   grad: Float32Array | null,
+  gradScale: number,
 ): number {
-  logSoftmaxRows(x, offset, T, C, ws.prob);
-  return ctcLogSpace(ws.prob, T, C, label, blank, grad, offset);
+  const logProbs = new Float64Array(T * C);
+  logSoftmaxRows(x, offset, T, C, logProbs);
+  const loss = ctcLogSpace(logProbs, T, C, label, blank, grad, offset);
+  if (grad && gradScale !== 1 && loss < Infinity) {
+    for (let i = offset; i < offset + T * C; i++) grad[i] *= gradScale;
+  }
+  return loss;
 }

@@ -60,8 +60,54 @@ for (const backend of ['cpu', 'wasm'] as const) {
       expectClose(gMean.dataSync(), expectMean, 1e-6);
       tf.dispose([x, dy, gNone, gMean]);
     });
+
+    it('gradient weights applied in the forward pass: sum (dy 1), mean times 3 (dy 3), and a sample in log space', async () => {
+      await initBackend({ backend, log: null });
+      const data = randomLogits(7);
+      // Sample 0's frame 2 puts class 2 (in its label) 700 below the rest: that sample goes to the log-space path,
+      // whose gradient gets the weight 1 / (3 * 3) as well.
+      for (let c = 0; c < C; c++) data[2 * C + c] = c === 2 ? -700 : 0;
+      const ref = ctcForwardBackward({ logits: data, shape: [B, T, C], labels, logitLengths });
+      expect(Number.isFinite(ref.loss[0])).toBe(true);
+      const x = tf.tensor3d(data, [B, T, C]);
+      const before = tf.memory().numTensors;
+      const gSum = tf.grad((v: tf.Tensor) => ctcLoss({ logits: v as tf.Tensor3D, labels, logitLengths, reduction: 'sum' }))(x);
+      const gMean3 = tf.grad((v: tf.Tensor) => tf.mul(ctcLoss({ logits: v as tf.Tensor3D, labels, logitLengths }), 3))(x);
+      expect(tf.memory().numTensors).toBe(before + 2);
+      const wMean3 = [3 / (3 * 3), 3 / 3, 3 / 3]; // 3 * 1 / (batch * max(label length, 1))
+      expectClose(gSum.dataSync(), ref.grad, 1e-6);
+      expectClose(gMean3.dataSync(), ref.grad.map((g, i) => g * wMean3[Math.floor(i / (T * C))]!), 1e-6);
+      tf.dispose([x, gSum, gMean3]);
+    });
   });
 }
+
+describe('ctcLoss on wasm, where the gradient array is reused from one step to the next', () => {
+  it('a step after one with other lengths gets no stale values (padding frames and an infeasible sample are 0)', async () => {
+    await initBackend({ backend: 'wasm', log: null });
+    const x = tf.tensor3d(randomLogits(8), [B, T, C]);
+    const steps: Array<[number[][], number[]]> = [
+      [labels, [7, 7, 7]],
+      [labels, logitLengths], // shorter: frames past each length must read 0, not the previous step's gradient
+      [[[1, 1, 1], [4], []], [3, 4, 6]], // sample 0 infeasible (needs 5 frames): all 0
+      [[[1, 1, 1], [4], []], [3, 4, 6]], // the same step twice: the same gradient
+    ];
+    const seen: Float32Array[] = [];
+    for (const [stepLabels, lengths] of steps) {
+      const f = (v: tf.Tensor) => ctcLoss({ logits: v as tf.Tensor3D, labels: stepLabels, logitLengths: lengths, zeroInfinity: true });
+      const g = tf.grad(f)(x);
+      const ref = ctcForwardBackward({ logits: x.dataSync() as Float32Array, shape: [B, T, C], labels: stepLabels, logitLengths: lengths });
+      const w = stepLabels.map((l) => 1 / (B * Math.max(l.length, 1)));
+      const got = g.dataSync() as Float32Array;
+      expectClose(got, ref.grad.map((v, i) => v * w[Math.floor(i / (T * C))]!), 1e-6);
+      seen.push(got.slice());
+      g.dispose();
+    }
+    expect(Array.from(seen[3]!)).toEqual(Array.from(seen[2]!));
+    expect(seen[2]!.subarray(0, T * C).every((v) => v === 0)).toBe(true);
+    x.dispose();
+  });
+});
 
 describe('ctcLoss inputs', () => {
   it('accepts padded tensor, padded Int32Array, ragged arrays, and tensor lengths, with the same result', async () => {

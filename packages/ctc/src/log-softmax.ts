@@ -1,7 +1,7 @@
 import { expNonPositive } from './fast-exp.js';
 
 /**
- * Row-wise (log-)softmax in float64 over `frames` rows of `classes` values that start at `offset` in `x`
+ * Row-wise log-softmax in float64 over `frames` rows of `classes` values that start at `offset` in `x`
  * (row-major [frames, classes]); results go to `out` from index 0. Stable: the row maximum is subtracted first.
  */
 export function logSoftmaxRows(
@@ -16,34 +16,6 @@ export function logSoftmaxRows(
     const lse = rowLogSumExp(x, row, classes);
     for (let c = 0; c < classes; c++) out[t * classes + c] = x[row + c] - lse;
   }
-}
-
-/**
- * Softmax probabilities, same layout as {@link logSoftmaxRows}. Returns the widest logit range (max - min) of a row:
- * beyond ~708 some probabilities of that row underflow to 0 in float64.
- */
-export function softmaxRows(x: ArrayLike<number>, offset: number, frames: number, classes: number, out: Float64Array): number {
-  let widest = 0;
-  for (let t = 0; t < frames; t++) {
-    const row = offset + t * classes;
-    let max = -Infinity;
-    let min = Infinity;
-    for (let c = 0; c < classes; c++) {
-      const v = x[row + c];
-      if (v > max) max = v;
-      if (v < min) min = v;
-    }
-    if (!(max - min <= widest)) widest = max - min; // NaN propagates
-    let sum = 0;
-    for (let c = 0; c < classes; c++) {
-      const e = expNonPositive(x[row + c] - max);
-      out[t * classes + c] = e;
-      sum += e;
-    }
-    const inv = 1 / sum;
-    for (let c = 0; c < classes; c++) out[t * classes + c] *= inv;
-  }
-  return widest;
 }
 
 function rowLogSumExp(x: ArrayLike<number>, row: number, classes: number): number {
