@@ -93,7 +93,7 @@ describe('gtFolderDataset', () => {
 
 describe('openDataset', () => {
   it('lists the new specs and refuses splitFile outside iam', async () => {
-    await expect(openDataset('nope:x')).rejects.toThrow("unknown data spec 'nope:x' (expected one of: mnist-lines, manifest:FILE, iam:DIR, gt:DIR, page:DIR)");
+    await expect(openDataset('nope:x')).rejects.toThrow("unknown data spec 'nope:x' (expected one of: mnist-lines[:OPTIONS], mnist-unseen[:OPTIONS], textlines[:OPTIONS], manifest:FILE, iam:DIR, gt:DIR, page:DIR)");
     await expect(openDataset('gt:x', { splitFile: 'train.txt' })).rejects.toThrow("data spec 'gt:x': splitFile applies to iam:DIR only");
     await expect(openDataset('page:')).rejects.toThrow("data spec 'page:': expected page:DIR");
   });
