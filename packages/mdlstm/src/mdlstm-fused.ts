@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { scalarActivation } from './activations.js';
 import { CELL_DEFAULTS, flipsOf, GATES, type CellOptions, type Direction, type MergeMode } from './config.js';
+import { simdBackward, simdForward, type SimdScanShape } from './kernels/mdlstm-simd.js';
 
 /**
  * The MDLSTM scan as one custom op whose cell arithmetic runs on typed arrays (float32 storage, float64
@@ -14,6 +15,8 @@ import { CELL_DEFAULTS, flipsOf, GATES, type CellOptions, type Direction, type M
  *   diagonal are backend matMuls ([cells, 2U] x [2U, 5U], one per direction), the input projection matMuls
  *   before the scan, and the weight and input gradients matMuls after it; only the gates are JavaScript
  *   (best where matMul is fast native code: wasm, whose SIMD matMul runs 20 to 30x faster than a JS loop).
+ * - 'simd': the cells order in our own WebAssembly SIMD module (kernels/mdlstm-simd.ts), all directions at once
+ *   (one f32x4 lane each); sigmoid gates and tanh only (the caller checks simdSupports and simdAvailable).
  *
  * With `merge`, returns the layer's output with the directions merged (as mergeDirections does: concat
  * [B, H, W, nDir*U], sum/ave/mul [B, H, W, U], none [B, H, W, nDir, U]), merged and un-merged in the same
@@ -32,7 +35,7 @@ export function mdlstmFusedScan(
   mask: Float32Array | undefined, // [B, H, W]
   cellOptions: CellOptions,
   merge?: MergeMode,
-  order: 'cells' | 'diagonals' = 'cells',
+  order: 'cells' | 'diagonals' | 'simd' = 'cells',
 ): tf.Tensor {
   const [B, H, W, C] = x.shape as [number, number, number, number];
   const D = directions.length, G = kernel.shape[2]!, U = G / GATES;
@@ -50,6 +53,7 @@ export function mdlstmFusedScan(
     const R = args[2]!.dataSync() as Float32Array;
     const bv = args[3]!.dataSync() as Float32Array;
     const P = args[4] ? (args[4].dataSync() as Float32Array) : undefined;
+    if (order === 'simd') return simdScan(scan, xv, { K, R, bias: bv, P }, merge);
     const fwd = order === 'diagonals' ? diagonalForward(scan, xv, K, R, bv, P) : scanForward(scan, xv, K, R, bv, P);
     let value: tf.Tensor;
     if (merge) {
@@ -82,6 +86,26 @@ export function mdlstmFusedScan(
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   const inputs = [x, kernel, recurrentKernel, bias, ...(peephole ? [peephole] : [])];
   return (op as (...ts: tf.Tensor[]) => tf.Tensor)(...inputs);
+}
+
+/** The op's value and gradient with the scan in the WebAssembly SIMD kernel. */
+function simdScan(sc: ScanShape, xv: Float32Array, wts: Parameters<typeof simdForward>[2], merge: MergeMode | undefined) {
+  const { B, H, W, C, D, U, G } = sc;
+  const shape: SimdScanShape = { B, H, W, C, U, flips: sc.flips, bounded: sc.s !== 1 };
+  const fwd = simdForward(shape, xv, wts, sc.mask);
+  const h = fwd.hc.subarray(0, D * B * H * W * U);
+  const value = merge
+    ? tf.tensor(mergeForward(h, merge, D, B * H * W, U), merge === 'concat' ? [B, H, W, D * U] : merge === 'none' ? [B, H, W, D, U] : [B, H, W, U])
+    : tf.tensor(fwd.hc, [2, D, B, H, W, U]);
+  const gradFunc = (dyT: tf.Tensor | tf.Tensor[]) => {
+    const dy = (Array.isArray(dyT) ? dyT[0]! : dyT).dataSync() as Float32Array;
+    const dyAll = merge ? mergeBackward(dy, h, merge, D, B * H * W, U) : dy;
+    const g = simdBackward(shape, xv, wts, sc.mask, fwd, dyAll);
+    const grads = [tf.tensor(g.gx, [B, H, W, C]), tf.tensor(g.gK, [D, C, G]), tf.tensor(g.gR, [D, 2 * U, G]), tf.tensor(g.gb, [D, G])];
+    if (g.gP) grads.push(tf.tensor(g.gP, [D, 5, U]));
+    return grads;
+  };
+  return { value, gradFunc };
 }
 
 /** Merges h [D, cells, U] over the directions into the layout of `mode` (see mdlstmFusedScan). */

@@ -24,7 +24,7 @@ interface Case {
  * Runs the fast op with merge 'none' ([B,H,W,D,U]) and the reference, forward and backward for
  * loss = sum(R * h), and compares outputs and gradients of x and every weight.
  */
-function compare(c: Case, implementation: 'fused' | 'diagonal' | 'wavefront' = 'fused') {
+function compare(c: Case, implementation: 'fused' | 'diagonal' | 'simd' | 'wavefront' = 'fused') {
   const [B, H, W, C] = c.shape;
   const D = c.directions.length, U = c.units;
   const x64 = randomArray(B * H * W * C, 7, 1);
@@ -65,7 +65,7 @@ function compare(c: Case, implementation: 'fused' | 'diagonal' | 'wavefront' = '
   tf.dispose([x, rNone, ...params]);
 }
 
-for (const impl of ['wavefront', 'fused', 'diagonal'] as const) describe(`mdlstm op (${impl}) vs the cell-by-cell reference`, () => {
+for (const impl of ['wavefront', 'fused', 'diagonal', 'simd'] as const) describe(`mdlstm op (${impl}) vs the cell-by-cell reference`, () => {
   for (const shape of [[1, 1, 1, 2], [1, 1, 7, 2], [2, 5, 1, 1], [2, 3, 4, 3], [1, 7, 5, 2]] as Array<Case['shape']>) {
     for (const d of DIRS) {
       it(`direction ${d} on ${shape[1]}x${shape[2]} (batch ${shape[0]}, ${shape[3]} channels)`, () =>
@@ -74,8 +74,13 @@ for (const impl of ['wavefront', 'fused', 'diagonal'] as const) describe(`mdlstm
   }
   it('all four directions at once, 3 units', () => compare({ shape: [2, 3, 4, 2], units: 3, directions: DIRS }, impl));
   it('bounded cell with peepholes', () => compare({ shape: [1, 4, 3, 2], units: 2, directions: DIRS, peephole: true, cell: { bounded: true } }, impl));
-  it('hardSigmoid gates and relu activation', () =>
-    compare({ shape: [1, 3, 3, 2], units: 2, directions: ['br', 'tr'], cell: { recurrentActivation: 'hardSigmoid', activation: 'relu' } }, impl));
+  const otherActivations: Case = { shape: [1, 3, 3, 2], units: 2, directions: ['br', 'tr'], cell: { recurrentActivation: 'hardSigmoid', activation: 'relu' } };
+  if (impl === 'simd') {
+    it('refuses hardSigmoid gates and relu activation by name', () =>
+      expect(() => compare(otherActivations, impl)).toThrow(/'simd' supports activation 'tanh' and recurrentActivation 'sigmoid' only \(got 'relu' and 'hardSigmoid'/));
+  } else {
+    it('hardSigmoid gates and relu activation', () => compare(otherActivations, impl));
+  }
   it('padded samples with peepholes and the bounded cell', () =>
     compare({ shape: [2, 4, 5, 2], units: 2, directions: DIRS, widths: [5, 3], heights: [4, 2], peephole: true, cell: { bounded: true } }, impl));
   it('a batch of samples with different widths and heights', () =>
@@ -246,7 +251,7 @@ describe('on the wasm backend', () => {
     expect(await kernelsFor(4)).toContain('BatchMatMul');
     expect(await kernelsFor(2)).not.toContain('BatchMatMul');
   });
-  for (const impl of ['wavefront', 'fused', 'diagonal'] as const) {
+  for (const impl of ['wavefront', 'fused', 'diagonal', 'simd'] as const) {
     it(`${impl}: all four directions with different sizes equal the reference, forward and gradients`, () =>
       compare({ shape: [2, 3, 5, 2], units: 2, directions: DIRS, widths: [5, 3], heights: [3, 2] }, impl));
     it(`${impl}: bounded cell with peepholes`, () =>

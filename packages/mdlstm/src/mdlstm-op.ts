@@ -12,6 +12,7 @@ import {
   type Direction,
   type MergeMode,
 } from './config.js';
+import { simdAvailable, simdSupports } from './kernels/mdlstm-simd.js';
 import { mdlstmFusedScan } from './mdlstm-fused.js';
 import { mergeDirections } from './merge.js';
 import { skew, unskew } from './skew.js';
@@ -45,15 +46,17 @@ export interface MDLSTMOpOptions extends CellOptions {
    * 'fused': one custom op looping over the cells on typed arrays, every product in JavaScript (fast on
    * cpu, where every tfjs op has a fixed cost and matMul is JavaScript too); 'diagonal': the same custom op
    * taking one anti-diagonal of all directions at a time, its products as per-direction 2D backend matMuls
-   * (fast on wasm, whose matMul is SIMD code); 'wavefront': the skewed anti-diagonal scan of public tfjs ops (for
+   * (fast on wasm, whose matMul is SIMD code); 'simd': the cell order in our own WebAssembly SIMD module, the
+   * four directions in the four lanes of each f32x4 (needs WebAssembly SIMD and the standard activations,
+   * sigmoid gates and tanh; refused otherwise); 'wavefront': the skewed anti-diagonal scan of public tfjs ops (for
    * the tensorflow backend, where the data stays on the device). Default 'auto': wavefront on
    * 'tensorflow'; on 'wasm' diagonal from 4 units up (fused below: a matMul call costs more than a few
    * products); else fused.
    */
-  implementation?: 'auto' | 'fused' | 'diagonal' | 'wavefront';
+  implementation?: 'auto' | 'fused' | 'diagonal' | 'simd' | 'wavefront';
 }
 
-const IMPLEMENTATIONS = ['auto', 'fused', 'diagonal', 'wavefront'] as const;
+const IMPLEMENTATIONS = ['auto', 'fused', 'diagonal', 'simd', 'wavefront'] as const;
 /** 'auto' on wasm: the diagonal order from this many units up (docs/benchmarks/mdlstm.md). */
 const AUTO_DIAGONAL_UNITS = 4;
 
@@ -138,8 +141,9 @@ export function mdlstm(x: tf.Tensor, weights: MDLSTMWeights, options: MDLSTMOpOp
       // product is 10 U^2 multiply-adds); below, JavaScript does the few products faster than the call.
       impl = backend === 'tensorflow' ? 'wavefront' : backend === 'wasm' && U >= AUTO_DIAGONAL_UNITS ? 'diagonal' : 'fused';
     }
+    if (impl === 'simd') checkSimd(cell, D);
     const fused = impl !== 'wavefront';
-    const order = impl === 'diagonal' ? 'diagonals' : 'cells';
+    const order = impl === 'diagonal' ? 'diagonals' : impl === 'simd' ? 'simd' : 'cells';
     let perDir: tf.Tensor, cAll: () => tf.Tensor; // [D, B, H, W, U]
     const maskValues = () => (mask ? (mask.dataSync() as Float32Array) : undefined);
     if (fused && !options.returnState) {
@@ -169,6 +173,16 @@ export function mdlstm(x: tf.Tensor, weights: MDLSTMWeights, options: MDLSTMOpOp
     });
     return [out, ...states];
   });
+}
+
+function checkSimd(cell: Required<CellOptions>, D: number): void {
+  if (!simdAvailable()) throw new MDLSTMInputError("mdlstm: implementation 'simd' needs WebAssembly SIMD, which this engine lacks (use 'auto')");
+  if (!simdSupports(cell, D)) {
+    throw new MDLSTMInputError(
+      `mdlstm: implementation 'simd' supports activation 'tanh' and recurrentActivation 'sigmoid' only ` +
+        `(got '${cell.activation}' and '${cell.recurrentActivation}'; use 'auto')`,
+    );
+  }
 }
 
 /** The wavefront scan of public tfjs ops: per-direction h (and c on demand) as [D, B, H, W, U]. */
