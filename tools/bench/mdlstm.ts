@@ -1,6 +1,8 @@
 // MDLSTM speed: the fused typed-array op (cell order and diagonal order) and the wavefront of tfjs ops vs a per-cell scan built from tfjs ops
 // and the float64 reference.
 // Run: node --import tsx --conditions=@scriptorium/source tools/bench/mdlstm.ts [wasm|cpu ...]
+// Side by side (the fast implementations only, interleaved rounds, medians):
+//      node --import tsx --conditions=@scriptorium/source tools/bench/mdlstm.ts --compare [wasm|cpu ...]
 import * as tf from '@tensorflow/tfjs-core';
 import { mdlstm, mdlstmReference, type MDLSTMWeights } from '@scriptorium/mdlstm';
 import { initBackend } from '@scriptorium/runtime';
@@ -70,8 +72,64 @@ function perCellScan(x: tf.Tensor4D, w: MDLSTMWeights, rows: number): tf.Tensor 
   return tf.stack(outs);
 }
 
-const backends = process.argv.slice(2).length ? process.argv.slice(2) : ['wasm', 'cpu'];
+const args = process.argv.slice(2);
+const compareMode = args.includes('--compare');
+const backends = args.filter((a) => a !== '--compare').length ? args.filter((a) => a !== '--compare') : ['wasm', 'cpu'];
 const lines: string[] = [];
+if (compareMode) {
+  for (const backend of backends) await compare(backend, lines);
+  console.log(lines.join('\n'));
+  process.exit(0);
+}
+
+/** Median of xs. */
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+/**
+ * The fast implementations side by side on each layer size: ROUNDS rounds, each timing every implementation
+ * in turn (forward, then forward + backward), so that a change in the machine's load hits all of them alike;
+ * medians over the rounds.
+ */
+async function compare(backend: string, out: string[]): Promise<void> {
+  const ROUNDS = 7;
+  await initBackend({ backend, log: null });
+  const impls = ['fused', 'diagonal', 'simd'] as const;
+  out.push(`\n### ${backend}: ${ROUNDS} interleaved rounds, median ms\n`);
+  out.push('| grid (units, channels, HxW), batch 8 | implementation | forward ms | fwd+bwd ms | cells/s fwd+bwd | fwd+bwd vs fused |');
+  out.push('| --- | --- | ---: | ---: | ---: | ---: |');
+  for (const s of SIZES) {
+    const D = 4, U = s.units, C = s.channels;
+    const x = tf.randomUniform([BATCH, s.h, s.w, C]) as tf.Tensor4D;
+    const w = weights(D, C, U);
+    const cells = BATCH * s.h * s.w * D;
+    const fwdOf = (implementation: (typeof impls)[number]) => () => run(() => mdlstm(x, w, { implementation }) as tf.Tensor);
+    const bwdOf = (implementation: (typeof impls)[number]) => () =>
+      tf.tidy(() => {
+        const g = tf.grads((xx: tf.Tensor, k: tf.Tensor, r: tf.Tensor) =>
+          tf.sum(mdlstm(xx, { kernel: k, recurrentKernel: r, bias: w.bias }, { implementation }) as tf.Tensor),
+        )([x, w.kernel, w.recurrentKernel]);
+        g.forEach((t) => t.dataSync());
+      });
+    const times = new Map(impls.map((i) => [i, { fwd: [] as number[], bwd: [] as number[] }]));
+    for (const i of impls) { fwdOf(i)(); bwdOf(i)(); } // warm-up
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const i of impls) {
+        times.get(i)!.fwd.push(await timeIt(fwdOf(i), 300));
+        times.get(i)!.bwd.push(await timeIt(bwdOf(i), 300));
+      }
+    }
+    const fusedBwd = median(times.get('fused')!.bwd);
+    for (const i of impls) {
+      const f = median(times.get(i)!.fwd), b = median(times.get(i)!.bwd);
+      out.push(`| ${U}, ${C}, ${s.h}x${s.w} | ${i} | ${f.toFixed(1)} | ${b.toFixed(1)} | ${(cells / b / 1e3).toFixed(2)}M | ${(fusedBwd / b).toFixed(1)}x |`);
+    }
+    tf.dispose([x, w.kernel, w.recurrentKernel, w.bias]);
+  }
+}
+
 for (const backend of backends) {
   await initBackend({ backend, log: null });
   // The backend's own matmul speed, for scale.

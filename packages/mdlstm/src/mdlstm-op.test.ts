@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@scriptorium/runtime';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CellOptions, Direction, MergeMode } from './config.js';
-import { mdlstm } from './mdlstm-op.js';
+import { autoImplementation, mdlstm } from './mdlstm-op.js';
 import { mdlstmReference, mdlstmReferenceBackward } from './reference.js';
 import { DIRS, maxAbsDiff, randomArray, randomWeights, toTensors } from './test-util.js';
 
@@ -119,21 +119,21 @@ describe('merge modes', () => {
   for (const mode of ['concat', 'sum', 'ave', 'mul', 'none'] as const) {
     it(`${mode}: the fused op's gradients equal those through tfjs's merge ops`, () => {
       const xt = x(), wt = toTensors(w64, 4, C, U);
-      const gradsOf = (implementation: 'fused' | 'diagonal' | 'wavefront') =>
+      const gradsOf = (implementation: 'fused' | 'diagonal' | 'simd' | 'wavefront') =>
         tf.grads((xx: tf.Tensor, k: tf.Tensor, rk: tf.Tensor, b: tf.Tensor) => {
           const y = mdlstm(xx, { kernel: k, recurrentKernel: rk, bias: b }, { mergeMode: mode, implementation, widths: [4, 3] }) as tf.Tensor;
           const r = tf.tensor(Float32Array.from(randomArray(y.size, 9, 1)), y.shape);
           return tf.sum(tf.mul(y, r));
         })([xt, wt.kernel, wt.recurrentKernel, wt.bias]);
-      const fused = gradsOf('fused'), diagonal = gradsOf('diagonal'), wave = gradsOf('wavefront');
-      for (const [name, grads] of [['fused', fused], ['diagonal', diagonal]] as const) {
+      const fused = gradsOf('fused'), diagonal = gradsOf('diagonal'), simd = gradsOf('simd'), wave = gradsOf('wavefront');
+      for (const [name, grads] of [['fused', fused], ['diagonal', diagonal], ['simd', simd]] as const) {
         grads.forEach((g, k) => {
           const scale = Math.max(1e-6, ...Array.from(wave[k]!.dataSync(), Math.abs));
           expect(maxAbsDiff(g.dataSync(), wave[k]!.dataSync()) / scale, `${name} gradient ${k}`).toBeLessThan(1e-5);
         });
       }
       expect(Math.max(...Array.from(fused[0]!.dataSync(), Math.abs))).toBeGreaterThan(1e-5); // not all zero (mul: a product of 3 small h)
-      tf.dispose([xt, ...fused, ...diagonal, ...wave, wt.kernel, wt.recurrentKernel, wt.bias]);
+      tf.dispose([xt, ...fused, ...diagonal, ...simd, ...wave, wt.kernel, wt.recurrentKernel, wt.bias]);
     });
   }
 });
@@ -183,19 +183,19 @@ describe('padding, states, dropout and bad input', () => {
     });
   });
 
-  it('returnState: gradients through the final h and c agree across the three implementations', () => {
+  it('returnState: gradients through the final h and c agree across the four implementations', () => {
     const [C, U] = [2, 3];
     const w64 = randomWeights(4, C, U, 12);
     const x = tf.tensor4d(Float32Array.from(randomArray(2 * 3 * 4 * C, 4, 1)), [2, 3, 4, C]);
     const w = toTensors(w64, 4, C, U);
-    const gradsOf = (implementation: 'fused' | 'diagonal' | 'wavefront') =>
+    const gradsOf = (implementation: 'fused' | 'diagonal' | 'simd' | 'wavefront') =>
       tf.grads((xx: tf.Tensor, k: tf.Tensor, rk: tf.Tensor, b: tf.Tensor) => {
         const outs = mdlstm(xx, { kernel: k, recurrentKernel: rk, bias: b }, { returnState: true, widths: [4, 2], implementation }) as tf.Tensor[];
         // Weights on every output, so that each final h and c carries its own gradient.
         return tf.addN(outs.map((t, n) => tf.sum(tf.mul(t, tf.tensor(Float32Array.from(randomArray(t.size, 40 + n, 1)), t.shape)))));
       })([x, w.kernel, w.recurrentKernel, w.bias]);
     const wave = gradsOf('wavefront');
-    for (const impl of ['fused', 'diagonal'] as const) {
+    for (const impl of ['fused', 'diagonal', 'simd'] as const) {
       const g = gradsOf(impl);
       g.forEach((t, k) => {
         const scale = Math.max(1e-6, ...Array.from(wave[k]!.dataSync(), Math.abs));
@@ -241,15 +241,35 @@ describe('on the wasm backend', () => {
   beforeAll(async () => {
     await initBackend({ backend: 'wasm', log: null });
   });
-  it("'auto' takes the diagonal order (backend matMuls) from 4 units up and the fused order below", async () => {
-    const kernelsFor = async (U: number) => {
-      const x = tf.ones([1, 3, 4, 2]), w = toTensors(randomWeights(4, 2, U, 2), 4, 2, U);
-      const info = await tf.profile(() => mdlstm(x, w) as tf.Tensor);
-      tf.dispose([x, w.kernel, w.recurrentKernel, w.bias]);
-      return info.kernelNames;
-    };
-    expect(await kernelsFor(4)).toContain('BatchMatMul');
-    expect(await kernelsFor(2)).not.toContain('BatchMatMul');
+  it("'auto' runs the SIMD kernel, for 2 and 10 units", () => {
+    for (const U of [2, 10]) {
+      const x = tf.tensor4d(Float32Array.from(randomArray(2 * 3 * 4 * 2, 5, 1)), [2, 3, 4, 2]);
+      const w = toTensors(randomWeights(4, 2, U, 2), 4, 2, U);
+      const [auto, simd, fused] = (['auto', 'simd', 'fused'] as const).map((implementation) => mdlstm(x, w, { implementation }) as tf.Tensor);
+      // The kernel computes in float32, the fused order in float64: equal to the one bit for bit, not to the other.
+      expect(maxAbsDiff(auto!.dataSync(), simd!.dataSync()), `${U} units`).toBe(0);
+      expect(maxAbsDiff(auto!.dataSync(), fused!.dataSync()), `${U} units`).toBeGreaterThan(0);
+      tf.dispose([x, w.kernel, w.recurrentKernel, w.bias, auto!, simd!, fused!]);
+    }
+  });
+  it("without SIMD (or with other activations), 'auto' takes the diagonal order (backend matMuls) from 4 units up and the fused order below", async () => {
+    expect(autoImplementation('wasm', 4, false)).toBe('diagonal');
+    expect(autoImplementation('wasm', 3, false)).toBe('fused');
+    expect(autoImplementation('cpu', 50, false)).toBe('fused');
+    expect(autoImplementation('wasm', 50, true)).toBe('simd');
+    expect(autoImplementation('cpu', 2, true)).toBe('simd');
+    expect(autoImplementation('tensorflow', 2, true)).toBe('wavefront');
+    // And the fallback itself, on the wasm backend: hardSigmoid gates leave the kernel out, so 4 units use backend matMuls.
+    const x = tf.ones([1, 3, 4, 2]), w = toTensors(randomWeights(4, 2, 4, 2), 4, 2, 4);
+    const info = await tf.profile(() => mdlstm(x, w, { recurrentActivation: 'hardSigmoid' }) as tf.Tensor);
+    tf.dispose([x, w.kernel, w.recurrentKernel, w.bias]);
+    expect(info.kernelNames).toContain('BatchMatMul');
+  });
+  it("'diagonal' named explicitly still runs backend matMuls", async () => {
+    const x = tf.ones([1, 3, 4, 2]), w = toTensors(randomWeights(4, 2, 2, 2), 4, 2, 2);
+    const info = await tf.profile(() => mdlstm(x, w, { implementation: 'diagonal' }) as tf.Tensor);
+    tf.dispose([x, w.kernel, w.recurrentKernel, w.bias]);
+    expect(info.kernelNames).toContain('BatchMatMul');
   });
   for (const impl of ['wavefront', 'fused', 'diagonal', 'simd'] as const) {
     it(`${impl}: all four directions with different sizes equal the reference, forward and gradients`, () =>

@@ -51,14 +51,28 @@ export interface MDLSTMOpOptions extends CellOptions {
    * sigmoid gates and tanh; refused otherwise); 'wavefront': the skewed anti-diagonal scan of public tfjs ops (for
    * the tensorflow backend, where the data stays on the device). Default 'auto': wavefront on
    * 'tensorflow'; on 'wasm' diagonal from 4 units up (fused below: a matMul call costs more than a few
-   * products); else fused.
+   * products); else fused; but 'simd' in place of fused and diagonal wherever the engine has WebAssembly SIMD
+   * and the cell uses the standard activations (see autoImplementation).
    */
   implementation?: 'auto' | 'fused' | 'diagonal' | 'simd' | 'wavefront';
 }
 
 const IMPLEMENTATIONS = ['auto', 'fused', 'diagonal', 'simd', 'wavefront'] as const;
-/** 'auto' on wasm: the diagonal order from this many units up (docs/benchmarks/mdlstm.md). */
+/** 'auto' on wasm without SIMD kernel: the diagonal order from this many units up (docs/benchmarks/mdlstm.md). */
 const AUTO_DIAGONAL_UNITS = 4;
+
+/**
+ * What 'auto' picks: wavefront on 'tensorflow' (the data stays on the device); elsewhere the SIMD kernel where
+ * it runs (`simdUsable`: the engine has WebAssembly SIMD and the cell uses sigmoid gates and tanh), 3.5 to 5x
+ * the JavaScript orders (docs/benchmarks/mdlstm.md); failing that, on wasm the diagonal order from 4 units up
+ * (a backend matMul call costs about 50 us, worth it per diagonal once a cell's recurrent product, 10 U^2
+ * multiply-adds, is large), and the fused cell order below and on cpu.
+ */
+export function autoImplementation(backend: string, units: number, simdUsable: boolean): 'fused' | 'diagonal' | 'simd' | 'wavefront' {
+  if (backend === 'tensorflow') return 'wavefront';
+  if (simdUsable) return 'simd';
+  return backend === 'wasm' && units >= AUTO_DIAGONAL_UNITS ? 'diagonal' : 'fused';
+}
 
 /** The output, or [output, h_dir0, c_dir0, h_dir1, c_dir1, ...] with each state [B, units] when returnState. */
 export type MDLSTMOpResult = tf.Tensor | tf.Tensor[];
@@ -135,12 +149,7 @@ export function mdlstm(x: tf.Tensor, weights: MDLSTMWeights, options: MDLSTMOpOp
       mask = mask ? tf.mul(mask, sizes) : sizes;
     }
     let impl = checkChoice(options.implementation ?? 'auto', IMPLEMENTATIONS, 'mdlstm: implementation');
-    if (impl === 'auto') {
-      const backend = tf.getBackend();
-      // On wasm a matMul call costs about 50 us: worth it per diagonal from about 4 units (a cell's recurrent
-      // product is 10 U^2 multiply-adds); below, JavaScript does the few products faster than the call.
-      impl = backend === 'tensorflow' ? 'wavefront' : backend === 'wasm' && U >= AUTO_DIAGONAL_UNITS ? 'diagonal' : 'fused';
-    }
+    if (impl === 'auto') impl = autoImplementation(tf.getBackend(), U, simdAvailable() && simdSupports(cell, D));
     if (impl === 'simd') checkSimd(cell, D);
     const fused = impl !== 'wavefront';
     const order = impl === 'diagonal' ? 'diagonals' : impl === 'simd' ? 'simd' : 'cells';
