@@ -1,6 +1,6 @@
 export { ACTIVATIONS, ALL_DIRECTIONS, CELL_DEFAULTS, MDLSTMInputError, MERGE_MODES } from './config.js';
 export type { ActivationName, CellOptions, Direction, MergeMode } from './config.js';
-export { mdlstm, sizeMask } from './mdlstm-op.js';
+export { autoImplementation, mdlstm, sizeMask } from './mdlstm-op.js';
 export type { MDLSTMOpOptions, MDLSTMOpResult, MDLSTMWeights } from './mdlstm-op.js';
 export { MDLSTM, mdlstmLayer } from './mdlstm-layer.js';
 export type { MDLSTMConfig } from './mdlstm-layer.js';

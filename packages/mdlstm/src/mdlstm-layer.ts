@@ -14,7 +14,7 @@ import {
   type Direction,
   type MergeMode,
 } from './config.js';
-import { mdlstm } from './mdlstm-op.js';
+import { mdlstm, type MDLSTMOpOptions } from './mdlstm-op.js';
 import { orthogonalMatrix } from './orthogonal.js';
 
 type Shape = Array<number | null>;
@@ -37,6 +37,11 @@ export interface MDLSTMConfig extends LayerArgs, CellOptions {
   peephole?: boolean;
   /** Seed of the weight initialisers (Glorot-uniform kernel, orthogonal recurrent kernel). Default: random. */
   seed?: number;
+  /**
+   * How the scan runs: the op's `implementation` (MDLSTMOpOptions). Default 'auto'. A choice of the machine,
+   * not of the model: not in getConfig, so a saved model runs with 'auto' wherever it is loaded.
+   */
+  implementation?: MDLSTMOpOptions['implementation'];
 }
 
 /**
@@ -63,6 +68,8 @@ export class MDLSTM extends tfl.layers.Layer {
   readonly activation: ActivationName;
   readonly recurrentActivation: ActivationName;
   readonly seed?: number;
+  /** The op's implementation; may be changed between calls (benchmarks compare them on one model). */
+  implementation: NonNullable<MDLSTMOpOptions['implementation']>;
   private kernel?: tfl.LayerVariable;
   private recurrentKernel?: tfl.LayerVariable;
   private bias?: tfl.LayerVariable;
@@ -85,6 +92,7 @@ export class MDLSTM extends tfl.layers.Layer {
     this.activation = checkChoice(config.activation ?? 'tanh', ACTIVATIONS, 'MDLSTM: activation');
     this.recurrentActivation = checkChoice(config.recurrentActivation ?? 'sigmoid', ACTIVATIONS, 'MDLSTM: recurrentActivation');
     this.seed = config.seed;
+    this.implementation = config.implementation ?? 'auto';
   }
 
   private static xShape(inputShape: Shape | Shape[]): Shape {
@@ -141,6 +149,7 @@ export class MDLSTM extends tfl.layers.Layer {
           bounded: this.bounded,
           activation: this.activation,
           recurrentActivation: this.recurrentActivation,
+          implementation: this.implementation,
         },
       );
     });

@@ -1,0 +1,80 @@
+// One pham2014 training step (forward, CTC, backward, Adadelta) on wasm with the MDLSTM layers run by the
+// JavaScript orders (what 'auto' picked before the SIMD kernel: fused below 4 units, diagonal from 4) and by
+// the SIMD kernel, on the same model and batch, in interleaved rounds (medians), so that the machine's load
+// hits both alike. Shapes as the PyTorch peer of issue 17 builds them: uniform lines of random pixels,
+// 80 classes, labels of width/24 characters, dropout 0.5.
+// Run: node --import tsx --conditions=@scriptorium/source tools/bench/mdlstm-pham-step.ts [rounds]
+import * as tf from '@tensorflow/tfjs-core';
+import { Adadelta } from '@scriptorium/adadelta';
+import { Alphabet, collate, type LineSample } from '@scriptorium/data';
+import { autoImplementation, MDLSTM } from '@scriptorium/mdlstm';
+import { buildModel, type HtrModel } from '@scriptorium/models';
+import { initBackend } from '@scriptorium/runtime';
+
+const ROUNDS = Number(process.argv[2] ?? 5);
+const CLASSES = 80;
+// 79 characters and the blank.
+const alphabet = new Alphabet(Array.from({ length: CLASSES - 1 }, (_, k) => String.fromCharCode(33 + k)));
+
+/** Deterministic uniform values in [0, 1) (an LCG), so that every run sees the same lines. */
+function uniform(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: n }, () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+}
+
+function randomLines(count: number, height: number, width: number): LineSample[] {
+  const chars = Math.round(width / 24);
+  return Array.from({ length: count }, (_, i) => {
+    const idx = uniform(chars, 100 + i);
+    const text = Array.from(idx, (v) => alphabet.chars[Math.floor(v * alphabet.chars.length)]!).join('');
+    return { id: `random-${i}`, text, image: { data: uniform(height * width, i + 1), height, width } };
+  });
+}
+
+type Variant = 'javascript' | 'simd';
+
+function setVariant(m: HtrModel, v: Variant): void {
+  for (const l of m.model.layers) {
+    if (l instanceof MDLSTM) l.implementation = v === 'simd' ? 'simd' : autoImplementation('wasm', l.units, false);
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+async function shape(count: number, height: number, width: number, reps: number): Promise<string[]> {
+  const m = buildModel('pham2014', { alphabetSize: alphabet.size, height, seed: 1 });
+  const opt = new Adadelta();
+  const batch = collate(randomLines(count, height, width), alphabet, { padWidthTo: m.widthMultiple });
+  const step = () => {
+    const { grads } = m.lossAndGrads(batch, { dropoutSeed: 1 });
+    opt.applyGradients(grads);
+    tf.dispose(Object.values(grads));
+  };
+  const times: Record<Variant, number[]> = { javascript: [], simd: [] };
+  for (const v of ['javascript', 'simd'] as const) { setVariant(m, v); step(); } // warm-up
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const v of ['javascript', 'simd'] as const) {
+      setVariant(m, v);
+      const t0 = performance.now();
+      for (let k = 0; k < reps; k++) step();
+      times[v].push((performance.now() - t0) / reps);
+    }
+  }
+  const js = median(times.javascript), simd = median(times.simd);
+  tf.disposeVariables();
+  const what = `${count} lines ${height}x${width} (${m.model.countParams()} parameters)`;
+  return [
+    `| ${what} | JavaScript orders (fused 2 units, diagonal 10 and 50) | ${js.toFixed(0)} | ${((count * 1000) / js).toFixed(1)} | 1.00x |`,
+    `| ${what} | simd | ${simd.toFixed(0)} | ${((count * 1000) / simd).toFixed(1)} | ${(js / simd).toFixed(2)}x |`,
+  ];
+}
+
+await initBackend({ backend: 'wasm', log: null });
+const rows = ['| shape | MDLSTM implementation | ms/step (median) | lines/s | speed-up |', '| --- | --- | ---: | ---: | ---: |'];
+rows.push(...(await shape(16, 32, 256, 3)));
+rows.push(...(await shape(8, 64, 1024, 1)));
+console.log(`wasm, ${ROUNDS} interleaved rounds\n`);
+console.log(rows.join('\n'));
