@@ -82,7 +82,15 @@ let hasMask: bool = false, hasPeep: bool = false;
 let pW: usize = 0, pWT: usize = 0, pBias: usize = 0, pPeep: usize = 0, pX: usize = 0, pMask: usize = 0;
 let pH: usize = 0, pC: usize = 0, pZ: usize = 0, pHC: usize = 0, pGX: usize = 0;
 let pGW: usize = 0, pGB: usize = 0, pGP: usize = 0, pDH: usize = 0, pDC: usize = 0;
-let pIn: usize = 0, pA: usize = 0, pGin: usize = 0; // scratch: one cell's inputs [I], gate sums [G], input gradients [I]
+// Scratch for the TILE cells in flight: inputs [TILE][I], gate sums or gradients [TILE][G], input gradients [TILE][I].
+let pIn: usize = 0, pA: usize = 0, pGin: usize = 0;
+
+/**
+ * Samples processed together at each scan position (their cells are independent): one pass over a weight row
+ * serves all of them, so that the weights (480 kB for 50 units over 20 channels) are read from memory once per
+ * TILE cells rather than per cell, and the four sums give the processor independent work.
+ */
+const TILE = 4;
 
 export function configure(b: i32, h: i32, w: i32, c: i32, u: i32, d: i32, flipBitsY: i32, flipBitsX: i32, bounded: bool, mask: bool, peep: bool): void {
   B = b; H = h; W = w; C = c; U = u; D = d; G = 5 * u; I = c + 2 * u;
@@ -97,7 +105,7 @@ export function setPointers(
 ): void {
   pW = w; pWT = wt; pBias = bias; pPeep = peep; pX = x; pMask = mask; pH = h; pC = c; pZ = z; pHC = hc;
   pGX = gx; pGW = gw; pGB = gb; pGP = gp; pDH = dh; pDC = dc;
-  pIn = scratch; pA = scratch + (<usize>I << 4); pGin = pA + (<usize>G << 4);
+  pIn = scratch; pA = pIn + (<usize>(TILE * I) << 4); pGin = pA + (<usize>(TILE * G) << 4);
 }
 
 /** The heap's start: the glue places its buffers from here on. */
@@ -145,27 +153,21 @@ export function heapBase(): usize {
   return f32x4.ne(gather(pMask, 1, 0, p0, p1, p2, p3), f32x4.splat(0));
 }
 
-/** The cell's inputs into pIn: its C channels (gathered per lane), then h of its y and x predecessors. */
+/** Slot t of a [TILE][n] scratch array. */
 // @ts-ignore: decorator
-@inline function gatherInputs(sY: i32, sX: i32, p0: i32, p1: i32, p2: i32, p3: i32): void {
-  for (let ch = 0; ch < C; ch++) setVec(pIn, ch, gather(pX, C, ch, p0, p1, p2, p3));
-  for (let v = 0; v < U; v++) {
-    setVec(pIn, C + v, vec(pH, sY * U + v));
-    setVec(pIn, C + U + v, vec(pH, sX * U + v));
-  }
+@inline function slot(p: usize, t: i32, n: i32): usize {
+  return p + (<usize>(t * n) << 4);
 }
 
-/** sum_k a[k] b[k] over n vectors (two accumulators, so that consecutive adds do not wait on each other). */
+/** A cell's inputs into slot t of pIn: its C channels (gathered per lane), then h of its y and x predecessors. */
 // @ts-ignore: decorator
-@inline function dot(a: usize, b: usize, n: i32): v128 {
-  let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
-  let k = 0;
-  for (; k + 1 < n; k += 2) {
-    s0 = f32x4.add(s0, f32x4.mul(vec(a, k), vec(b, k)));
-    s1 = f32x4.add(s1, f32x4.mul(vec(a, k + 1), vec(b, k + 1)));
+@inline function gatherInputs(t: i32, sY: i32, sX: i32, p0: i32, p1: i32, p2: i32, p3: i32): void {
+  const dst = slot(pIn, t, I);
+  for (let ch = 0; ch < C; ch++) setVec(dst, ch, gather(pX, C, ch, p0, p1, p2, p3));
+  for (let v = 0; v < U; v++) {
+    setVec(dst, C + v, vec(pH, sY * U + v));
+    setVec(dst, C + U + v, vec(pH, sX * U + v));
   }
-  if (k < n) s0 = f32x4.add(s0, f32x4.mul(vec(a, k), vec(b, k)));
-  return f32x4.add(s0, s1);
 }
 
 /** Writes lane d (< D) of v into the float at base + ((d * B*H*W + p_d) * U + u) floats. */
@@ -197,45 +199,74 @@ export function forward(): void {
   const Wp = W + 1, rowsP = H + 1;
   memory.fill(pH, 0, <usize>(B * rowsP * Wp * U) << 4); // the zero border (and padded cells) must read 0
   memory.fill(pC, 0, <usize>(B * rowsP * Wp * U) << 4);
-  const cPlane = pHC + (<usize>(D * B * H * W * U) << 2);
-  for (let b = 0; b < B; b++) {
+  for (let b0 = 0; b0 < B; b0 += TILE) {
+    const nb = min(TILE, B - b0);
+    memory.fill(pIn, 0, <usize>(TILE * I) << 4); // slots past the last sample compute on zeros, unused
     for (let ii = 0; ii < H; ii++) {
       for (let jj = 0; jj < W; jj++) {
-        const s = (b * rowsP + ii + 1) * Wp + jj + 1;
-        const p0 = position(0, b, ii, jj), p1 = position(1, b, ii, jj), p2 = position(2, b, ii, jj), p3 = position(3, b, ii, jj);
-        gatherInputs(s - Wp, s - 1, p0, p1, p2, p3);
-        for (let g = 0; g < G; g++) setVec(pA, g, f32x4.add(vec(pBias, g), dot(pIn, pW + (<usize>(g * I) << 4), I)));
-        cellForward(s, s - Wp, s - 1, (b * H + ii) * W + jj, validLanes(p0, p1, p2, p3));
-        for (let u = 0; u < U; u++) {
-          scatterPerDirection(pHC, vec(pH, s * U + u), u, p0, p1, p2, p3);
-          scatterPerDirection(cPlane, vec(pC, s * U + u), u, p0, p1, p2, p3);
+        for (let t = 0; t < nb; t++) {
+          const b = b0 + t, s = (b * rowsP + ii + 1) * Wp + jj + 1;
+          gatherInputs(t, s - Wp, s - 1, position(0, b, ii, jj), position(1, b, ii, jj), position(2, b, ii, jj), position(3, b, ii, jj));
         }
+        gateSums();
+        for (let t = 0; t < nb; t++) cellForward(t, b0 + t, ii, jj);
       }
     }
   }
 }
 
-/** Gates, c and h of cell s from its gate sums in pA (peephole terms added here); predecessors sY, sX. */
+/** pA[t][g] = bias[g] + sum_k w[g][k] pIn[t][k] for the TILE slots, each weight row read once for all. */
 // @ts-ignore: decorator
-@inline function cellForward(s: i32, sY: i32, sX: i32, cell: i32, valid: v128): void {
+@inline function gateSums(): void {
+  const in0 = pIn, in1 = slot(pIn, 1, I), in2 = slot(pIn, 2, I), in3 = slot(pIn, 3, I);
+  const a1 = slot(pA, 1, G), a2 = slot(pA, 2, G), a3 = slot(pA, 3, G);
+  for (let g = 0; g < G; g++) {
+    const row = pW + (<usize>(g * I) << 4);
+    let s0 = vec(pBias, g), s1 = s0, s2 = s0, s3 = s0;
+    for (let k = 0; k < I; k++) {
+      const w = vec(row, k);
+      s0 = f32x4.add(s0, f32x4.mul(w, vec(in0, k)));
+      s1 = f32x4.add(s1, f32x4.mul(w, vec(in1, k)));
+      s2 = f32x4.add(s2, f32x4.mul(w, vec(in2, k)));
+      s3 = f32x4.add(s3, f32x4.mul(w, vec(in3, k)));
+    }
+    setVec(pA, g, s0); setVec(a1, g, s1); setVec(a2, g, s2); setVec(a3, g, s3);
+  }
+}
+
+/**
+ * Gates, c and h of sample b's cell (ii, jj) from its gate sums in slot t of pA (peephole terms added here);
+ * stores them in the scan frame and h, c in hc (original frame).
+ */
+// @ts-ignore: decorator
+@inline function cellForward(t: i32, b: i32, ii: i32, jj: i32): void {
+  const Wp = W + 1;
+  const s = (b * (H + 1) + ii + 1) * Wp + jj + 1, sY = s - Wp, sX = s - 1;
+  const p0 = position(0, b, ii, jj), p1 = position(1, b, ii, jj), p2 = position(2, b, ii, jj), p3 = position(3, b, ii, jj);
+  const valid = validLanes(p0, p1, p2, p3);
+  const a = slot(pA, t, G);
   const sc = f32x4.splat(forgetScale);
-  const z = pZ + (<usize>(cell * G) << 4);
+  const z = pZ + (<usize>(((b * H + ii) * W + jj) * G) << 4);
+  const cPlane = pHC + (<usize>(D * B * H * W * U) << 2);
   for (let u = 0; u < U; u++) {
     const cy = vec(pC, sY * U + u), cx = vec(pC, sX * U + u);
-    let ai = vec(pA, u), afy = vec(pA, U + u), afx = vec(pA, 2 * U + u), ao = vec(pA, 3 * U + u);
+    let ai = vec(a, u), afy = vec(a, U + u), afx = vec(a, 2 * U + u), ao = vec(a, 3 * U + u);
     if (hasPeep) {
       ai = f32x4.add(ai, f32x4.add(f32x4.mul(vec(pPeep, u), cy), f32x4.mul(vec(pPeep, U + u), cx)));
       afy = f32x4.add(afy, f32x4.mul(vec(pPeep, 2 * U + u), cy));
       afx = f32x4.add(afx, f32x4.mul(vec(pPeep, 3 * U + u), cx));
     }
-    const ig = vsigmoid(ai), fy = vsigmoid(afy), fx = vsigmoid(afx), gg = vtanh(vec(pA, 4 * U + u));
+    const ig = vsigmoid(ai), fy = vsigmoid(afy), fx = vsigmoid(afx), gg = vtanh(vec(a, 4 * U + u));
     const forget = f32x4.mul(sc, f32x4.add(f32x4.mul(fy, cy), f32x4.mul(fx, cx)));
     const cc = v128.and(f32x4.add(f32x4.mul(ig, gg), forget), valid);
     if (hasPeep) ao = f32x4.add(ao, f32x4.mul(vec(pPeep, 4 * U + u), cc));
     const o = vsigmoid(ao);
+    const hh = v128.and(f32x4.mul(o, vtanh(cc)), valid);
     setVec(z, u, ig); setVec(z, U + u, fy); setVec(z, 2 * U + u, fx); setVec(z, 3 * U + u, o); setVec(z, 4 * U + u, gg);
     setVec(pC, s * U + u, cc);
-    setVec(pH, s * U + u, v128.and(f32x4.mul(o, vtanh(cc)), valid));
+    setVec(pH, s * U + u, hh);
+    scatterPerDirection(pHC, hh, u, p0, p1, p2, p3);
+    scatterPerDirection(cPlane, cc, u, p0, p1, p2, p3);
   }
 }
 
@@ -255,48 +286,52 @@ export function backward(): void {
   memory.fill(pGW, 0, <usize>(G * I) << 4);
   memory.fill(pGB, 0, <usize>G << 4);
   memory.fill(pGP, 0, <usize>(5 * U) << 4);
-  const cPlane = pHC + (<usize>(D * B * H * W * U) << 2);
-  for (let b = 0; b < B; b++) {
+  for (let b0 = 0; b0 < B; b0 += TILE) {
+    const nb = min(TILE, B - b0);
+    // Slots past the last sample: zero gate gradients, so that they add nothing to the weight gradients.
+    memory.fill(pIn, 0, <usize>(TILE * I) << 4);
+    memory.fill(pA, 0, <usize>(TILE * G) << 4);
     for (let ii = H - 1; ii >= 0; ii--) {
       for (let jj = W - 1; jj >= 0; jj--) {
-        const s = (b * rowsP + ii + 1) * Wp + jj + 1;
-        const p0 = position(0, b, ii, jj), p1 = position(1, b, ii, jj), p2 = position(2, b, ii, jj), p3 = position(3, b, ii, jj);
-        const valid = validLanes(p0, p1, p2, p3);
-        for (let u = 0; u < U; u++) {
-          // This cell's gradients from the layer's output join those from its successors.
-          addVec(pDH, s * U + u, gatherPerDirection(pHC, u, p0, p1, p2, p3));
-          addVec(pDC, s * U + u, gatherPerDirection(cPlane, u, p0, p1, p2, p3));
-        }
-        cellBackward(s, s - Wp, s - 1, (b * H + ii) * W + jj, valid);
-        gatherInputs(s - Wp, s - 1, p0, p1, p2, p3);
-        inputsBackward(s - Wp, s - 1, p0, p1, p2, p3);
+        for (let t = 0; t < nb; t++) cellBackward(t, b0 + t, ii, jj);
+        weightGradients();
+        inputGradients();
+        for (let t = 0; t < nb; t++) scatterInputGradients(t, b0 + t, ii, jj);
       }
     }
   }
 }
 
 /**
- * The gate gradients of cell s into pA, from its dh and dc (zeroed where padded); what flows to the
- * predecessors' c, and into gb and gp.
+ * Sample b's cell (ii, jj): its dh and dc (its successors' contributions, plus the layer output's, zeroed where
+ * padded) give its gate gradients, into slot t of pA; what flows to the predecessors' c, and into gb and gp.
+ * Also gathers the cell's inputs into slot t of pIn, for the weight gradients.
  */
 // @ts-ignore: decorator
-@inline function cellBackward(s: i32, sY: i32, sX: i32, cell: i32, valid: v128): void {
+@inline function cellBackward(t: i32, b: i32, ii: i32, jj: i32): void {
+  const Wp = W + 1;
+  const s = (b * (H + 1) + ii + 1) * Wp + jj + 1, sY = s - Wp, sX = s - 1;
+  const p0 = position(0, b, ii, jj), p1 = position(1, b, ii, jj), p2 = position(2, b, ii, jj), p3 = position(3, b, ii, jj);
+  const valid = validLanes(p0, p1, p2, p3);
+  const a = slot(pA, t, G);
   const one = f32x4.splat(1.0), sc = f32x4.splat(forgetScale);
-  const z = pZ + (<usize>(cell * G) << 4);
+  const z = pZ + (<usize>(((b * H + ii) * W + jj) * G) << 4);
+  const cPlane = pHC + (<usize>(D * B * H * W * U) << 2);
   for (let u = 0; u < U; u++) {
     const cy = vec(pC, sY * U + u), cx = vec(pC, sX * U + u), cc = vec(pC, s * U + u);
     const ig = vec(z, u), fy = vec(z, U + u), fx = vec(z, 2 * U + u), o = vec(z, 3 * U + u), gg = vec(z, 4 * U + u);
-    const dh = v128.and(vec(pDH, s * U + u), valid);
+    const dh = v128.and(f32x4.add(vec(pDH, s * U + u), gatherPerDirection(pHC, u, p0, p1, p2, p3)), valid);
+    const dc = v128.and(f32x4.add(vec(pDC, s * U + u), gatherPerDirection(cPlane, u, p0, p1, p2, p3)), valid);
     const tc = vtanh(cc);
     const dao = f32x4.mul(f32x4.mul(dh, tc), f32x4.mul(o, f32x4.sub(one, o)));
-    let dct = f32x4.add(v128.and(vec(pDC, s * U + u), valid), f32x4.mul(f32x4.mul(dh, o), f32x4.sub(one, f32x4.mul(tc, tc))));
+    let dct = f32x4.add(dc, f32x4.mul(f32x4.mul(dh, o), f32x4.sub(one, f32x4.mul(tc, tc))));
     if (hasPeep) dct = f32x4.add(dct, f32x4.mul(dao, vec(pPeep, 4 * U + u)));
     const dai = f32x4.mul(f32x4.mul(dct, gg), f32x4.mul(ig, f32x4.sub(one, ig)));
     const dag = f32x4.mul(f32x4.mul(dct, ig), f32x4.sub(one, f32x4.mul(gg, gg)));
     const dctS = f32x4.mul(dct, sc);
     const dafy = f32x4.mul(f32x4.mul(dctS, cy), f32x4.mul(fy, f32x4.sub(one, fy)));
     const dafx = f32x4.mul(f32x4.mul(dctS, cx), f32x4.mul(fx, f32x4.sub(one, fx)));
-    setVec(pA, u, dai); setVec(pA, U + u, dafy); setVec(pA, 2 * U + u, dafx); setVec(pA, 3 * U + u, dao); setVec(pA, 4 * U + u, dag);
+    setVec(a, u, dai); setVec(a, U + u, dafy); setVec(a, 2 * U + u, dafx); setVec(a, 3 * U + u, dao); setVec(a, 4 * U + u, dag);
     let toCy = f32x4.mul(dctS, fy), toCx = f32x4.mul(dctS, fx);
     if (hasPeep) {
       toCy = f32x4.add(toCy, f32x4.add(f32x4.mul(dai, vec(pPeep, u)), f32x4.mul(dafy, vec(pPeep, 2 * U + u))));
@@ -310,31 +345,61 @@ export function backward(): void {
     addVec(pDC, sY * U + u, toCy);
     addVec(pDC, sX * U + u, toCx);
   }
-  for (let g = 0; g < G; g++) addVec(pGB, g, vec(pA, g));
+  for (let g = 0; g < G; g++) addVec(pGB, g, vec(a, g));
+  gatherInputs(t, sY, sX, p0, p1, p2, p3);
 }
 
-/**
- * With the cell's gate gradients in pA and its inputs in pIn: gw += da (x) inputs, and the inputs' gradients
- * (w^T da) into gx (per lane at its own position, summed over the directions) and the predecessors' dh.
- */
+/** gw[g][k] += sum_t da_t[g] in_t[k] over the TILE slots (each gradient row read and written once for all). */
 // @ts-ignore: decorator
-@inline function inputsBackward(sY: i32, sX: i32, p0: i32, p1: i32, p2: i32, p3: i32): void {
+@inline function weightGradients(): void {
+  const in0 = pIn, in1 = slot(pIn, 1, I), in2 = slot(pIn, 2, I), in3 = slot(pIn, 3, I);
   for (let g = 0; g < G; g++) {
-    const da = vec(pA, g);
+    const d0 = vec(pA, g), d1 = vec(slot(pA, 1, G), g), d2 = vec(slot(pA, 2, G), g), d3 = vec(slot(pA, 3, G), g);
     const row = pGW + (<usize>(g * I) << 4);
-    for (let k = 0; k < I; k++) addVec(row, k, f32x4.mul(da, vec(pIn, k)));
+    for (let k = 0; k < I; k++) {
+      const sum01 = f32x4.add(f32x4.mul(d0, vec(in0, k)), f32x4.mul(d1, vec(in1, k)));
+      const sum23 = f32x4.add(f32x4.mul(d2, vec(in2, k)), f32x4.mul(d3, vec(in3, k)));
+      addVec(row, k, f32x4.add(sum01, sum23));
+    }
   }
-  for (let k = 0; k < I; k++) setVec(pGin, k, dot(pA, pWT + (<usize>(k * G) << 4), G));
+}
+
+/** pGin[t][k] = sum_g w[g][k] da_t[g] (through wt, whose row k is contiguous), each row read once for all slots. */
+// @ts-ignore: decorator
+@inline function inputGradients(): void {
+  const a1 = slot(pA, 1, G), a2 = slot(pA, 2, G), a3 = slot(pA, 3, G);
+  const g1 = slot(pGin, 1, I), g2 = slot(pGin, 2, I), g3 = slot(pGin, 3, I);
+  for (let k = 0; k < I; k++) {
+    const row = pWT + (<usize>(k * G) << 4);
+    let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
+    for (let g = 0; g < G; g++) {
+      const w = vec(row, g);
+      s0 = f32x4.add(s0, f32x4.mul(w, vec(pA, g)));
+      s1 = f32x4.add(s1, f32x4.mul(w, vec(a1, g)));
+      s2 = f32x4.add(s2, f32x4.mul(w, vec(a2, g)));
+      s3 = f32x4.add(s3, f32x4.mul(w, vec(a3, g)));
+    }
+    setVec(pGin, k, s0); setVec(g1, k, s1); setVec(g2, k, s2); setVec(g3, k, s3);
+  }
+}
+
+/** Slot t's input gradients to gx (per lane at its own position, summed over the directions) and the predecessors' dh. */
+// @ts-ignore: decorator
+@inline function scatterInputGradients(t: i32, b: i32, ii: i32, jj: i32): void {
+  const Wp = W + 1;
+  const s = (b * (H + 1) + ii + 1) * Wp + jj + 1, sY = s - Wp, sX = s - 1;
+  const p0 = position(0, b, ii, jj), p1 = position(1, b, ii, jj), p2 = position(2, b, ii, jj), p3 = position(3, b, ii, jj);
+  const gin = slot(pGin, t, I);
   for (let ch = 0; ch < C; ch++) {
-    const v = vec(pGin, ch);
+    const v = vec(gin, ch);
     addFloat(pGX + (<usize>(p0 * C + ch) << 2), f32x4.extract_lane(v, 0));
     if (D > 1) addFloat(pGX + (<usize>(p1 * C + ch) << 2), f32x4.extract_lane(v, 1));
     if (D > 2) addFloat(pGX + (<usize>(p2 * C + ch) << 2), f32x4.extract_lane(v, 2));
     if (D > 3) addFloat(pGX + (<usize>(p3 * C + ch) << 2), f32x4.extract_lane(v, 3));
   }
   for (let v = 0; v < U; v++) {
-    addVec(pDH, sY * U + v, vec(pGin, C + v));
-    addVec(pDH, sX * U + v, vec(pGin, C + U + v));
+    addVec(pDH, sY * U + v, vec(gin, C + v));
+    addVec(pDH, sX * U + v, vec(gin, C + U + v));
   }
 }
 

@@ -105,6 +105,7 @@ interface Layout {
 }
 
 const VEC = 16; // bytes per f32x4
+const TILE = 4; // samples in flight at once in the kernel (its scratch holds inputs, gate sums and input gradients of each)
 
 function layout(sh: SimdScanShape, base: number): Layout {
   const { B, H, W, C, U } = sh;
@@ -117,7 +118,7 @@ function layout(sh: SimdScanShape, base: number): Layout {
     return o;
   };
   const w = take(G * I * VEC), wt = take(I * G * VEC), bias = take(G * VEC), peep = take(5 * U * VEC);
-  const scratch = take((2 * I + G) * VEC), x = take(cells * C * 4), mask = take(cells * 4);
+  const scratch = take(TILE * (2 * I + G) * VEC), x = take(cells * C * 4), mask = take(cells * 4);
   const h = take(padded * U * VEC), c = take(padded * U * VEC), z = take(cells * G * VEC);
   const hc = take(2 * D * cells * U * 4), gx = take(cells * C * 4);
   const gw = take(G * I * VEC), gb = take(G * VEC), gp = take(5 * U * VEC);
