@@ -55,4 +55,16 @@ describe('replica data loading', () => {
     }
     expect((cached.dataset as LineCache).stats()).toMatchObject({ misses: 3, hits: 6 });
   });
+
+  it('with a warm-up, every line of step 1 is the warm-up data\'s, and none after its last step', async () => {
+    const warmup = { spec: 'mnist-lines:minDigits=1,maxDigits=2', steps: 4 };
+    const warmed = await createReplica(job({ warmup }));
+    const plain = await createReplica(job());
+    const warmOnly = await createReplica(job({ data: { spec: warmup.spec, count: 6, seed: 1 } }));
+    const init = Float32Array.from(plain.variables.flatMap((v) => Array.from(v.dataSync())));
+    const grads = async (r: typeof plain, step: number) => Array.from((await r.computeGradients(init, [0, 1, 2], step)).grads);
+    expect(await grads(warmed, 1)).toEqual(await grads(warmOnly, 1));
+    expect(await grads(warmed, 5)).toEqual(await grads(plain, 5));
+    expect(await grads(warmed, 5)).not.toEqual(await grads(warmOnly, 5));
+  });
 });

@@ -5,6 +5,7 @@ import { requiredFrames } from '@scriptorium/ctc';
 import { flattenNamedTensors, layoutFromVariables, type ParamLayout, assignFlat } from '@scriptorium/dataparallel';
 import { buildModel, type ArchName, type ArchOptions, type HtrModel } from '@scriptorium/models';
 import { UsageError } from './cli/errors.js';
+import { fromWarmup, type Warmup } from './train/warmup.js';
 
 /** Model options a job sets itself: alphabetSize from its alphabet, height from its preprocess, seed from its seed. */
 type SetByJob = 'alphabetSize' | 'height' | 'seed';
@@ -23,6 +24,8 @@ export type TrainJob = ModelChoice & {
   alphabet: ReturnType<Alphabet['toJSON']>;
   /** Training data spec (e.g. 'mnist-lines', 'manifest:train.tsv') and, for mnist-lines, its size and seed. */
   data: { spec: string; count: number; seed: number };
+  /** Easier data for the first steps (--warmup-data, --warmup-steps); see train/warmup.ts. */
+  warmup?: Warmup;
   preprocess: PreprocessConfig;
   /** Training augmentation; absent or all-zero: none. Each sample of each step gets its own seed (seed, step, index). */
   augment?: AugmentConfig;
@@ -72,7 +75,9 @@ export interface ReplicaOptions {
 
 export async function createReplica(job: TrainJob, options: ReplicaOptions = {}): Promise<Replica> {
   const alphabet = Alphabet.fromJSON(job.alphabet, 'job alphabet');
-  const opened = await openDataset(job.data.spec, { split: 'train', count: job.data.count, seed: job.data.seed, preprocess: job.preprocess });
+  const openTrain = (spec: string) => openDataset(spec, { split: 'train', count: job.data.count, seed: job.data.seed, preprocess: job.preprocess });
+  const opened = await openTrain(job.data.spec);
+  const warmData = job.warmup && (await openTrain(job.warmup.spec));
   const dataset = job.cacheMb ? new LineCache(opened, { maxBytes: job.cacheMb * 2 ** 20 }) : opened;
   const model = buildModel(job.arch, { ...job.modelOptions, alphabetSize: alphabet.size, height: job.preprocess.height, seed: job.seed });
   const variables = model.variables;
@@ -81,6 +86,8 @@ export async function createReplica(job: TrainJob, options: ReplicaOptions = {})
   const loader = job.skipBad ? skipBad(dataset, { onSkip: options.onSkip }) : undefined;
   const augment = { augment: job.augment, seed: job.seed };
   const loadOne = async (i: number, step: number): Promise<LineSample | undefined> => {
+    // A warm-up line takes the index's place (wrapped if the warm-up data is smaller); it is augmented like the others.
+    if (warmData && fromWarmup(job.warmup!, job.seed, step, i)) return loadSample(warmData, i % warmData.size, step, augment);
     if (!loader) return loadSample(dataset, i, step, augment);
     const s = await loader.load(i);
     return s && augmentSample(s, i, step, augment); // as loadSample does: skipping changes nothing for the good samples

@@ -9,7 +9,7 @@ import {
   type LineLayout, type MnistLayoutOptions, type PlacedDigit, type Split,
 } from './mnist-layout.js';
 
-export { mnistDigitPools, MNIST_LAYOUT_DEFAULTS, MNIST_UNSEEN_LAYOUT, splitRange, SPLIT_FRACTIONS } from './mnist-layout.js';
+export { mnistDigitPools, MNIST_LAYOUT_DEFAULTS, MNIST_UNSEEN_LAYOUT, MNIST_WARMUP_LAYOUT, splitRange, SPLIT_FRACTIONS } from './mnist-layout.js';
 export type { MnistLayoutOptions, Split } from './mnist-layout.js';
 
 export interface MnistLinesOptions extends Partial<MnistLayoutOptions> {

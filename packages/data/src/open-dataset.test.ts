@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isSyntheticSpec, openDataset, parseSpecOptions } from './open-dataset.js';
+import { MNIST_LAYOUT_DEFAULTS, MNIST_WARMUP_LAYOUT } from './mnist-layout.js';
+import { isSyntheticSpec, openDataset, parseSpecOptions, syntheticSpec } from './open-dataset.js';
 
 describe('openDataset specs of generated data', () => {
   it('reads NAME:key=value,... against the dataset defaults', () => {
@@ -23,6 +24,17 @@ describe('openDataset specs of generated data', () => {
     const line = await ds.load(0);
     expect([line.text, line.image.height]).toEqual([ds.text(0), 32]);
     await expect(openDataset('textlines:maxWord=3')).rejects.toThrow(/unknown option 'maxWord' \(expected one of: minWords, maxWords,/);
+  });
+
+  it('writes specs that read back as the options they were made from', async () => {
+    expect(syntheticSpec('textlines')).toBe('textlines');
+    expect(syntheticSpec('mnist-lines', { maxDigits: 6, slant: 0.25, margin: undefined })).toBe('mnist-lines:maxDigits=6,slant=0.25');
+    const spec = syntheticSpec('mnist-lines', MNIST_WARMUP_LAYOUT);
+    expect(parseSpecOptions(spec, spec.slice('mnist-lines:'.length), MNIST_LAYOUT_DEFAULTS as unknown as Record<string, number>)).toEqual(MNIST_WARMUP_LAYOUT);
+    // The warm-up layout is a valid one, and draws what it says: 2 to 6 digits.
+    const ds = await openDataset(spec, { count: 40, seed: 3 });
+    const lengths = Array.from({ length: ds.size }, (_, i) => ds.text(i).length);
+    expect([Math.min(...lengths), Math.max(...lengths)]).toEqual([2, 6]);
   });
 
   it('tells generated specs from file-backed ones', () => {

@@ -49,6 +49,12 @@ export function parseSpecOptions(spec: string, arg: string, defaults: Readonly<R
   return out;
 }
 
+/** The spec of a generated dataset with these options: syntheticSpec('mnist-lines', { maxDigits: 6 }) -> 'mnist-lines:maxDigits=6'. */
+export function syntheticSpec(kind: (typeof SYNTHETIC_KINDS)[number], options: Readonly<Record<string, number | undefined>> = {}): string {
+  const items = Object.entries(options).filter((e): e is [string, number] => e[1] !== undefined).map(([k, v]) => `${k}=${v}`);
+  return items.length > 0 ? `${kind}:${items.join(',')}` : kind;
+}
+
 /**
  * Opens a dataset from a spec: 'mnist-lines', 'mnist-unseen' or 'textlines' (options as 'mnist-lines:maxDigits=12,slant=0.3'), 'manifest:path.tsv', 'iam:DIR' (IAM lines.txt + lines/),
  * 'gt:DIR' (images with .gt.txt beside them) or 'page:DIR' (PAGE XML files).

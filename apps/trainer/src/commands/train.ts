@@ -51,8 +51,9 @@ export async function train(o: TrainOptions, hooks: TrainHooks = {}): Promise<Tr
 
   // The job: everything a worker needs to rebuild the same model and data; a resume continues the checkpoint's.
   const trainData = await openDataset(o.data, { split: 'train', count: o.trainLines, seed: o.seed, preprocess: { ...DEFAULT_PREPROCESS, height: o.height } });
+  const warmData = o.warmupData !== undefined ? await openDataset(o.warmupData, { split: 'train', count: o.trainLines, seed: o.seed, preprocess: { ...DEFAULT_PREPROCESS, height: o.height } }) : undefined;
   const settings = runSettings(o);
-  let job = newJob(o, trainData);
+  let job = newJob(o, trainData, warmData);
   const checkpoint = o.resume ? await latestRunCheckpoint(dirs.checkpoints) : undefined;
   if (checkpoint) {
     const resumed = checkResume(checkpoint.appState, { job, settings }, checkpoint.path);
@@ -102,11 +103,13 @@ export async function train(o: TrainOptions, hooks: TrainHooks = {}): Promise<Tr
 }
 
 /** The job of a new run: its model, alphabet, data, line normalisation, augmentation and seed. */
-function newJob(o: TrainOptions, trainData: Dataset): TrainJob {
+function newJob(o: TrainOptions, trainData: Dataset, warmData: Dataset | undefined): TrainJob {
+  const alphabet = warmData ? Alphabet.fromTexts([...alphabetFor(trainData).chars, ...alphabetFor(warmData).chars]) : alphabetFor(trainData);
   return {
     ...o.model,
-    alphabet: alphabetFor(trainData).toJSON(),
+    alphabet: alphabet.toJSON(),
     data: { spec: o.data, count: o.trainLines, seed: o.seed },
+    ...(o.warmupData !== undefined && o.warmupSteps !== undefined ? { warmup: { spec: o.warmupData, steps: o.warmupSteps } } : {}),
     preprocess: { ...DEFAULT_PREPROCESS, height: o.height },
     ...(o.augment !== 'none' ? { augment: augment(o.augment) } : {}),
     ...(o.skipBad ? { skipBad: true } : {}),

@@ -54,6 +54,8 @@ describe('checkTrainOptions', () => {
     expect(check({ workers: 2, listen: 'tcp://127.0.0.1:5555' })).toThrow('train: give either --workers N or --listen ENDPOINT, not both');
     expect(check({ lrDecay: 1, maxSteps: 10 })).toThrow('--lr-decay 1: expected a fraction of the budget in [0, 1)');
     expect(check({ lrDecay: 0.5 })).toThrow('--lr-decay needs a budget to decay over: --max-steps or --time-limit');
+    expect(check({ warmupData: 'mnist-lines:maxDigits=6' })).toThrow('--warmup-data and --warmup-steps go together: give both or neither');
+    expect(check({ warmupSteps: 100 })).toThrow('--warmup-data and --warmup-steps go together');
     expect(check({ ema: 1 })).toThrow('--ema 1: expected a decay in [0, 1), e.g. 0.999');
     expect(check({ rho: 2 })).toThrow(/^--rho: adadelta: rho = 2 is invalid/);
     expect(check({ eps: 0 })).toThrow(/^--eps: adadelta: epsilon = 0 is invalid/);
