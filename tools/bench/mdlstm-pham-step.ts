@@ -2,8 +2,11 @@
 // JavaScript orders (what 'auto' picked before the SIMD kernel: fused below 4 units, diagonal from 4) and by
 // the SIMD kernel, on the same model and batch, in interleaved rounds (medians), so that the machine's load
 // hits both alike. Shapes as the PyTorch peer of issue 17 builds them: uniform lines of random pixels,
-// 80 classes, labels of width/24 characters, dropout 0.5.
-// Run: node --import tsx --conditions=@scriptorium/source tools/bench/mdlstm-pham-step.ts [rounds]
+// 80 classes, labels of width/24 characters, dropout 0.5. With --torch, the PyTorch peer
+// (tools/bench/mdlstm_pham_torch.py, Debian's python3-torch, 1 and 2 threads) takes its turn in every round.
+// Run: node --import tsx --conditions=@scriptorium/source tools/bench/mdlstm-pham-step.ts [rounds] [--torch]
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import * as tf from '@tensorflow/tfjs-core';
 import { Adadelta } from '@scriptorium/adadelta';
 import { Alphabet, collate, type LineSample } from '@scriptorium/data';
@@ -11,7 +14,10 @@ import { autoImplementation, MDLSTM } from '@scriptorium/mdlstm';
 import { buildModel, type HtrModel } from '@scriptorium/models';
 import { initBackend } from '@scriptorium/runtime';
 
-const ROUNDS = Number(process.argv[2] ?? 5);
+const args = process.argv.slice(2);
+const withTorch = args.includes('--torch');
+const ROUNDS = Number(args.find((a) => a !== '--torch') ?? 5);
+const TORCH_THREADS = [1, 2];
 const CLASSES = 80;
 // 79 characters and the blank.
 const alphabet = new Alphabet(Array.from({ length: CLASSES - 1 }, (_, k) => String.fromCharCode(33 + k)));
@@ -44,6 +50,20 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
+/** The PyTorch peer as a child process answering one JSON request per line (see mdlstm_pham_torch.py). */
+function torchPeer(): (shape: [number, number, number], threads: number, steps: number) => Promise<{ ms: number; torch: string }> {
+  const child = spawn('/usr/bin/python3', ['tools/bench/mdlstm_pham_torch.py', '--serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  process.on('exit', () => child.kill());
+  return async (shape, threads, steps) => {
+    child.stdin.write(JSON.stringify({ shape, threads, steps }) + '\n');
+    const line = await lines.next();
+    if (line.done) throw new Error('tools/bench/mdlstm_pham_torch.py --serve ended without an answer (is python3-torch installed?)');
+    return JSON.parse(line.value) as { ms: number; torch: string };
+  };
+}
+const torch = withTorch ? torchPeer() : undefined;
+
 async function shape(count: number, height: number, width: number, reps: number): Promise<string[]> {
   const m = buildModel('pham2014', { alphabetSize: alphabet.size, height, seed: 1 });
   const opt = new Adadelta();
@@ -53,28 +73,38 @@ async function shape(count: number, height: number, width: number, reps: number)
     opt.applyGradients(grads);
     tf.dispose(Object.values(grads));
   };
-  const times: Record<Variant, number[]> = { javascript: [], simd: [] };
+  const times: Record<string, number[]> = { javascript: [], simd: [] };
+  let torchVersion = '';
   for (const v of ['javascript', 'simd'] as const) { setVariant(m, v); step(); } // warm-up
   for (let r = 0; r < ROUNDS; r++) {
     for (const v of ['javascript', 'simd'] as const) {
       setVariant(m, v);
       const t0 = performance.now();
       for (let k = 0; k < reps; k++) step();
-      times[v].push((performance.now() - t0) / reps);
+      times[v]!.push((performance.now() - t0) / reps);
+    }
+    for (const threads of torch ? TORCH_THREADS : []) {
+      const answer = await torch!([count, height, width], threads, reps);
+      (times[`torch${threads}`] ??= []).push(answer.ms);
+      torchVersion = answer.torch;
     }
   }
-  const js = median(times.javascript), simd = median(times.simd);
   tf.disposeVariables();
-  const what = `${count} lines ${height}x${width} (${m.model.countParams()} parameters)`;
+  const simd = median(times.simd!);
+  const what = `${count} lines ${height}x${width}`;
+  const row = (name: string, ms: number) =>
+    `| ${what} | ${name} | ${ms.toFixed(0)} | ${((count * 1000) / ms).toFixed(1)} | ${(ms / simd).toFixed(2)}x |`;
   return [
-    `| ${what} | JavaScript orders (fused 2 units, diagonal 10 and 50) | ${js.toFixed(0)} | ${((count * 1000) / js).toFixed(1)} | 1.00x |`,
-    `| ${what} | simd | ${simd.toFixed(0)} | ${((count * 1000) / simd).toFixed(1)} | ${(js / simd).toFixed(2)}x |`,
+    row('Scriptorium, MDLSTM in the JavaScript orders (fused 2 units, diagonal 10 and 50)', median(times.javascript!)),
+    row('Scriptorium, MDLSTM in the SIMD kernel', simd),
+    ...(torch ? TORCH_THREADS.map((t) => row(`PyTorch ${torchVersion} CPU, ${t} thread${t > 1 ? 's' : ''}`, median(times[`torch${t}`]!))) : []),
   ];
 }
 
 await initBackend({ backend: 'wasm', log: null });
-const rows = ['| shape | MDLSTM implementation | ms/step (median) | lines/s | speed-up |', '| --- | --- | ---: | ---: | ---: |'];
+const rows = ['| shape | implementation | ms/step (median) | lines/s | time / SIMD time |', '| --- | --- | ---: | ---: | ---: |'];
 rows.push(...(await shape(16, 32, 256, 3)));
 rows.push(...(await shape(8, 64, 1024, 1)));
-console.log(`wasm, ${ROUNDS} interleaved rounds\n`);
+console.log(`wasm, ${ROUNDS} interleaved rounds; pham2014, ${buildModel('pham2014', { alphabetSize: CLASSES, height: 32 }).model.countParams()} parameters\n`);
 console.log(rows.join('\n'));
+process.exit(0);
