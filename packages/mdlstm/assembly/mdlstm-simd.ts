@@ -15,7 +15,7 @@
 //   z     [B][H][W][G]      gate activations (input, forget_y, forget_x, output, candidate), for backward
 //   dh,dc [B][H+1][W+1][U]  gradient accumulators; gw, gb, gp as w, bias, peep
 // Floats, in the original (unflipped) frame:
-//   x [B][H][W][C], mask [B][H][W] (0 = padded), hc [2][D][B][H][W][U] (forward: h and c out; backward: their
+//   x [B][H][W][C], mask [B][H][W] (0 = padded), hc [2][B][H][W][D][U] (forward: h and c out; backward: their
 //   gradients in), gx [B][H][W][C].
 // A padded cell (mask 0) has h = c = 0, so it acts as a missing predecessor; backward, its incoming gradient
 // is zeroed, so it passes nothing on.
@@ -170,25 +170,26 @@ export function heapBase(): usize {
   }
 }
 
-/** Writes lane d (< D) of v into the float at base + ((d * B*H*W + p_d) * U + u) floats. */
+/**
+ * Writes lane d (< D) of v into the float at base + ((p_d * D + d) * U + u) floats: the [B, H, W, D, U] layout,
+ * which is the layer's concatenated output itself (no merge pass after the kernel).
+ */
 // @ts-ignore: decorator
 @inline function scatterPerDirection(base: usize, v: v128, u: i32, p0: i32, p1: i32, p2: i32, p3: i32): void {
-  const plane = B * H * W;
-  store<f32>(base + (<usize>(p0 * U + u) << 2), f32x4.extract_lane(v, 0));
-  if (D > 1) store<f32>(base + (<usize>((plane + p1) * U + u) << 2), f32x4.extract_lane(v, 1));
-  if (D > 2) store<f32>(base + (<usize>((2 * plane + p2) * U + u) << 2), f32x4.extract_lane(v, 2));
-  if (D > 3) store<f32>(base + (<usize>((3 * plane + p3) * U + u) << 2), f32x4.extract_lane(v, 3));
+  store<f32>(base + (<usize>(p0 * D * U + u) << 2), f32x4.extract_lane(v, 0));
+  if (D > 1) store<f32>(base + (<usize>((p1 * D + 1) * U + u) << 2), f32x4.extract_lane(v, 1));
+  if (D > 2) store<f32>(base + (<usize>((p2 * D + 2) * U + u) << 2), f32x4.extract_lane(v, 2));
+  if (D > 3) store<f32>(base + (<usize>((p3 * D + 3) * U + u) << 2), f32x4.extract_lane(v, 3));
 }
 
 /** Reads what scatterPerDirection writes (lanes >= D get zero). */
 // @ts-ignore: decorator
 @inline function gatherPerDirection(base: usize, u: i32, p0: i32, p1: i32, p2: i32, p3: i32): v128 {
-  const plane = B * H * W;
   let v = f32x4.splat(0);
-  v = f32x4.replace_lane(v, 0, load<f32>(base + (<usize>(p0 * U + u) << 2)));
-  if (D > 1) v = f32x4.replace_lane(v, 1, load<f32>(base + (<usize>((plane + p1) * U + u) << 2)));
-  if (D > 2) v = f32x4.replace_lane(v, 2, load<f32>(base + (<usize>((2 * plane + p2) * U + u) << 2)));
-  if (D > 3) v = f32x4.replace_lane(v, 3, load<f32>(base + (<usize>((3 * plane + p3) * U + u) << 2)));
+  v = f32x4.replace_lane(v, 0, load<f32>(base + (<usize>(p0 * D * U + u) << 2)));
+  if (D > 1) v = f32x4.replace_lane(v, 1, load<f32>(base + (<usize>((p1 * D + 1) * U + u) << 2)));
+  if (D > 2) v = f32x4.replace_lane(v, 2, load<f32>(base + (<usize>((p2 * D + 2) * U + u) << 2)));
+  if (D > 3) v = f32x4.replace_lane(v, 3, load<f32>(base + (<usize>((p3 * D + 3) * U + u) << 2)));
   return v;
 }
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { scalarActivation } from './activations.js';
 import { CELL_DEFAULTS, flipsOf, GATES, type CellOptions, type Direction, type MergeMode } from './config.js';
-import { simdBackward, simdForward, type SimdScanShape } from './kernels/mdlstm-simd.js';
+import { simdScan } from './mdlstm-simd-scan.js';
 
 /**
  * The MDLSTM scan as one custom op whose cell arithmetic runs on typed arrays (float32 storage, float64
@@ -53,7 +53,7 @@ export function mdlstmFusedScan(
     const R = args[2]!.dataSync() as Float32Array;
     const bv = args[3]!.dataSync() as Float32Array;
     const P = args[4] ? (args[4].dataSync() as Float32Array) : undefined;
-    if (order === 'simd') return simdScan(scan, xv, { K, R, bias: bv, P }, merge);
+    if (order === 'simd') return simdScan({ B, H, W, C, U, flips: scan.flips, bounded: s !== 1 }, xv, { K, R, bias: bv, P }, mask, merge);
     const fwd = order === 'diagonals' ? diagonalForward(scan, xv, K, R, bv, P) : scanForward(scan, xv, K, R, bv, P);
     let value: tf.Tensor;
     if (merge) {
@@ -86,26 +86,6 @@ export function mdlstmFusedScan(
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   const inputs = [x, kernel, recurrentKernel, bias, ...(peephole ? [peephole] : [])];
   return (op as (...ts: tf.Tensor[]) => tf.Tensor)(...inputs);
-}
-
-/** The op's value and gradient with the scan in the WebAssembly SIMD kernel. */
-function simdScan(sc: ScanShape, xv: Float32Array, wts: Parameters<typeof simdForward>[2], merge: MergeMode | undefined) {
-  const { B, H, W, C, D, U, G } = sc;
-  const shape: SimdScanShape = { B, H, W, C, U, flips: sc.flips, bounded: sc.s !== 1 };
-  const fwd = simdForward(shape, xv, wts, sc.mask);
-  const h = fwd.hc.subarray(0, D * B * H * W * U);
-  const value = merge
-    ? tf.tensor(mergeForward(h, merge, D, B * H * W, U), merge === 'concat' ? [B, H, W, D * U] : merge === 'none' ? [B, H, W, D, U] : [B, H, W, U])
-    : tf.tensor(fwd.hc, [2, D, B, H, W, U]);
-  const gradFunc = (dyT: tf.Tensor | tf.Tensor[]) => {
-    const dy = (Array.isArray(dyT) ? dyT[0]! : dyT).dataSync() as Float32Array;
-    const dyAll = merge ? mergeBackward(dy, h, merge, D, B * H * W, U) : dy;
-    const g = simdBackward(shape, xv, wts, sc.mask, fwd, dyAll);
-    const grads = [tf.tensor(g.gx, [B, H, W, C]), tf.tensor(g.gK, [D, C, G]), tf.tensor(g.gR, [D, 2 * U, G]), tf.tensor(g.gb, [D, G])];
-    if (g.gP) grads.push(tf.tensor(g.gP, [D, 5, U]));
-    return grads;
-  };
-  return { value, gradFunc };
 }
 
 /** Merges h [D, cells, U] over the directions into the layout of `mode` (see mdlstmFusedScan). */

@@ -69,6 +69,20 @@ function expectClose(a: ArrayLike<number>, ref: ArrayLike<number>, tol: number, 
   expect(worst / scale, what).toBeLessThan(tol);
 }
 
+/** [cells, D, U] -> [D, cells, U]. */
+function directionMajor(a: ArrayLike<number>, D: number, cells: number, U: number): Float64Array {
+  const out = new Float64Array(a.length);
+  for (let d = 0; d < D; d++) for (let p = 0; p < cells; p++) for (let u = 0; u < U; u++) out[(d * cells + p) * U + u] = a[(p * D + d) * U + u]!;
+  return out;
+}
+
+/** [D, cells, U] -> [cells, D, U]. */
+function cellMajor(a: ArrayLike<number>, D: number, cells: number, U: number): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let d = 0; d < D; d++) for (let p = 0; p < cells; p++) for (let u = 0; u < U; u++) out[(p * D + d) * U + u] = a[(d * cells + p) * U + u]!;
+  return out;
+}
+
 /**
  * The kernel against the float64 reference: h and c of every cell, then the gradients of x and every weight for
  * loss = sum(R_h * h) (the reference's backward takes dL/dh only, so dL/dc = 0).
@@ -100,13 +114,12 @@ function compare(c: Case): void {
   };
   const x = Float32Array.from(x64), m = mask ? Float32Array.from(mask) : undefined;
   const fwd = simdForward(shape, x, wts, m);
-  expectClose(fwd.hc.subarray(0, N), ref.h, 2e-5, 'h');
-  expectClose(fwd.hc.subarray(N), ref.c, 2e-5, 'c');
-  const dhc = new Float32Array(2 * N);
-  dhc.set(r64);
+  // The kernel's layout is [B, H, W, D, U]; the reference's [D, B, H, W, U].
+  expectClose(directionMajor(fwd.h, D, B * H * W, U), ref.h, 2e-5, 'h');
+  expectClose(directionMajor(fwd.c, D, B * H * W, U), ref.c, 2e-5, 'c');
   // Another call in between (as another layer's would), so that backward must restore its own state.
   simdForward({ ...shape, B: 1, H: 2 }, x.subarray(0, 2 * W * C), wts, undefined);
-  const g = simdBackward(shape, x, wts, m, fwd, dhc);
+  const g = simdBackward(shape, x, wts, m, fwd, cellMajor(r64, D, B * H * W, U), undefined);
   expectClose(g.gx, refGrads.dx, 1e-4, 'gx');
   expectClose(g.gK, refGrads.kernel, 1e-4, 'gK');
   expectClose(g.gR, refGrads.recurrentKernel, 1e-4, 'gR');

@@ -22,8 +22,10 @@ export interface SimdWeights {
 }
 
 export interface SimdForward {
-  /** h then c of every cell, per direction, original frame: [2, D, B, H, W, U]. */
-  hc: Float32Array;
+  /** h of every cell and direction, original frame: [B, H, W, D, U] (the layer's concatenated output). */
+  h: Float32Array;
+  /** c, the same layout. */
+  c: Float32Array;
   /** The module's h, c and gate buffers, kept for simdBackward (the memory is reused by later calls). */
   saved: Float32Array;
 }
@@ -175,19 +177,25 @@ export function simdForward(sh: SimdScanShape, x: Float32Array, wts: SimdWeights
   const L = prepare(k, sh, x, wts, mask);
   k.forward();
   const mem = new Float32Array(k.memory.buffer);
-  const n = 2 * sh.flips.length * sh.B * sh.H * sh.W * sh.U;
-  return { hc: mem.slice(L.hc / 4, L.hc / 4 + n), saved: mem.slice(L.savedStart / 4, L.savedEnd / 4) };
+  const n = sh.flips.length * sh.B * sh.H * sh.W * sh.U, at = L.hc / 4;
+  return { h: mem.slice(at, at + n), c: mem.slice(at + n, at + 2 * n), saved: mem.slice(L.savedStart / 4, L.savedEnd / 4) };
 }
 
-/** The backward scan from d(loss)/d(h, c) of every cell ([2, D, B, H, W, U], as simdForward's hc). */
+/**
+ * The backward scan from d(loss)/d(h) and d(loss)/d(c) of every cell (layouts as simdForward's h and c; dc
+ * undefined: zero, as when only h reaches the loss).
+ */
 export function simdBackward(
-  sh: SimdScanShape, x: Float32Array, wts: SimdWeights, mask: Float32Array | undefined, fwd: SimdForward, dhc: Float32Array,
+  sh: SimdScanShape, x: Float32Array, wts: SimdWeights, mask: Float32Array | undefined, fwd: SimdForward,
+  dh: Float32Array, dc: Float32Array | undefined,
 ): SimdGradients {
   const k = theKernel();
   const L = prepare(k, sh, x, wts, mask);
   let mem = new Float32Array(k.memory.buffer);
   mem.set(fwd.saved, L.savedStart / 4);
-  mem.set(dhc, L.hc / 4);
+  mem.set(dh, L.hc / 4);
+  if (dc) mem.set(dc, L.hc / 4 + dh.length);
+  else mem.fill(0, L.hc / 4 + dh.length, L.hc / 4 + 2 * dh.length);
   k.backward();
   mem = new Float32Array(k.memory.buffer);
   return readGradients(mem, L, sh, !!wts.P);
