@@ -58,8 +58,8 @@ describe('checkpoints', () => {
     expect(ck.params).toEqual(data(4).params);
     const plain = await saveCheckpoint(path.join(dir, 'no-extras'), data(4));
     expect((await loadCheckpoint(plain)).extras).toEqual({});
-    // Without extras the file stays format 1 (older readers read it); with them it is format 2.
-    expect([(await readFile(plain)).readUInt32LE(8), (await readFile(file)).readUInt32LE(8)]).toEqual([1, 2]);
+    // Every file is written in format 3 (the hash at the end covers the header too).
+    expect([(await readFile(plain)).readUInt32LE(8), (await readFile(file)).readUInt32LE(8)]).toEqual([3, 3]);
     await expect(saveCheckpoint(path.join(dir, 'bad-name'), { ...data(4), extras: { __proto__x: ema, 'a b': ema } })).rejects.toThrow(/extra array name 'a b'/);
     // A header edit that re-splits the same bytes ([ema 9, other 2] -> [ema 8, other 3]) fails the checksum.
     const edited = (await readFile(file)).toString('latin1').replace('{"name":"ema","length":9},{"name":"other","length":2}', '{"name":"ema","length":8},{"name":"other","length":3}');
@@ -70,7 +70,7 @@ describe('checkpoints', () => {
     await writeFile(editedFile, Buffer.from(dup, 'latin1'));
     await expect(loadCheckpoint(editedFile)).rejects.toThrow(/distinct names/);
     const buf = await readFile(file);
-    buf[buf.length - 3]! ^= 0x40; // inside the last extra array
+    buf[buf.length - 32 - 3]! ^= 0x40; // inside the last extra array (the last 32 bytes are the hash)
     await writeFile(file, buf);
     await expect(loadCheckpoint(file)).rejects.toThrow(/SHA-256 mismatch/);
     await writeFile(file, buf.subarray(0, buf.length - 4));
@@ -102,7 +102,7 @@ describe('checkpoints', () => {
     const file = await saveCheckpoint(path.join(dir, 'bad'), data(2));
     const good = await readFile(file);
     const flipped = Buffer.from(good);
-    flipped[flipped.length - 20]! ^= 0x01;
+    flipped[flipped.length - 32 - 20]! ^= 0x01; // in the optimizer state
     await writeFile(file, flipped);
     await expect(loadCheckpoint(file)).rejects.toThrow(/SHA-256 mismatch .*corrupt file/);
     await writeFile(file, good.subarray(0, good.length - 4));
@@ -112,7 +112,7 @@ describe('checkpoints', () => {
     const future = Buffer.from(good);
     future.writeUInt32LE(99, 8);
     await writeFile(file, future);
-    await expect(loadCheckpoint(file)).rejects.toThrow('checkpoint format 99 is not supported (this version reads 1 and 2)');
+    await expect(loadCheckpoint(file)).rejects.toThrow('checkpoint format 99 is not supported (this version reads 1 to 3)');
   });
 
   it('refuse parameters that do not fit the layout', async () => {

@@ -1,27 +1,28 @@
 /**
- * Versioned, atomic checkpoints of a data-parallel run: parameters, optimizer state, step,
+ * Versioned, atomic, verified checkpoints of a data-parallel run: parameters, optimizer state, step,
  * and the application's own state (data cursor, RNG state, metadata) as JSON.
  *
- * File layout (little-endian):
+ * File layout of format 3, the one written (little-endian):
  *   'SCDPCKPT' | u32 format version | u32 header length | header (JSON, UTF-8)
- *   | params (f32[layout.size]) | optimizer state (adadelta bytes) | extra arrays (f32 each; format 2 only)
- * The header holds the step, the layout, the byte lengths, the names and lengths of the extra arrays,
- * a SHA-256 of the payload (in format 2 also of the extras' names and lengths), and the application state.
+ *   | params (f32[layout.size]) | optimizer state (adadelta bytes) | extra arrays (f32 each)
+ *   | SHA-256 of every byte before it (32 bytes)
+ * The header holds the step, the layout, the byte lengths, the names and lengths of the extra arrays
+ * and the application state; the trailing hash covers it as well as the payload.
+ * Formats 1 and 2 (older; the hash in the header, over the payload only) are still read.
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { deserializeAdadeltaState, serializeAdadeltaState, type AdadeltaState } from '@scriptorium/adadelta';
+import { hashFile, readWhole, writeFully, type WriteAt } from './file-io.js';
 import { layoutDifferences, validateLayout, type ParamLayout } from './layout.js';
 
-/**
- * The newest format this version writes and reads. Format 2 adds named extra arrays; a checkpoint without
- * them is still written as format 1, so older readers keep reading it.
- */
-export const CHECKPOINT_FORMAT = 2;
+/** The format this version writes; it reads this one and the older 1 and 2. */
+export const CHECKPOINT_FORMAT = 3;
 const EXTRA_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const MAGIC = 'SCDPCKPT';
 const EXT = '.dpck';
+const HASH_BYTES = 32;
 
 export interface CheckpointData {
   /** Completed optimizer steps. */
@@ -42,6 +43,13 @@ export interface LoadedCheckpoint extends Required<CheckpointData> {
   createdAt: string;
 }
 
+export interface SaveCheckpointOptions {
+  /** Newest checkpoints to keep in `dir` after a verified save. Default 3; 0 keeps all. */
+  keep?: number;
+  /** The write call (default `FileHandle.write`); fault-injection tests pass one that writes short or fails. */
+  write?: WriteAt;
+}
+
 interface Header {
   format: number;
   step: number;
@@ -50,7 +58,8 @@ interface Header {
   layout: ParamLayout;
   paramsBytes: number;
   optimizerBytes: number;
-  sha256: string;
+  /** Formats 1 and 2 only: the SHA-256 of the payload (format 3 ends with a hash of the whole file instead). */
+  sha256?: string;
   appState: unknown;
   /** The extra arrays after the optimizer state, in this order (absent: none). */
   extras?: Array<{ name: string; length: number }>;
@@ -62,11 +71,12 @@ export function checkpointFileName(step: number): string {
 }
 
 /**
- * Writes a checkpoint into `dir` atomically: a temporary file in the same directory is
- * written, fsynced and renamed over the final name, then the directory is fsynced. Keeps the
- * newest `keep` checkpoints (default 3; 0 keeps all). Returns the path written.
+ * Writes a checkpoint into `dir` atomically: a temporary file in the same directory is written (every
+ * byte, or the save rejects), fsynced, read back and hashed, renamed over the final name, then the
+ * directory is fsynced. Only then are checkpoints beyond the newest `keep` removed. On any failure the
+ * temporary file is removed and nothing is pruned. Returns the path written.
  */
-export async function saveCheckpoint(dir: string, data: CheckpointData, options: { keep?: number } = {}): Promise<string> {
+export async function saveCheckpoint(dir: string, data: CheckpointData, options: SaveCheckpointOptions = {}): Promise<string> {
   if (data.params.length !== data.layout.size) {
     throw new Error(`saveCheckpoint: params has ${data.params.length} values, layout expects ${data.layout.size}`);
   }
@@ -77,45 +87,50 @@ export async function saveCheckpoint(dir: string, data: CheckpointData, options:
     if (!EXTRA_NAME.test(name)) throw new Error(`saveCheckpoint: extra array name '${name}' (expected 1 to 64 letters, digits, '_', '.' or '-')`);
     return { name, bytes: new Uint8Array(a.buffer, a.byteOffset, a.byteLength), length: a.length };
   });
-  const extraList = extras.map(({ name, length }) => ({ name, length }));
-  const format = extras.length ? 2 : 1;
-  const hash = createHash('sha256').update(params).update(optimizer);
-  // Format 2 hashes the extras' names and lengths too, so that a header edit cannot re-split their bytes.
-  if (format === 2) hash.update(JSON.stringify(extraList));
-  for (const e of extras) hash.update(e.bytes);
-  const sha256 = hash.digest('hex');
   const header: Header = {
-    format,
+    format: CHECKPOINT_FORMAT,
     step: data.step,
     runId: data.runId ?? '',
     createdAt: new Date().toISOString(),
     layout: data.layout,
     paramsBytes: params.byteLength,
     optimizerBytes: optimizer.byteLength,
-    sha256,
     appState: JSON.parse(appJson),
-    ...(format === 2 ? { extras: extraList } : {}),
+    extras: extras.map(({ name, length }) => ({ name, length })),
   };
   const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
   const prefix = Buffer.alloc(16);
   prefix.write(MAGIC, 0, 'latin1');
-  prefix.writeUInt32LE(format, 8);
+  prefix.writeUInt32LE(CHECKPOINT_FORMAT, 8);
   prefix.writeUInt32LE(headerBytes.length, 12);
+  const body = [prefix, headerBytes, params, optimizer, ...extras.map((e) => e.bytes)];
+  const hash = createHash('sha256');
+  for (const b of body) hash.update(b);
+  const digest = hash.digest();
+  const chunks = [...body, digest];
+  const expectedSize = chunks.reduce((n, c) => n + c.byteLength, 0);
 
   await fs.mkdir(dir, { recursive: true });
   const final = path.join(dir, checkpointFileName(data.step));
   const tmp = path.join(dir, `.${checkpointFileName(data.step)}.${process.pid}.${Date.now()}.tmp`);
   const fh = await fs.open(tmp, 'wx');
   try {
-    await fh.writev([prefix, headerBytes, params, optimizer, ...extras.map((e) => e.bytes)]);
-    await fh.sync();
+    try {
+      await writeFully(fh, tmp, chunks, options.write);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    // Read back what the kernel holds: the size and the hash must be what was meant to be written.
+    const back = await hashFile(tmp, HASH_BYTES);
+    if (back.size !== expectedSize || back.sha256 !== digest.toString('hex') || back.tail !== digest.toString('hex')) {
+      throw new Error(`${tmp}: read back ${back.size} bytes (expected ${expectedSize}) that do not hash to what was written; checkpoint not saved`);
+    }
+    await fs.rename(tmp, final);
   } catch (err) {
-    await fh.close();
     await fs.rm(tmp, { force: true });
     throw err;
   }
-  await fh.close();
-  await fs.rename(tmp, final);
   const dh = await fs.open(dir, 'r');
   try {
     await dh.sync();
@@ -156,13 +171,13 @@ export async function latestCheckpoint(dir: string): Promise<string | null> {
  * `expectedLayout` is given, throws listing every difference between it and the stored one.
  */
 export async function loadCheckpoint(file: string, expectedLayout?: ParamLayout): Promise<LoadedCheckpoint> {
-  const buf = await fs.readFile(file);
+  const buf = await readWhole(file);
   const fail = (what: string): never => {
     throw new Error(`${file}: ${what}`);
   };
   if (buf.length < 16 || buf.toString('latin1', 0, 8) !== MAGIC) fail(`not a dataparallel checkpoint (magic '${MAGIC}' missing)`);
   const format = buf.readUInt32LE(8);
-  if (format !== 1 && format !== 2) fail(`checkpoint format ${format} is not supported (this version reads 1 and 2)`);
+  if (format < 1 || format > CHECKPOINT_FORMAT) fail(`checkpoint format ${format} is not supported (this version reads 1 to ${CHECKPOINT_FORMAT})`);
   const headerLength = buf.readUInt32LE(12);
   if (16 + headerLength > buf.length) fail(`header length ${headerLength} runs past the end of the file (${buf.length} bytes)`);
   let header: Header;
@@ -171,10 +186,9 @@ export async function loadCheckpoint(file: string, expectedLayout?: ParamLayout)
   } catch (err) {
     return fail(`header is not valid JSON (${(err as Error).message})`);
   }
-  const layout = validateLayout(header.layout, `${file}: header.layout`);
-  if (header.paramsBytes !== layout.size * 4) fail(`header.paramsBytes ${header.paramsBytes} does not match the layout (${layout.size * 4})`);
+  if (typeof header !== 'object' || header === null) fail('header is not a JSON object');
   const start = 16 + headerLength;
-  const extraList = (format === 2 ? header.extras : []) ?? [];
+  const extraList = (format >= 2 ? header.extras : []) ?? [];
   if (
     !Array.isArray(extraList) ||
     !extraList.every((e) => typeof e?.name === 'string' && EXTRA_NAME.test(e.name) && Number.isInteger(e.length) && e.length >= 0) ||
@@ -182,15 +196,27 @@ export async function loadCheckpoint(file: string, expectedLayout?: ParamLayout)
   ) {
     fail(`header.extras is not a list of { name, length } with distinct names`);
   }
-  if (!Number.isInteger(header.optimizerBytes) || header.optimizerBytes < 0) fail(`header.optimizerBytes ${header.optimizerBytes} is not a byte count`);
+  for (const field of ['paramsBytes', 'optimizerBytes'] as const) {
+    if (!Number.isInteger(header[field]) || header[field] < 0) fail(`header.${field} ${header[field]} is not a byte count`);
+  }
   const extraBytes = extraList.reduce((n, e) => n + 4 * e.length, 0);
-  const expectedLength = start + header.paramsBytes + header.optimizerBytes + extraBytes;
+  const hashBytes = format >= 3 ? HASH_BYTES : 0;
+  const expectedLength = start + header.paramsBytes + header.optimizerBytes + extraBytes + hashBytes;
   if (buf.length !== expectedLength) fail(`file has ${buf.length} bytes, expected ${expectedLength} (truncated or corrupt)`);
-  const payload = buf.subarray(start);
-  const hash = createHash('sha256').update(payload.subarray(0, header.paramsBytes + header.optimizerBytes));
-  if (format === 2) hash.update(JSON.stringify(extraList.map(({ name, length }) => ({ name, length }))));
-  const sha = hash.update(payload.subarray(header.paramsBytes + header.optimizerBytes)).digest('hex');
-  if (sha !== header.sha256) fail(`SHA-256 mismatch (stored ${header.sha256.slice(0, 12)}..., computed ${sha.slice(0, 12)}...): corrupt file`);
+  const payload = buf.subarray(start, buf.length - hashBytes);
+  if (format >= 3) {
+    // One hash over everything before it: magic, format, header and payload.
+    const sha = createHash('sha256').update(buf.subarray(0, buf.length - HASH_BYTES)).digest('hex');
+    const stored = buf.toString('hex', buf.length - HASH_BYTES);
+    if (sha !== stored) fail(`SHA-256 mismatch (stored ${stored.slice(0, 12)}..., computed ${sha.slice(0, 12)}...): corrupt file`);
+  } else {
+    const hash = createHash('sha256').update(payload.subarray(0, header.paramsBytes + header.optimizerBytes));
+    if (format === 2) hash.update(JSON.stringify(extraList.map(({ name, length }) => ({ name, length }))));
+    const sha = hash.update(payload.subarray(header.paramsBytes + header.optimizerBytes)).digest('hex');
+    if (sha !== header.sha256) fail(`SHA-256 mismatch (stored ${String(header.sha256).slice(0, 12)}..., computed ${sha.slice(0, 12)}...): corrupt file`);
+  }
+  const layout = validateLayout(header.layout, `${file}: header.layout`);
+  if (header.paramsBytes !== layout.size * 4) fail(`header.paramsBytes ${header.paramsBytes} does not match the layout (${layout.size * 4})`);
   if (expectedLayout) {
     const diffs = layoutDifferences(expectedLayout, layout);
     if (diffs.length) fail(`parameter layout differs from the model's: ${diffs.join('; ')}`);

@@ -1,5 +1,5 @@
 import type { SamplerState } from '@scriptorium/data';
-import { latestCheckpoint, loadCheckpoint, type LoadedCheckpoint } from '@scriptorium/dataparallel';
+import { listCheckpoints, loadCheckpoint, type LoadedCheckpoint } from '@scriptorium/dataparallel';
 import { UsageError } from '../cli/errors.js';
 import type { TrainJob } from '../job.js';
 import type { Settings } from './resume.js';
@@ -19,11 +19,25 @@ export interface AppState {
 
 export type RunCheckpoint = LoadedCheckpoint & { appState: AppState };
 
-/** The latest checkpoint in `dir`, to resume from. */
-export async function latestRunCheckpoint(dir: string): Promise<RunCheckpoint> {
-  const file = await latestCheckpoint(dir);
-  if (!file) throw new UsageError(`train --resume: no checkpoint in ${dir}`, false);
-  const checkpoint = await loadCheckpoint(file);
-  // The trainer's own state, as it wrote it (JSON).
-  return { ...checkpoint, appState: checkpoint.appState as AppState };
+/**
+ * The newest checkpoint in `dir` that loads and verifies, to resume from. Each newer one that does not is
+ * skipped with a line to `warn` naming it and why; a UsageError when none is left.
+ */
+export async function latestRunCheckpoint(dir: string, warn: (line: string) => void = (line) => console.error(line)): Promise<RunCheckpoint> {
+  const files = await listCheckpoints(dir);
+  if (!files.length) throw new UsageError(`train --resume: no checkpoint in ${dir}`, false);
+  const skipped: string[] = [];
+  for (const file of files.reverse()) {
+    try {
+      const checkpoint = await loadCheckpoint(file);
+      // The trainer's own state, as it wrote it (JSON).
+      return { ...checkpoint, appState: checkpoint.appState as AppState };
+    } catch (err) {
+      const why = (err as Error).message;
+      // loadCheckpoint's messages start with the file; say it once.
+      skipped.push(why.startsWith(`${file}: `) ? why : `${file}: ${why}`);
+      warn(`train --resume: skipping ${skipped[skipped.length - 1]}`);
+    }
+  }
+  throw new UsageError(`train --resume: no checkpoint in ${dir} verifies (${skipped.join('; ')})`, false);
 }
