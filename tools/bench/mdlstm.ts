@@ -97,14 +97,18 @@ async function compare(backend: string, out: string[]): Promise<void> {
   const ROUNDS = 7;
   await initBackend({ backend, log: null });
   const impls = ['fused', 'diagonal', 'simd'] as const;
-  out.push(`\n### ${backend}: ${ROUNDS} interleaved rounds, median ms\n`);
-  out.push('| grid (units, channels, HxW), batch 8 | implementation | forward ms | fwd+bwd ms | cells/s fwd+bwd | fwd+bwd vs fused |');
-  out.push('| --- | --- | ---: | ---: | ---: | ---: |');
+  const a = tf.randomNormal([512, 512]), bm = tf.randomNormal([512, 512]);
+  const peak = (2 * 512 ** 3) / (await timeIt(() => run(() => tf.matMul(a, bm)), 1000)) / 1e6; // GFLOP/s
+  tf.dispose([a, bm]);
+  out.push(`\n### ${backend}: ${ROUNDS} interleaved rounds, median ms (matmul 512x512x512: ${peak.toFixed(2)} GFLOP/s)\n`);
+  out.push('| grid (units, channels, HxW), batch 8 | implementation | forward ms | fwd+bwd ms | cells/s fwd+bwd | GFLOP/s fwd (% of matmul) | fwd+bwd vs fused |');
+  out.push('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
   for (const s of SIZES) {
     const D = 4, U = s.units, C = s.channels;
     const x = tf.randomUniform([BATCH, s.h, s.w, C]) as tf.Tensor4D;
     const w = weights(D, C, U);
     const cells = BATCH * s.h * s.w * D;
+    const flopsPerCell = 2 * C * 5 * U + 2 * 2 * U * 5 * U + 20 * U; // as in the full table below
     const fwdOf = (implementation: (typeof impls)[number]) => () => run(() => mdlstm(x, w, { implementation }) as tf.Tensor);
     const bwdOf = (implementation: (typeof impls)[number]) => () =>
       tf.tidy(() => {
@@ -124,7 +128,10 @@ async function compare(backend: string, out: string[]): Promise<void> {
     const fusedBwd = median(times.get('fused')!.bwd);
     for (const i of impls) {
       const f = median(times.get(i)!.fwd), b = median(times.get(i)!.bwd);
-      out.push(`| ${U}, ${C}, ${s.h}x${s.w} | ${i} | ${f.toFixed(1)} | ${b.toFixed(1)} | ${(cells / b / 1e3).toFixed(2)}M | ${(fusedBwd / b).toFixed(1)}x |`);
+      const gflops = (cells * flopsPerCell) / f / 1e6;
+      out.push(
+        `| ${U}, ${C}, ${s.h}x${s.w} | ${i} | ${f.toFixed(1)} | ${b.toFixed(1)} | ${(cells / b / 1e3).toFixed(2)}M | ${gflops.toFixed(2)} (${((100 * gflops) / peak).toFixed(0)}%) | ${(fusedBwd / b).toFixed(1)}x |`,
+      );
     }
     tf.dispose([x, w.kernel, w.recurrentKernel, w.bias]);
   }
