@@ -1,12 +1,12 @@
 // The MDLSTM op alone at the shapes of pham2014's layers in the demo (4 lines of mnist-lines per worker, with a
 // mask as the model passes one): forward + backward via tf.grads, fastest of 5 one-second runs.
-// Run: node --import tsx --conditions=@scriptorium/source tools/bench/mdlstm-demo-layers.ts [fused|diagonal|auto]
+// Run: node --import tsx --conditions=@scriptorium/source tools/bench/mdlstm-demo-layers.ts [cells|diagonals|simd|auto]
 import * as tf from '@tensorflow/tfjs-core';
 import { mdlstm } from '@scriptorium/mdlstm';
 import { initBackend } from '@scriptorium/runtime';
 
 await initBackend({ backend: 'wasm', log: null });
-const implementation = (process.argv[2] ?? 'auto') as 'fused' | 'diagonal' | 'auto';
+const implementation = (process.argv[2] ?? 'auto') as 'cells' | 'diagonals' | 'simd' | 'auto';
 // [batch, height, width, channels, units]: layer 1 (2x2 blocks of a 32 x 128 px batch), layer 2, layer 3.
 const LAYERS: Array<[number, number, number, number, number]> = [[4, 16, 64, 4, 2], [4, 4, 32, 6, 10], [4, 1, 16, 20, 50]];
 for (const [B, H, W, C, U] of LAYERS) {

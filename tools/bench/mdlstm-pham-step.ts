@@ -1,5 +1,5 @@
 // One pham2014 training step (forward, CTC, backward, Adadelta) on wasm with the MDLSTM layers run by the
-// JavaScript orders (what 'auto' picked before the SIMD kernel: fused below 4 units, diagonal from 4) and by
+// JavaScript orders (what 'auto' picked before the SIMD kernel: cells below 4 units, diagonals from 4) and by
 // the SIMD kernel, on the same model and batch, in interleaved rounds (medians), so that the machine's load
 // hits both alike. Shapes as the PyTorch peer of issue 17 builds them: uniform lines of random pixels,
 // 80 classes, labels of width/24 characters, dropout 0.5. With --torch, the PyTorch peer
@@ -95,7 +95,7 @@ async function shape(count: number, height: number, width: number, reps: number)
   const row = (name: string, ms: number) =>
     `| ${what} | ${name} | ${ms.toFixed(0)} | ${((count * 1000) / ms).toFixed(1)} | ${(ms / simd).toFixed(2)}x |`;
   return [
-    row('Scriptorium, MDLSTM in the JavaScript orders (fused 2 units, diagonal 10 and 50)', median(times.javascript!)),
+    row('Scriptorium, MDLSTM in the JavaScript orders (cells at 2 units, diagonals at 10 and 50)', median(times.javascript!)),
     row('Scriptorium, MDLSTM in the SIMD kernel', simd),
     ...(torch ? TORCH_THREADS.map((t) => row(`PyTorch ${torchVersion} CPU, ${t} thread${t > 1 ? 's' : ''}`, median(times[`torch${t}`]!))) : []),
   ];

@@ -1,4 +1,4 @@
-// MDLSTM speed: the fused typed-array op (cell order and diagonal order) and the wavefront of tfjs ops vs a per-cell scan built from tfjs ops
+// MDLSTM speed: the fused typed-array op (cells, diagonals and simd implementations) and the wavefront of tfjs ops vs a per-cell scan built from tfjs ops
 // and the float64 reference.
 // Run: node --import tsx --conditions=@scriptorium/source tools/bench/mdlstm.ts [wasm|cpu ...]
 // Side by side (the fast implementations only, interleaved rounds, medians):
@@ -96,12 +96,12 @@ function median(xs: number[]): number {
 async function compare(backend: string, out: string[]): Promise<void> {
   const ROUNDS = 7;
   await initBackend({ backend, log: null });
-  const impls = ['fused', 'diagonal', 'simd'] as const;
+  const impls = ['cells', 'diagonals', 'simd'] as const;
   const a = tf.randomNormal([512, 512]), bm = tf.randomNormal([512, 512]);
   const peak = (2 * 512 ** 3) / (await timeIt(() => run(() => tf.matMul(a, bm)), 1000)) / 1e6; // GFLOP/s
   tf.dispose([a, bm]);
   out.push(`\n### ${backend}: ${ROUNDS} interleaved rounds, median ms (matmul 512x512x512: ${peak.toFixed(2)} GFLOP/s)\n`);
-  out.push('| grid (units, channels, HxW), batch 8 | implementation | forward ms | fwd+bwd ms | cells/s fwd+bwd | GFLOP/s fwd (% of matmul) | fwd+bwd vs fused |');
+  out.push('| grid (units, channels, HxW), batch 8 | implementation | forward ms | fwd+bwd ms | cells/s fwd+bwd | GFLOP/s fwd (% of matmul) | fwd+bwd vs cells |');
   out.push('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
   for (const s of SIZES) {
     const D = 4, U = s.units, C = s.channels;
@@ -125,12 +125,12 @@ async function compare(backend: string, out: string[]): Promise<void> {
         times.get(i)!.bwd.push(await timeIt(bwdOf(i), 300));
       }
     }
-    const fusedBwd = median(times.get('fused')!.bwd);
+    const cellsBwd = median(times.get('cells')!.bwd);
     for (const i of impls) {
       const f = median(times.get(i)!.fwd), b = median(times.get(i)!.bwd);
       const gflops = (cells * flopsPerCell) / f / 1e6;
       out.push(
-        `| ${U}, ${C}, ${s.h}x${s.w} | ${i} | ${f.toFixed(1)} | ${b.toFixed(1)} | ${(cells / b / 1e3).toFixed(2)}M | ${gflops.toFixed(2)} (${((100 * gflops) / peak).toFixed(0)}%) | ${(fusedBwd / b).toFixed(1)}x |`,
+        `| ${U}, ${C}, ${s.h}x${s.w} | ${i} | ${f.toFixed(1)} | ${b.toFixed(1)} | ${(cells / b / 1e3).toFixed(2)}M | ${gflops.toFixed(2)} (${((100 * gflops) / peak).toFixed(0)}%) | ${(cellsBwd / b).toFixed(1)}x |`,
       );
     }
     tf.dispose([x, w.kernel, w.recurrentKernel, w.bias]);
@@ -159,7 +159,7 @@ for (const backend of backends) {
     const x64 = Float64Array.from(x.slice([0, 0, 0, 0], [1, s.h, s.w, C]).dataSync());
     const wr = { kernel: Float64Array.from(w.kernel.dataSync()), recurrentKernel: Float64Array.from(w.recurrentKernel.dataSync()), bias: Float64Array.from(w.bias.dataSync()) };
     const refMs = (await timeIt(() => mdlstmReference({ x: x64, shape: [1, s.h, s.w, C], units: U, directions: ['tl', 'tr', 'bl', 'br'], weights: wr }), 500)) * BATCH;
-    for (const implementation of ['fused', 'diagonal', 'wavefront'] as const) {
+    for (const implementation of ['cells', 'diagonals', 'wavefront'] as const) {
       const fwd = await timeIt(() => run(() => mdlstm(x, w, { implementation }) as tf.Tensor));
       const bwd = await timeIt(() =>
         tf.tidy(() => {

@@ -24,7 +24,7 @@ interface Case {
  * Runs the fast op with merge 'none' ([B,H,W,D,U]) and the reference, forward and backward for
  * loss = sum(R * h), and compares outputs and gradients of x and every weight.
  */
-function compare(c: Case, implementation: 'fused' | 'diagonal' | 'simd' | 'wavefront' = 'fused') {
+function compare(c: Case, implementation: 'cells' | 'diagonals' | 'simd' | 'wavefront' = 'cells') {
   const [B, H, W, C] = c.shape;
   const D = c.directions.length, U = c.units;
   const x64 = randomArray(B * H * W * C, 7, 1);
@@ -65,7 +65,7 @@ function compare(c: Case, implementation: 'fused' | 'diagonal' | 'simd' | 'wavef
   tf.dispose([x, rNone, ...params]);
 }
 
-for (const impl of ['wavefront', 'fused', 'diagonal', 'simd'] as const) describe(`mdlstm op (${impl}) vs the cell-by-cell reference`, () => {
+for (const impl of ['wavefront', 'cells', 'diagonals', 'simd'] as const) describe(`mdlstm op (${impl}) vs the cell-by-cell reference`, () => {
   for (const shape of [[1, 1, 1, 2], [1, 1, 7, 2], [2, 5, 1, 1], [2, 3, 4, 3], [1, 7, 5, 2]] as Array<Case['shape']>) {
     for (const d of DIRS) {
       it(`direction ${d} on ${shape[1]}x${shape[2]} (batch ${shape[0]}, ${shape[3]} channels)`, () =>
@@ -119,21 +119,21 @@ describe('merge modes', () => {
   for (const mode of ['concat', 'sum', 'ave', 'mul', 'none'] as const) {
     it(`${mode}: the fused op's gradients equal those through tfjs's merge ops`, () => {
       const xt = x(), wt = toTensors(w64, 4, C, U);
-      const gradsOf = (implementation: 'fused' | 'diagonal' | 'simd' | 'wavefront') =>
+      const gradsOf = (implementation: 'cells' | 'diagonals' | 'simd' | 'wavefront') =>
         tf.grads((xx: tf.Tensor, k: tf.Tensor, rk: tf.Tensor, b: tf.Tensor) => {
           const y = mdlstm(xx, { kernel: k, recurrentKernel: rk, bias: b }, { mergeMode: mode, implementation, widths: [4, 3] }) as tf.Tensor;
           const r = tf.tensor(Float32Array.from(randomArray(y.size, 9, 1)), y.shape);
           return tf.sum(tf.mul(y, r));
         })([xt, wt.kernel, wt.recurrentKernel, wt.bias]);
-      const fused = gradsOf('fused'), diagonal = gradsOf('diagonal'), simd = gradsOf('simd'), wave = gradsOf('wavefront');
-      for (const [name, grads] of [['fused', fused], ['diagonal', diagonal], ['simd', simd]] as const) {
+      const cells = gradsOf('cells'), diagonals = gradsOf('diagonals'), simd = gradsOf('simd'), wave = gradsOf('wavefront');
+      for (const [name, grads] of [['cells', cells], ['diagonals', diagonals], ['simd', simd]] as const) {
         grads.forEach((g, k) => {
           const scale = Math.max(1e-6, ...Array.from(wave[k]!.dataSync(), Math.abs));
           expect(maxAbsDiff(g.dataSync(), wave[k]!.dataSync()) / scale, `${name} gradient ${k}`).toBeLessThan(1e-5);
         });
       }
-      expect(Math.max(...Array.from(fused[0]!.dataSync(), Math.abs))).toBeGreaterThan(1e-5); // not all zero (mul: a product of 3 small h)
-      tf.dispose([xt, ...fused, ...diagonal, ...simd, ...wave, wt.kernel, wt.recurrentKernel, wt.bias]);
+      expect(Math.max(...Array.from(cells[0]!.dataSync(), Math.abs))).toBeGreaterThan(1e-5); // not all zero (mul: a product of 3 small h)
+      tf.dispose([xt, ...cells, ...diagonals, ...simd, ...wave, wt.kernel, wt.recurrentKernel, wt.bias]);
     });
   }
 });
@@ -188,14 +188,14 @@ describe('padding, states, dropout and bad input', () => {
     const w64 = randomWeights(4, C, U, 12);
     const x = tf.tensor4d(Float32Array.from(randomArray(2 * 3 * 4 * C, 4, 1)), [2, 3, 4, C]);
     const w = toTensors(w64, 4, C, U);
-    const gradsOf = (implementation: 'fused' | 'diagonal' | 'simd' | 'wavefront') =>
+    const gradsOf = (implementation: 'cells' | 'diagonals' | 'simd' | 'wavefront') =>
       tf.grads((xx: tf.Tensor, k: tf.Tensor, rk: tf.Tensor, b: tf.Tensor) => {
         const outs = mdlstm(xx, { kernel: k, recurrentKernel: rk, bias: b }, { returnState: true, widths: [4, 2], implementation }) as tf.Tensor[];
         // Weights on every output, so that each final h and c carries its own gradient.
         return tf.addN(outs.map((t, n) => tf.sum(tf.mul(t, tf.tensor(Float32Array.from(randomArray(t.size, 40 + n, 1)), t.shape)))));
       })([x, w.kernel, w.recurrentKernel, w.bias]);
     const wave = gradsOf('wavefront');
-    for (const impl of ['fused', 'diagonal', 'simd'] as const) {
+    for (const impl of ['cells', 'diagonals', 'simd'] as const) {
       const g = gradsOf(impl);
       g.forEach((t, k) => {
         const scale = Math.max(1e-6, ...Array.from(wave[k]!.dataSync(), Math.abs));
@@ -245,17 +245,17 @@ describe('on the wasm backend', () => {
     for (const U of [2, 10]) {
       const x = tf.tensor4d(Float32Array.from(randomArray(2 * 3 * 4 * 2, 5, 1)), [2, 3, 4, 2]);
       const w = toTensors(randomWeights(4, 2, U, 2), 4, 2, U);
-      const [auto, simd, fused] = (['auto', 'simd', 'fused'] as const).map((implementation) => mdlstm(x, w, { implementation }) as tf.Tensor);
-      // The kernel computes in float32, the fused order in float64: equal to the one bit for bit, not to the other.
+      const [auto, simd, cells] = (['auto', 'simd', 'cells'] as const).map((implementation) => mdlstm(x, w, { implementation }) as tf.Tensor);
+      // The kernel computes in float32, the cells order in float64: equal to the one bit for bit, not to the other.
       expect(maxAbsDiff(auto!.dataSync(), simd!.dataSync()), `${U} units`).toBe(0);
-      expect(maxAbsDiff(auto!.dataSync(), fused!.dataSync()), `${U} units`).toBeGreaterThan(0);
-      tf.dispose([x, w.kernel, w.recurrentKernel, w.bias, auto!, simd!, fused!]);
+      expect(maxAbsDiff(auto!.dataSync(), cells!.dataSync()), `${U} units`).toBeGreaterThan(0);
+      tf.dispose([x, w.kernel, w.recurrentKernel, w.bias, auto!, simd!, cells!]);
     }
   });
-  it("without SIMD (or with other activations), 'auto' takes the diagonal order (backend matMuls) from 4 units up and the fused order below", async () => {
-    expect(autoImplementation('wasm', 4, false)).toBe('diagonal');
-    expect(autoImplementation('wasm', 3, false)).toBe('fused');
-    expect(autoImplementation('cpu', 50, false)).toBe('fused');
+  it("without SIMD (or with other activations), 'auto' takes the diagonals order (backend matMuls) from 4 units up and the cells order below", async () => {
+    expect(autoImplementation('wasm', 4, false)).toBe('diagonals');
+    expect(autoImplementation('wasm', 3, false)).toBe('cells');
+    expect(autoImplementation('cpu', 50, false)).toBe('cells');
     expect(autoImplementation('wasm', 50, true)).toBe('simd');
     expect(autoImplementation('cpu', 2, true)).toBe('simd');
     expect(autoImplementation('tensorflow', 2, true)).toBe('wavefront');
@@ -265,13 +265,13 @@ describe('on the wasm backend', () => {
     tf.dispose([x, w.kernel, w.recurrentKernel, w.bias]);
     expect(info.kernelNames).toContain('BatchMatMul');
   });
-  it("'diagonal' named explicitly still runs backend matMuls", async () => {
+  it("'diagonals' named explicitly still runs backend matMuls", async () => {
     const x = tf.ones([1, 3, 4, 2]), w = toTensors(randomWeights(4, 2, 2, 2), 4, 2, 2);
-    const info = await tf.profile(() => mdlstm(x, w, { implementation: 'diagonal' }) as tf.Tensor);
+    const info = await tf.profile(() => mdlstm(x, w, { implementation: 'diagonals' }) as tf.Tensor);
     tf.dispose([x, w.kernel, w.recurrentKernel, w.bias]);
     expect(info.kernelNames).toContain('BatchMatMul');
   });
-  for (const impl of ['wavefront', 'fused', 'diagonal', 'simd'] as const) {
+  for (const impl of ['wavefront', 'cells', 'diagonals', 'simd'] as const) {
     it(`${impl}: all four directions with different sizes equal the reference, forward and gradients`, () =>
       compare({ shape: [2, 3, 5, 2], units: 2, directions: DIRS, widths: [5, 3], heights: [3, 2] }, impl));
     it(`${impl}: bounded cell with peepholes`, () =>

@@ -89,7 +89,7 @@ function cellMajor(a: ArrayLike<number>, D: number, cells: number, U: number): F
  * Tolerances: the kernel computes in float32 (the reference in float64); a cell's values pass through a few
  * dozen float32 operations per step of its scan, so the states differ by ~1e-6; gradients, sums over every
  * cell of such values, by ~1e-5 of their scale. Forward 2e-5 and gradients 1e-4 (relative to their largest
- * magnitude when above 1) leave a margin and are the tolerances the JS fused op is held to.
+ * magnitude when above 1) leave a margin and are the tolerances the JavaScript orders are held to.
  */
 function compare(c: Case): void {
   const [B, H, W, C] = c.shape;
