@@ -2,15 +2,16 @@
  * What each augmentation transform buys on mnist-lines: pham2014 trained in-process for a fixed number of steps
  * (the demo's model flags, batches bucketed by width) under each augmentation spec, then scored on the validation splits of the training
  * layout (mnist-lines) and of the held-out layout (mnist-unseen). Test splits are left for the demo's report.
- * Fixed steps, not time, so runs sharing the machine compare fairly; `--parallel 2` runs two at once.
+ * Fixed steps, not time, so runs sharing the machine compare fairly; `--parallel 2` runs two at once. Like the
+ * demo, each run starts with `--warmup-steps` steps of warm-up lines (MNIST_WARMUP_LAYOUT; 0: none), augmented too.
  *
  * Run from the repo root:
- *   node --import tsx --conditions=@scriptorium/source tools/bench/augment-sweep.ts [--steps 1200] [--parallel 2] [--only NAME,...]
+ *   node --import tsx --conditions=@scriptorium/source tools/bench/augment-sweep.ts [--steps 3000] [--warmup-steps 2000] [--parallel 2] [--only NAME,...]
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { openDataset } from '@scriptorium/data';
+import { MNIST_WARMUP_LAYOUT, openDataset, syntheticSpec } from '@scriptorium/data';
 import { Recognizer } from '@scriptorium/models';
 import { initBackend } from '@scriptorium/runtime';
 import { evaluate } from '../../apps/trainer/src/train/evaluate.js';
@@ -19,7 +20,7 @@ const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1]! : dflt;
 };
-const STEPS = Number(arg('steps', '1200')), PARALLEL = Number(arg('parallel', '2')), OUT = arg('out', 'runs/augment-sweep');
+const STEPS = Number(arg('steps', '3000')), WARMUP = Number(arg('warmup-steps', '2000')), PARALLEL = Number(arg('parallel', '2')), OUT = arg('out', 'runs/augment-sweep');
 const CONFIGS: Record<string, string> = {
   none: 'none',
   default: 'default',
@@ -38,6 +39,7 @@ function train(name: string): Promise<void> {
   const args = [
     '--import', 'tsx', '--conditions=@scriptorium/source', 'apps/trainer/src/main.ts', 'train', '--model', 'pham2014', '--data', 'mnist-lines',
     '--workers', '0', '--batch', '8', '--dropout', '0', '--mdlstm-cell', 'bounded', '--ema', '0.999', '--train-lines', '100000',
+    ...(WARMUP > 0 ? ['--warmup-data', syntheticSpec('mnist-lines', MNIST_WARMUP_LAYOUT), '--warmup-steps', String(WARMUP)] : []),
     '--bucket', '20', '--max-steps', String(STEPS), '--eval-every', String(STEPS), '--augment', CONFIGS[name]!, '--out', path.join(OUT, name), '--backend', 'wasm',
   ];
   return new Promise((resolve, reject) => {
