@@ -11,7 +11,7 @@ import {
   type Direction,
   type MergeMode,
 } from './config.js';
-import { simdAvailable, simdSupports } from './kernels/mdlstm-simd.js';
+import { simdAvailable, simdSupports, simdUnavailableReason } from './kernels/mdlstm-simd.js';
 import { mdlstmFusedScan } from './mdlstm-fused.js';
 import { mergeDirections } from './merge.js';
 import { wavefrontScan } from './wavefront.js';
@@ -169,7 +169,7 @@ export function mdlstm(x: tf.Tensor, weights: MDLSTMWeights, options: MDLSTMOpOp
 }
 
 function checkSimd(cell: Required<CellOptions>, D: number): void {
-  if (!simdAvailable()) throw new MDLSTMInputError("mdlstm: implementation 'simd' needs WebAssembly SIMD, which this engine lacks (use 'auto')");
+  if (!simdAvailable()) throw new MDLSTMInputError(`mdlstm: implementation 'simd' is not available here: ${simdUnavailableReason()} (use 'auto')`);
   if (!simdSupports(cell, D)) {
     throw new MDLSTMInputError(
       `mdlstm: implementation 'simd' supports activation 'tanh' and recurrentActivation 'sigmoid' only ` +

@@ -3,11 +3,14 @@ import { compileKernel, kernelModuleText } from '../../assembly/build.js';
 import { flipsOf, type CellOptions, type Direction } from '../config.js';
 import { mdlstmReference, mdlstmReferenceBackward } from '../reference.js';
 import { DIRS, randomArray, randomWeights } from '../test-util.js';
-import { simdActivation, simdAvailable, simdBackward, simdForward, simdSupports } from './mdlstm-simd.js';
+import { simdActivation, simdAvailable, simdBackward, simdForward, simdSupports, simdUnavailableReason } from './mdlstm-simd.js';
 import { MDLSTM_SIMD_WASM_BASE64 } from './mdlstm-simd-wasm.js';
 
 // Node 20 has WebAssembly SIMD; the kernel's tests are meaningless without it, so this is checked, not assumed.
-it('WebAssembly SIMD is available here', () => expect(simdAvailable()).toBe(true));
+it('WebAssembly SIMD is available here', () => {
+  expect(simdUnavailableReason()).toBe('');
+  expect(simdAvailable()).toBe(true);
+});
 
 describe('the committed kernel module', () => {
   it('is the build of assembly/mdlstm-simd.ts (run `npm run build:wasm` after editing the kernel)', async () => {

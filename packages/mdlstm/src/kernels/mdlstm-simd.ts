@@ -57,6 +57,7 @@ interface Kernel {
 
 let bytes: Uint8Array | undefined;
 let kernel: Kernel | undefined | null; // null: checked, not available
+let unavailable = ''; // why not, when kernel is null
 
 function wasmBytes(): Uint8Array {
   if (!bytes) {
@@ -75,6 +76,12 @@ export function simdAvailable(): boolean {
   return loadKernel() !== null;
 }
 
+/** Why simdAvailable() is false ('' when it is true). */
+export function simdUnavailableReason(): string {
+  loadKernel();
+  return unavailable;
+}
+
 /** The kernel handles the standard cell's activations only (sigmoid gates, tanh candidate and output). */
 export function simdSupports(cell: Required<CellOptions>, directions: number): boolean {
   return cell.recurrentActivation === 'sigmoid' && cell.activation === 'tanh' && directions >= 1 && directions <= 4;
@@ -84,16 +91,22 @@ function loadKernel(): Kernel | null {
   if (kernel !== undefined) return kernel;
   kernel = null;
   const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-  if (wasm && wasm.validate(wasmBytes())) {
-    const instance = new wasm.Instance(new wasm.Module(wasmBytes()), {});
-    kernel = instance.exports as Kernel;
+  if (!wasm) unavailable = 'this engine has no WebAssembly';
+  else if (!wasm.validate(wasmBytes())) unavailable = 'this engine has no WebAssembly SIMD (the kernel does not validate)';
+  else {
+    try {
+      kernel = new wasm.Instance(new wasm.Module(wasmBytes()), {}).exports as Kernel;
+    } catch (e) {
+      // E.g. an embedder that refuses synchronous compilation: the JavaScript orders take over.
+      unavailable = `the kernel did not load: ${(e as Error).message}`;
+    }
   }
   return kernel;
 }
 
 function theKernel(): Kernel {
   const k = loadKernel();
-  if (!k) throw new Error('mdlstm simd: this engine has no WebAssembly SIMD (check simdAvailable() before calling the kernel)');
+  if (!k) throw new Error(`mdlstm simd: ${unavailable} (check simdAvailable() before calling the kernel)`);
   return k;
 }
 
@@ -128,13 +141,23 @@ function layout(sh: SimdScanShape, base: number): Layout {
   return { w, wt, bias, peep, scratch, x, mask, h, c, z, hc, gx, gw, gb, gp, dh, dc, savedStart: h, savedEnd: hc, end: at };
 }
 
+/** Grows the module's memory to `bytes` (it never shrinks: later calls reuse it). */
+function growTo(k: Kernel, bytes: number, what: () => string): void {
+  const need = bytes - k.memory.buffer.byteLength;
+  if (need <= 0) return;
+  try {
+    k.memory.grow(Math.ceil(need / 65536));
+  } catch (e) {
+    throw new Error(`mdlstm simd: ${what()} needs ${Math.ceil(bytes / 2 ** 20)} MiB of WebAssembly memory, and growing it failed (${(e as Error).message}); use a smaller batch or implementation 'cells'`);
+  }
+}
+
 /** Configures the kernel for `sh`, grows its memory to fit, writes the weights, x and mask; returns the layout. */
 function prepare(k: Kernel, sh: SimdScanShape, x: Float32Array, wts: SimdWeights, mask: Float32Array | undefined): Layout {
   const { B, H, W, C, U, flips } = sh;
   const D = flips.length;
   const L = layout(sh, k.heapBase());
-  const need = L.end - k.memory.buffer.byteLength;
-  if (need > 0) k.memory.grow(Math.ceil(need / 65536));
+  growTo(k, L.end, () => `[${B}, ${H}, ${W}, ${C}] with ${U} units in ${D} directions`);
   let fy = 0, fx = 0;
   flips.forEach((f, d) => {
     if (f.flipY) fy |= 1 << d;
@@ -226,8 +249,7 @@ export function simdActivation(kind: SimdActivation, values: Float32Array): Floa
   const k = theKernel();
   const n = Math.ceil(values.length / 4) * 4;
   const src = Math.ceil(k.heapBase() / VEC) * VEC, dst = src + n * 4;
-  const need = dst + n * 4 - k.memory.buffer.byteLength;
-  if (need > 0) k.memory.grow(Math.ceil(need / 65536));
+  growTo(k, dst + n * 4, () => `${values.length} activations`);
   const mem = new Float32Array(k.memory.buffer);
   mem.fill(0, src / 4, src / 4 + n);
   mem.set(values, src / 4);
