@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { listCheckpoints, loadCheckpoint, latestCheckpoint, saveCheckpoint } from '@scriptorium/dataparallel';
-import { mnistLines, openDataset, writeLinePng } from '@scriptorium/data';
-import { Recognizer } from '@scriptorium/models';
+import { Alphabet, mnistLines, openDataset, writeLinePng } from '@scriptorium/data';
+import { buildModel, Recognizer, saveBundle } from '@scriptorium/models';
+import { initBackend } from '@scriptorium/runtime';
 import { describe, expect, it } from 'vitest';
 import { parseFlags } from './cli/flags.js';
 import { runTrain, trainCommand } from './commands/train.js';
@@ -276,5 +277,19 @@ describe('bad input on the command line', () => {
     const e = await cli(['eval', '--model', path.join(tmp, 'nope')]);
     expect(e.code).toBe(2);
     expect(e.stderr).toMatch(/nope\/bundle.json: missing \(ENOENT\)/);
+  });
+
+  it('a corrupt bundle (one flipped bit in weights.bin) is one line naming the file, exit 2, no stack trace', async () => {
+    await initBackend({ backend: 'wasm', log: null });
+    const dir = path.join(tmp, 'flipped-bundle');
+    await saveBundle(dir, { model: buildModel('pham2014', { alphabetSize: 11, seed: 1, units: [2, 4, 8] }), alphabet: Alphabet.fromTexts(['0123456789']) });
+    const weights = readFileSync(path.join(dir, 'weights.bin'));
+    weights[3]! ^= 0x40;
+    writeFileSync(path.join(dir, 'weights.bin'), weights);
+    const png = path.join(tmp, 'flipped-line.png');
+    await writeLinePng(mnistLines({ split: 'test', count: 1, seed: 1 }).compose(0).image, png);
+    const r = await cli(['recognize', '--model', dir, png]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^scriptorium recognize: ${dir}/weights\\.bin: SHA-256 mismatch \\(.*\\): the file is corrupt or was changed\n$`));
   });
 });

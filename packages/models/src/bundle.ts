@@ -3,30 +3,13 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { Alphabet, DEFAULT_PREPROCESS, type PreprocessConfig } from '@scriptorium/data';
-import { ARCHS, type ArchName, type BuiltArch } from './architectures.js';
+import type { BuiltArch } from './architectures.js';
+import { checkHash, checkMeta, checkModelJson, checkShapes, checkWeights, sha256 } from './bundle-check.js';
+import { BUNDLE_FORMAT, BUNDLE_VERSION, BundleError, type BundleMeta, type HashedFile } from './bundle-meta.js';
 import { HtrModel } from './htr-model.js';
 
-export const BUNDLE_FORMAT = 'scriptorium-bundle';
-export const BUNDLE_VERSION = 1;
-
-/** What a trained model travels with (bundle.json). */
-export interface BundleMeta {
-  format: typeof BUNDLE_FORMAT;
-  version: number;
-  arch: ArchName;
-  hyperparameters: Record<string, unknown>;
-  widthMultiple: number;
-  widthReduction: number;
-  usesMask: boolean;
-  preprocess: PreprocessConfig;
-  /** Free-form training facts: data, steps, validation CER, date. */
-  training: Record<string, unknown>;
-}
-
-/** A bundle that cannot be loaded: names the file and what does not match. */
-export class BundleError extends Error {
-  override name = 'BundleError';
-}
+export { BUNDLE_FORMAT, BUNDLE_VERSION, BUNDLE_VERSIONS_READ, BundleError, HASHED_FILES } from './bundle-meta.js';
+export type { BundleMeta, HashedFile } from './bundle-meta.js';
 
 /**
  * Writes a model bundle: model.json + weights.bin (the tfjs layers format), alphabet.json and bundle.json.
@@ -52,6 +35,11 @@ export async function saveBundle(
     modelTopology: a.modelTopology,
     weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }],
   };
+  const files: Record<HashedFile, Buffer> = {
+    'model.json': Buffer.from(JSON.stringify(modelJson)),
+    'weights.bin': Buffer.from(weightData),
+    'alphabet.json': Buffer.from(`${JSON.stringify(b.alphabet.toJSON(), null, 2)}\n`),
+  };
   const meta: BundleMeta = {
     format: BUNDLE_FORMAT,
     version: BUNDLE_VERSION,
@@ -62,14 +50,13 @@ export async function saveBundle(
     usesMask: b.model.built.usesMask,
     preprocess: { ...DEFAULT_PREPROCESS, ...b.preprocess },
     training: { savedAt: new Date().toISOString(), ...b.training },
+    sha256: { 'model.json': sha256(files['model.json']), 'weights.bin': sha256(files['weights.bin']), 'alphabet.json': sha256(files['alphabet.json']) },
   };
   const parent = path.dirname(path.resolve(dir));
   await mkdir(parent, { recursive: true });
   const tmp = path.join(parent, `.${path.basename(dir)}.tmp-${process.pid}-${Date.now()}`);
   await mkdir(tmp);
-  await writeFile(path.join(tmp, 'model.json'), JSON.stringify(modelJson));
-  await writeFile(path.join(tmp, 'weights.bin'), Buffer.from(weightData));
-  await writeFile(path.join(tmp, 'alphabet.json'), `${JSON.stringify(b.alphabet.toJSON(), null, 2)}\n`);
+  for (const [name, bytes] of Object.entries(files)) await writeFile(path.join(tmp, name), bytes);
   await writeFile(path.join(tmp, 'bundle.json'), `${JSON.stringify(meta, null, 2)}\n`);
   const old = `${tmp}.old`;
   await rename(dir, old).catch(() => undefined);
@@ -77,15 +64,18 @@ export async function saveBundle(
   await rm(old, { recursive: true, force: true });
 }
 
-async function readJson(file: string): Promise<unknown> {
-  let text: string;
+/** The bytes of `file`, a BundleError naming it when it cannot be read. */
+async function readBundleFile(file: string): Promise<Buffer> {
   try {
-    text = await readFile(file, 'utf8');
+    return await readFile(file);
   } catch (err) {
     throw new BundleError(`${file}: missing (${(err as NodeJS.ErrnoException).code}); is this a Scriptorium model bundle?`);
   }
+}
+
+function parseJson(bytes: Buffer, file: string): unknown {
   try {
-    return JSON.parse(text);
+    return JSON.parse(bytes.toString('utf8'));
   } catch (err) {
     throw new BundleError(`${file}: not valid JSON (${(err as Error).message})`);
   }
@@ -97,39 +87,55 @@ export interface LoadedBundle {
   meta: BundleMeta;
 }
 
-/** Loads a bundle, checking its format, version, architecture and that the alphabet fits the output layer. */
+/**
+ * Loads a bundle. Refuses, with a BundleError naming the file and the field: an unknown format, version or
+ * architecture; inconsistent metadata; a file whose SHA-256 is not the one bundle.json records; a weights
+ * manifest that does not describe weights.bin byte for byte or does not fit the topology's shapes; NaN or
+ * infinite weights; an alphabet whose size does not match the output layer.
+ */
 export async function loadBundle(dir: string): Promise<LoadedBundle> {
-  const metaFile = path.join(dir, 'bundle.json');
-  const meta = (await readJson(metaFile)) as BundleMeta;
-  if (meta?.format !== BUNDLE_FORMAT) throw new BundleError(`${metaFile}: format is '${meta?.format}', expected '${BUNDLE_FORMAT}'`);
-  if (meta.version !== BUNDLE_VERSION) {
-    throw new BundleError(`${metaFile}: bundle version ${meta.version} is not supported by this Scriptorium (expected ${BUNDLE_VERSION})`);
+  const file = (name: string) => path.join(dir, name);
+  const meta = checkMeta(parseJson(await readBundleFile(file('bundle.json')), file('bundle.json')), file('bundle.json'));
+  const bytes = {} as Record<HashedFile, Buffer>;
+  for (const name of ['model.json', 'weights.bin', 'alphabet.json'] as const) {
+    bytes[name] = await readBundleFile(file(name));
+    checkHash(meta, name, file(name), bytes[name]);
   }
-  if (!ARCHS.includes(meta.arch)) throw new BundleError(`${metaFile}: unknown architecture '${meta.arch}' (expected one of: ${ARCHS.join(', ')})`);
-  const alphabetFile = path.join(dir, 'alphabet.json');
   let alphabet: Alphabet;
   try {
-    alphabet = Alphabet.fromJSON(await readJson(alphabetFile), alphabetFile);
+    alphabet = Alphabet.fromJSON(parseJson(bytes['alphabet.json'], file('alphabet.json')), file('alphabet.json'));
   } catch (err) {
     throw err instanceof BundleError ? err : new BundleError((err as Error).message);
   }
-  const modelFile = path.join(dir, 'model.json');
-  const modelJson = (await readJson(modelFile)) as { modelTopology: object; weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }> };
-  let weightData: Buffer;
+  const { modelTopology, specs } = checkModelJson(parseJson(bytes['model.json'], file('model.json')), file('model.json'));
+  const weights = checkWeights(specs, bytes['weights.bin'], file('weights.bin'));
+  let layersModel: tfl.LayersModel;
   try {
-    weightData = await readFile(path.join(dir, 'weights.bin'));
-  } catch {
-    throw new BundleError(`${path.join(dir, 'weights.bin')}: missing`);
+    layersModel = await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology }));
+  } catch (err) {
+    throw new BundleError(`${file('model.json')}: modelTopology does not build a model (${(err as Error).message.split('\n')[0]})`);
   }
-  const weightSpecs = modelJson.weightsManifest.flatMap((g) => g.weights);
-  const layersModel = await tfl.loadLayersModel(
-    tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs, weightData: new Uint8Array(weightData).buffer }),
-  );
-  const classes = layersModel.outputs[0]!.shape[layersModel.outputs[0]!.shape.length - 1];
+  checkShapes(layersModel, weights, file('model.json'));
+  const tensors = Object.fromEntries([...weights].map(([name, w]) => [name, tf.tensor(w.values, w.shape, 'float32')]));
+  try {
+    layersModel.loadWeights(tensors);
+  } finally {
+    tf.dispose(Object.values(tensors));
+  }
+  const outShape = layersModel.outputs[0]!.shape;
+  const classes = outShape[outShape.length - 1];
   if (classes !== alphabet.size) {
     throw new BundleError(
       `${dir}: the model outputs ${classes} classes but alphabet.json has ${alphabet.size} (${alphabet.chars.length} characters + blank)`,
     );
+  }
+  const inputs = layersModel.inputs.length;
+  if (meta.usesMask !== (inputs === 2)) {
+    throw new BundleError(`${file('bundle.json')}: usesMask is ${meta.usesMask}, but the model has ${inputs} input(s) (${inputs === 2 ? 'image and mask' : 'image'})`);
+  }
+  const height = layersModel.inputs[0]!.shape[1];
+  if (height !== meta.preprocess.height) {
+    throw new BundleError(`${file('bundle.json')}: preprocess.height is ${meta.preprocess.height}, but the model takes lines ${height} pixels high`);
   }
   const built: BuiltArch = {
     model: layersModel,
