@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DataError } from './errors.js';
 import { iamDataset } from './iam.js';
 import { openDataset } from './open-dataset.js';
 
@@ -50,6 +51,17 @@ describe('iamDataset', () => {
   it('drops err lines with skipErr', async () => {
     const ds = await iamDataset(root, pre, { skipErr: true });
     expect([ds.size, ds.id(0), ds.id(1)]).toEqual([2, 'a01-000u-00', 'a01-000x-00']);
+  });
+
+  it('refuses an empty transcription, naming the file, line and id', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'data-iam-empty-'));
+    // The 9th field on holds the words joined by '|': nothing but separators is no text.
+    for (const text of ['|', '|||', '| |']) {
+      writeFileSync(path.join(dir, 'lines.txt'), `# header\nb01-001-07 ok 170 5 1 2 3 4 a|b\nb01-001-08 err 170 5 1 2 3 4 ${text}\n`);
+      const err = await iamDataset(dir, pre).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DataError);
+      expect((err as Error).message).toBe(`${path.join(dir, 'lines.txt')}:3: empty transcription for 'b01-001-08'`);
+    }
   });
 
   it('joins stray spaces in the transcription field as spaces, and reads DIR/lines.txt', async () => {

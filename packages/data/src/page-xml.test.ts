@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DataError } from './errors.js';
 import { openDataset } from './open-dataset.js';
 import { cropPolygon, pageXmlDataset, polygonMask, type Point } from './page-xml.js';
 
@@ -156,6 +157,18 @@ describe('pageXmlDataset', () => {
     for (const [xml, message] of cases) {
       writeFileSync(file, xml);
       await expect(pageXmlDataset(bad, exact(10))).rejects.toThrow(message);
+    }
+    // Hostile files: a DTD that declares entities, and TextLine text nested 20,000 elements deep (once a raw RangeError).
+    const deep = `      <TextLine id="deep"><Coords points="0,0 5,0 5,5"/><TextEquiv><Unicode>${'<b>'.repeat(20_000)}x${'</b>'.repeat(20_000)}</Unicode></TextEquiv></TextLine>`;
+    const hostile: [string, string][] = [
+      [`<?xml version="1.0"?>\n<!DOCTYPE PcGts [<!ENTITY e "x">]>\n${pageXml('black.png', textLine('l', '0,0 5,0 5,5', '&e;'))}`, `${file}:2: DOCTYPE with an internal subset is not supported`],
+      [pageXml('black.png', deep), `${file}:7: <b> nests elements deeper than 256 levels`],
+    ];
+    for (const [xml, message] of hostile) {
+      writeFileSync(file, xml);
+      const err = await pageXmlDataset(bad, exact(10)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DataError);
+      expect((err as Error).message).toBe(message);
     }
     writeFileSync(file, Buffer.concat([Buffer.from('<PcGts>\n<Page imageFilename="black.png">\n'), Buffer.from([0xe2, 0x82]), Buffer.from('\n</Page></PcGts>')]));
     await expect(pageXmlDataset(bad, exact(10))).rejects.toThrow(`${file}:3: not valid UTF-8`);

@@ -5,7 +5,7 @@ import { DataError } from './errors.js';
 import { decodeImage, inkBytes, normalizeLine, type PreprocessConfig } from './image-io.js';
 import type { LineImage } from './line-image.js';
 import { readUtf8 } from './text-file.js';
-import { childElements, parseXml, textContent, XmlError, type XmlElement } from './xml.js';
+import { childElements, parseXml, textContent, XmlError, type XmlElement, type XmlNode } from './xml.js';
 
 /** A polygon vertex in page pixels: [x, y]. */
 export type Point = [number, number];
@@ -102,11 +102,14 @@ function pageLines(file: string, source: string): { lines: PageLine[]; imageFile
   return { lines, imageFilename };
 }
 
+/** The elements named `name` under `el`, in document order, not looking inside a match (iterative: any depth). */
 function* descendants(el: XmlElement, name: string): Generator<XmlElement> {
-  for (const c of el.children) {
+  const todo: XmlNode[] = [...el.children].reverse();
+  while (todo.length) {
+    const c = todo.pop()!;
     if (typeof c === 'string') continue;
     if (c.name === name) yield c;
-    else yield* descendants(c, name);
+    else for (let i = c.children.length - 1; i >= 0; i--) todo.push(c.children[i]!);
   }
 }
 

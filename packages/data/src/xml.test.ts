@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { childElements, parseXml, textContent, XmlError } from './xml.js';
+import { childElements, MAX_XML_DEPTH, parseXml, textContent, XmlError } from './xml.js';
 
 describe('parseXml', () => {
   it('reads elements, both quote styles, self-closing tags, entities, CDATA, comments, PIs and a DOCTYPE', () => {
@@ -36,6 +36,10 @@ describe('parseXml', () => {
     ['<a>\n<!-- open', "unterminated comment (no '-->')", 2],
     ['<a b="1"c="2"/>', "expected whitespace, '>' or '/>' in <a>", 1],
     ['', 'no root element', 1],
+    // A DTD with an internal subset could declare entities (billion laughs, external files): refused.
+    ['<?xml version="1.0"?>\n<!DOCTYPE a [\n<!ENTITY x "xx">\n]>\n<a>&x;</a>', 'DOCTYPE with an internal subset is not supported', 2],
+    ['<a __proto__="1" __proto__="2"/>', "duplicate attribute '__proto__' in <a>", 1],
+    [`<r>\n${'<a>'.repeat(MAX_XML_DEPTH)}`, `<a> nests elements deeper than ${MAX_XML_DEPTH} levels`, 2],
   ];
   for (const [xml, message, line] of errors) {
     it(`fails with a line: ${message}`, () => {
@@ -49,4 +53,20 @@ describe('parseXml', () => {
       expect([(caught as XmlError).message, (caught as XmlError).line]).toEqual([message, line]);
     });
   }
+
+  it('stores toString, constructor, __proto__ and hasOwnProperty as ordinary attributes', () => {
+    const el = parseXml('<a toString="1" constructor="2" __proto__="3" hasOwnProperty="4" valueOf="5"/>');
+    expect(Object.getPrototypeOf(el.attrs)).toBeNull();
+    expect(Object.entries(el.attrs)).toEqual([['toString', '1'], ['constructor', '2'], ['__proto__', '3'], ['hasOwnProperty', '4'], ['valueOf', '5']]);
+    expect(el.attrs['toString']).toBe('1');
+    expect(({} as Record<string, unknown>).__proto__).toBe(Object.prototype); // nothing leaked into plain objects
+  });
+
+  it('allows MAX_XML_DEPTH levels, more with maxDepth, and collects the text of 20,000 levels without recursion', () => {
+    const nested = (n: number) => `${'<a>'.repeat(n)}x${'</a>'.repeat(n)}`;
+    expect(textContent(parseXml(nested(MAX_XML_DEPTH)))).toBe('x');
+    expect(() => parseXml(nested(20_000))).toThrow(XmlError);
+    // A caller that raises the limit gets a tree its own recursion could not walk; textContent walks it.
+    expect(textContent(parseXml(nested(20_000), { maxDepth: 20_000 }))).toBe('x');
+  });
 });

@@ -2,13 +2,17 @@
  * A small, strict XML parser, enough for PAGE XML: elements, attributes (' or " quoted), self-closing tags,
  * text, the five predefined entities and character references, comments, CDATA, processing instructions and a
  * DOCTYPE without entity declarations. Namespace prefixes are dropped from element names (`pc:TextLine` ->
- * `TextLine`) so that callers need not depend on a namespace URI. Errors carry the 1-based line.
+ * `TextLine`) so that callers need not depend on a namespace URI. Elements nest at most `maxDepth` deep
+ * (default MAX_XML_DEPTH). Errors carry the 1-based line.
  */
 
 export interface XmlElement {
   /** Local name: the qualified name without its prefix. */
   name: string;
-  /** Attributes by qualified name, entities decoded. */
+  /**
+   * Attributes by qualified name, entities decoded. An object without a prototype: `toString`,
+   * `constructor` or `__proto__` are attributes like any other.
+   */
   attrs: Record<string, string>;
   children: XmlNode[];
   /** Line of the element's `<`. */
@@ -28,11 +32,19 @@ export class XmlError extends Error {
 
 /** The five entities XML predefines, by name. */
 export const NAMED_ENTITIES: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+/** How deep elements may nest by default: PAGE XML needs under 10 levels; 20,000 is an attack or a broken file. */
+export const MAX_XML_DEPTH = 256;
 const NAME = /[^\s<>/=!?"']+/y;
 const SPACE = /\s*/y;
 
+export interface ParseXmlOptions {
+  /** Deepest element nesting allowed (the root is depth 1). Default MAX_XML_DEPTH. */
+  maxDepth?: number;
+}
+
 /** Parses a whole document and returns its root element. Line ends are normalised to `\n`. */
-export function parseXml(source: string): XmlElement {
+export function parseXml(source: string, options: ParseXmlOptions = {}): XmlElement {
+  const maxDepth = options.maxDepth ?? MAX_XML_DEPTH;
   const text = source.replace(/\r\n?/g, '\n');
   const lineStarts = [0];
   for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1);
@@ -111,7 +123,9 @@ export function parseXml(source: string): XmlElement {
       pos = gt + 1;
     } else {
       const qname = readName(lt + 1, 'an element name after <');
-      const el: XmlElement = { name: qname.slice(qname.indexOf(':') + 1), attrs: {}, children: [], line: lineAt(lt) };
+      if (stack.length >= maxDepth) fail(`<${qname}> nests elements deeper than ${maxDepth} levels`, lt);
+      const attrs = Object.create(null) as Record<string, string>;
+      const el: XmlElement = { name: qname.slice(qname.indexOf(':') + 1), attrs, children: [], line: lineAt(lt) };
       let p = lt + 1 + qname.length;
       for (;;) {
         const afterSpace = skipSpace(p);
@@ -129,8 +143,8 @@ export function parseXml(source: string): XmlElement {
         const close = indexOrFail(quote!, q + 1, `value of attribute '${attr}'`, q);
         const raw = text.slice(q + 1, close);
         if (raw.includes('<')) fail(`'<' in the value of attribute '${attr}'`, q);
-        if (attr in el.attrs) fail(`duplicate attribute '${attr}' in <${qname}>`, afterSpace);
-        el.attrs[attr] = decode(raw, q + 1);
+        if (Object.hasOwn(attrs, attr)) fail(`duplicate attribute '${attr}' in <${qname}>`, afterSpace);
+        attrs[attr] = decode(raw, q + 1);
         p = close + 1;
       }
       const parent = stack.at(-1);
@@ -151,7 +165,14 @@ export function childElements(el: XmlElement, name: string): XmlElement[] {
   return el.children.filter((c): c is XmlElement => typeof c !== 'string' && c.name === name);
 }
 
-/** The concatenated text of `el` and its descendants. */
+/** The concatenated text of `el` and its descendants, in document order (iterative: any depth). */
 export function textContent(el: XmlElement): string {
-  return el.children.map((c) => (typeof c === 'string' ? c : textContent(c))).join('');
+  const parts: string[] = [];
+  const todo: XmlNode[] = [el];
+  while (todo.length) {
+    const node = todo.pop()!;
+    if (typeof node === 'string') parts.push(node);
+    else for (let i = node.children.length - 1; i >= 0; i--) todo.push(node.children[i]!);
+  }
+  return parts.join('');
 }
