@@ -15,7 +15,7 @@
 //   z     [B][H][W][G]      gate activations (input, forget_y, forget_x, output, candidate), for backward
 //   dh,dc [B][H+1][W+1][U]  gradient accumulators; gw, gb, gp as w, bias, peep
 // Floats, in the original (unflipped) frame:
-//   x [B][H][W][C], mask [B][H][W] (0 = padded), hc [2][B][H][W][D][U] (forward: h and c out; backward: their
+//   x [B][H][W][C], mask [B][H][W] (0 = padded), hc [2][B][H][W][D][U] (forward: h and c out, c only when asked; backward: their
 //   gradients in), gx [B][H][W][C].
 // A padded cell (mask 0) has h = c = 0, so it acts as a missing predecessor; backward, its incoming gradient
 // is zeroed, so it passes nothing on.
@@ -78,6 +78,8 @@ let B: i32 = 0, H: i32 = 0, W: i32 = 0, C: i32 = 0, U: i32 = 0, D: i32 = 0, G: i
 let flipY: i32 = 0, flipX: i32 = 0; // bit d: direction d flips that axis
 let forgetScale: f32 = 1; // 0.5 for the bounded cell
 let hasMask: bool = false, hasPeep: bool = false;
+// Whether c goes out too (forward) and comes back with a gradient (backward): only for the layer's final states.
+let withC: bool = false;
 
 let pW: usize = 0, pWT: usize = 0, pBias: usize = 0, pPeep: usize = 0, pX: usize = 0, pMask: usize = 0;
 let pH: usize = 0, pC: usize = 0, pZ: usize = 0, pHC: usize = 0, pGX: usize = 0;
@@ -92,11 +94,11 @@ let pIn: usize = 0, pA: usize = 0, pGin: usize = 0;
  */
 const TILE = 4;
 
-export function configure(b: i32, h: i32, w: i32, c: i32, u: i32, d: i32, flipBitsY: i32, flipBitsX: i32, bounded: bool, mask: bool, peep: bool): void {
+export function configure(b: i32, h: i32, w: i32, c: i32, u: i32, d: i32, flipBitsY: i32, flipBitsX: i32, bounded: bool, mask: bool, peep: bool, cOut: bool): void {
   B = b; H = h; W = w; C = c; U = u; D = d; G = 5 * u; I = c + 2 * u;
   flipY = flipBitsY; flipX = flipBitsX;
   forgetScale = bounded ? 0.5 : 1.0;
-  hasMask = mask; hasPeep = peep;
+  hasMask = mask; hasPeep = peep; withC = cOut;
 }
 
 export function setPointers(
@@ -267,7 +269,7 @@ export function forward(): void {
     setVec(pC, s * U + u, cc);
     setVec(pH, s * U + u, hh);
     scatterPerDirection(pHC, hh, u, p0, p1, p2, p3);
-    scatterPerDirection(cPlane, cc, u, p0, p1, p2, p3);
+    if (withC) scatterPerDirection(cPlane, cc, u, p0, p1, p2, p3);
   }
 }
 
@@ -322,7 +324,8 @@ export function backward(): void {
     const cy = vec(pC, sY * U + u), cx = vec(pC, sX * U + u), cc = vec(pC, s * U + u);
     const ig = vec(z, u), fy = vec(z, U + u), fx = vec(z, 2 * U + u), o = vec(z, 3 * U + u), gg = vec(z, 4 * U + u);
     const dh = v128.and(f32x4.add(vec(pDH, s * U + u), gatherPerDirection(pHC, u, p0, p1, p2, p3)), valid);
-    const dc = v128.and(f32x4.add(vec(pDC, s * U + u), gatherPerDirection(cPlane, u, p0, p1, p2, p3)), valid);
+    const dcOut = withC ? gatherPerDirection(cPlane, u, p0, p1, p2, p3) : f32x4.splat(0);
+    const dc = v128.and(f32x4.add(vec(pDC, s * U + u), dcOut), valid);
     const tc = vtanh(cc);
     const dao = f32x4.mul(f32x4.mul(dh, tc), f32x4.mul(o, f32x4.sub(one, o)));
     let dct = f32x4.add(dc, f32x4.mul(f32x4.mul(dh, o), f32x4.sub(one, f32x4.mul(tc, tc))));

@@ -11,14 +11,14 @@ import { simdBackward, simdForward, type SimdScanShape, type SimdWeights } from 
 export function simdScan(sh: SimdScanShape, x: Float32Array, wts: SimdWeights, mask: Float32Array | undefined, merge: MergeMode | undefined) {
   const { B, H, W, C, U } = sh;
   const D = sh.flips.length, G = 5 * U, cells = B * H * W;
-  const fwd = simdForward(sh, x, wts, mask);
+  const fwd = simdForward(sh, x, wts, mask, !merge); // c only for the final states
   let value: tf.Tensor;
   if (merge === 'concat' || merge === 'none') value = tf.tensor(fwd.h, merge === 'concat' ? [B, H, W, D * U] : [B, H, W, D, U]);
   else if (merge) value = tf.tensor(mergeCellMajor(fwd.h, merge, D, cells, U), [B, H, W, U]);
   else {
     const out = new Float32Array(2 * D * cells * U);
     transposeDirections(fwd.h, out.subarray(0, D * cells * U), D, cells, U, false);
-    transposeDirections(fwd.c, out.subarray(D * cells * U), D, cells, U, false);
+    transposeDirections(fwd.c!, out.subarray(D * cells * U), D, cells, U, false);
     value = tf.tensor(out, [2, D, B, H, W, U]);
   }
   const gradFunc = (dyT: tf.Tensor | tf.Tensor[]) => {

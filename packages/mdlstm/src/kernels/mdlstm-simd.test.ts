@@ -116,10 +116,10 @@ function compare(c: Case): void {
     P: w64.peephole ? Float32Array.from(w64.peephole) : undefined,
   };
   const x = Float32Array.from(x64), m = mask ? Float32Array.from(mask) : undefined;
-  const fwd = simdForward(shape, x, wts, m);
+  const fwd = simdForward(shape, x, wts, m, true);
   // The kernel's layout is [B, H, W, D, U]; the reference's [D, B, H, W, U].
   expectClose(directionMajor(fwd.h, D, B * H * W, U), ref.h, 2e-5, 'h');
-  expectClose(directionMajor(fwd.c, D, B * H * W, U), ref.c, 2e-5, 'c');
+  expectClose(directionMajor(fwd.c!, D, B * H * W, U), ref.c, 2e-5, 'c');
   // Another call in between (as another layer's would), so that backward must restore its own state.
   simdForward({ ...shape, B: 1, H: 2 }, x.subarray(0, 2 * W * C), wts, undefined);
   const g = simdBackward(shape, x, wts, m, fwd, cellMajor(r64, D, B * H * W, U), undefined);

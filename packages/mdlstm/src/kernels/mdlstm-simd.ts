@@ -24,8 +24,8 @@ export interface SimdWeights {
 export interface SimdForward {
   /** h of every cell and direction, original frame: [B, H, W, D, U] (the layer's concatenated output). */
   h: Float32Array;
-  /** c, the same layout. */
-  c: Float32Array;
+  /** c, the same layout, when asked for (simdForward's withC). */
+  c: Float32Array | undefined;
   /** The module's h, c and gate buffers, kept for simdBackward (the memory is reused by later calls). */
   saved: Float32Array;
 }
@@ -152,8 +152,11 @@ function growTo(k: Kernel, bytes: number, what: () => string): void {
   }
 }
 
-/** Configures the kernel for `sh`, grows its memory to fit, writes the weights, x and mask; returns the layout. */
-function prepare(k: Kernel, sh: SimdScanShape, x: Float32Array, wts: SimdWeights, mask: Float32Array | undefined): Layout {
+/**
+ * Configures the kernel for `sh`, grows its memory to fit, writes the weights, x and mask; returns the layout.
+ * withC: c goes out (forward) and its gradient comes in (backward).
+ */
+function prepare(k: Kernel, sh: SimdScanShape, x: Float32Array, wts: SimdWeights, mask: Float32Array | undefined, withC: boolean): Layout {
   const { B, H, W, C, U, flips } = sh;
   const D = flips.length;
   const L = layout(sh, k.heapBase());
@@ -163,7 +166,7 @@ function prepare(k: Kernel, sh: SimdScanShape, x: Float32Array, wts: SimdWeights
     if (f.flipY) fy |= 1 << d;
     if (f.flipX) fx |= 1 << d;
   });
-  k.configure(B, H, W, C, U, D, fy, fx, sh.bounded ? 1 : 0, mask ? 1 : 0, wts.P ? 1 : 0);
+  k.configure(B, H, W, C, U, D, fy, fx, sh.bounded ? 1 : 0, mask ? 1 : 0, wts.P ? 1 : 0, withC ? 1 : 0);
   k.setPointers(L.w, L.wt, L.bias, L.peep, L.x, L.mask, L.h, L.c, L.z, L.hc, L.gx, L.gw, L.gb, L.gp, L.dh, L.dc, L.scratch);
   const mem = new Float32Array(k.memory.buffer);
   writeWeights(mem, L, sh, wts);
@@ -194,31 +197,34 @@ function writeWeights(mem: Float32Array, L: Layout, sh: SimdScanShape, { K, R, b
   }
 }
 
-/** The forward scan: h and c of every cell, and the state the backward pass needs. */
-export function simdForward(sh: SimdScanShape, x: Float32Array, wts: SimdWeights, mask: Float32Array | undefined): SimdForward {
+/**
+ * The forward scan: h (and with `withC`, c) of every cell, and the state the backward pass needs. Without c,
+ * the backward pass takes d(loss)/d(c) = 0 (c reaches the loss only through h).
+ */
+export function simdForward(sh: SimdScanShape, x: Float32Array, wts: SimdWeights, mask: Float32Array | undefined, withC = false): SimdForward {
   const k = theKernel();
-  const L = prepare(k, sh, x, wts, mask);
+  const L = prepare(k, sh, x, wts, mask, withC);
   k.forward();
   const mem = new Float32Array(k.memory.buffer);
   const n = sh.flips.length * sh.B * sh.H * sh.W * sh.U, at = L.hc / 4;
-  return { h: mem.slice(at, at + n), c: mem.slice(at + n, at + 2 * n), saved: mem.slice(L.savedStart / 4, L.savedEnd / 4) };
+  return { h: mem.slice(at, at + n), c: withC ? mem.slice(at + n, at + 2 * n) : undefined, saved: mem.slice(L.savedStart / 4, L.savedEnd / 4) };
 }
 
 /**
  * The backward scan from d(loss)/d(h) and d(loss)/d(c) of every cell (layouts as simdForward's h and c; dc
- * undefined: zero, as when only h reaches the loss).
+ * undefined: zero, as when only h reaches the loss; given only if the forward pass was asked for c).
  */
 export function simdBackward(
   sh: SimdScanShape, x: Float32Array, wts: SimdWeights, mask: Float32Array | undefined, fwd: SimdForward,
   dh: Float32Array, dc: Float32Array | undefined,
 ): SimdGradients {
+  if (dc && !fwd.c) throw new Error('mdlstm simd: a gradient for c, but the forward pass did not output c (simdForward withC)');
   const k = theKernel();
-  const L = prepare(k, sh, x, wts, mask);
+  const L = prepare(k, sh, x, wts, mask, !!dc);
   let mem = new Float32Array(k.memory.buffer);
   mem.set(fwd.saved, L.savedStart / 4);
   mem.set(dh, L.hc / 4);
   if (dc) mem.set(dc, L.hc / 4 + dh.length);
-  else mem.fill(0, L.hc / 4 + dh.length, L.hc / 4 + 2 * dh.length);
   k.backward();
   mem = new Float32Array(k.memory.buffer);
   return readGradients(mem, L, sh, !!wts.P);
