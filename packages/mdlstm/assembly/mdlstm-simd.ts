@@ -80,6 +80,8 @@ let forgetScale: f32 = 1; // 0.5 for the bounded cell
 let hasMask: bool = false, hasPeep: bool = false;
 // Whether c goes out too (forward) and comes back with a gradient (backward): only for the layer's final states.
 let withC: bool = false;
+// Per lane (direction): where its scan frame's cell (0, 0) lies and how a step down or right moves in the original frame.
+let laneOffset: v128 = i32x4.splat(0), laneRowStep: v128 = i32x4.splat(0), laneColStep: v128 = i32x4.splat(0);
 
 let pW: usize = 0, pWT: usize = 0, pBias: usize = 0, pPeep: usize = 0, pX: usize = 0, pMask: usize = 0;
 let pH: usize = 0, pC: usize = 0, pZ: usize = 0, pHC: usize = 0, pGX: usize = 0;
@@ -99,6 +101,22 @@ export function configure(b: i32, h: i32, w: i32, c: i32, u: i32, d: i32, flipBi
   flipY = flipBitsY; flipX = flipBitsX;
   forgetScale = bounded ? 0.5 : 1.0;
   hasMask = mask; hasPeep = peep; withC = cOut;
+  laneOffset = i32x4.splat(0); laneRowStep = i32x4.splat(w); laneColStep = i32x4.splat(1);
+  for (let d = 0; d < 4; d++) {
+    const fy = (flipBitsY >> d) & 1, fx = (flipBitsX >> d) & 1;
+    const offset = (fy ? (h - 1) * w : 0) + (fx ? w - 1 : 0);
+    laneOffset = setLane(laneOffset, d, offset);
+    laneRowStep = setLane(laneRowStep, d, fy ? -w : w);
+    laneColStep = setLane(laneColStep, d, fx ? -1 : 1);
+  }
+}
+
+/** v with i32 lane d (not a constant) set to x. */
+function setLane(v: v128, d: i32, x: i32): v128 {
+  if (d == 0) return i32x4.replace_lane(v, 0, x);
+  if (d == 1) return i32x4.replace_lane(v, 1, x);
+  if (d == 2) return i32x4.replace_lane(v, 2, x);
+  return i32x4.replace_lane(v, 3, x);
 }
 
 export function setPointers(
@@ -131,12 +149,14 @@ export function heapBase(): usize {
   store<v128>(q, f32x4.add(load<v128>(q), v));
 }
 
-/** Flat [B, H, W] index, in the original frame, of cell (b, ii, jj) of lane d's scan frame. */
+/**
+ * Flat [B, H, W] indices, in the original frame, of cell (b, ii, jj) of each lane's scan frame, as i32x4:
+ * b*H*W + laneOffset + ii * laneRowStep + jj * laneColStep (the steps are -W or -1 for a flipped axis).
+ */
 // @ts-ignore: decorator
-@inline function position(d: i32, b: i32, ii: i32, jj: i32): i32 {
-  const i = (flipY >> d) & 1 ? H - 1 - ii : ii;
-  const j = (flipX >> d) & 1 ? W - 1 - jj : jj;
-  return (b * H + i) * W + j;
+@inline function positions(b: i32, ii: i32, jj: i32): v128 {
+  const rowCol = i32x4.add(i32x4.mul(laneRowStep, i32x4.splat(ii)), i32x4.mul(laneColStep, i32x4.splat(jj)));
+  return i32x4.add(i32x4.add(i32x4.splat(b * H * W), laneOffset), rowCol);
 }
 
 /** Gathers float k of each lane's row (stride floats per position) at positions p0..p3 into one vector. */
@@ -209,7 +229,8 @@ export function forward(): void {
       for (let jj = 0; jj < W; jj++) {
         for (let t = 0; t < nb; t++) {
           const b = b0 + t, s = (b * rowsP + ii + 1) * Wp + jj + 1;
-          gatherInputs(t, s - Wp, s - 1, position(0, b, ii, jj), position(1, b, ii, jj), position(2, b, ii, jj), position(3, b, ii, jj));
+          const p = positions(b, ii, jj);
+          gatherInputs(t, s - Wp, s - 1, i32x4.extract_lane(p, 0), i32x4.extract_lane(p, 1), i32x4.extract_lane(p, 2), i32x4.extract_lane(p, 3));
         }
         gateSums();
         for (let t = 0; t < nb; t++) cellForward(t, b0 + t, ii, jj);
@@ -245,7 +266,8 @@ export function forward(): void {
 @inline function cellForward(t: i32, b: i32, ii: i32, jj: i32): void {
   const Wp = W + 1;
   const s = (b * (H + 1) + ii + 1) * Wp + jj + 1, sY = s - Wp, sX = s - 1;
-  const p0 = position(0, b, ii, jj), p1 = position(1, b, ii, jj), p2 = position(2, b, ii, jj), p3 = position(3, b, ii, jj);
+  const p = positions(b, ii, jj);
+  const p0 = i32x4.extract_lane(p, 0), p1 = i32x4.extract_lane(p, 1), p2 = i32x4.extract_lane(p, 2), p3 = i32x4.extract_lane(p, 3);
   const valid = validLanes(p0, p1, p2, p3);
   const a = slot(pA, t, G);
   const sc = f32x4.splat(forgetScale);
@@ -314,7 +336,8 @@ export function backward(): void {
 @inline function cellBackward(t: i32, b: i32, ii: i32, jj: i32): void {
   const Wp = W + 1;
   const s = (b * (H + 1) + ii + 1) * Wp + jj + 1, sY = s - Wp, sX = s - 1;
-  const p0 = position(0, b, ii, jj), p1 = position(1, b, ii, jj), p2 = position(2, b, ii, jj), p3 = position(3, b, ii, jj);
+  const p = positions(b, ii, jj);
+  const p0 = i32x4.extract_lane(p, 0), p1 = i32x4.extract_lane(p, 1), p2 = i32x4.extract_lane(p, 2), p3 = i32x4.extract_lane(p, 3);
   const valid = validLanes(p0, p1, p2, p3);
   const a = slot(pA, t, G);
   const one = f32x4.splat(1.0), sc = f32x4.splat(forgetScale);
@@ -392,7 +415,8 @@ export function backward(): void {
 @inline function scatterInputGradients(t: i32, b: i32, ii: i32, jj: i32): void {
   const Wp = W + 1;
   const s = (b * (H + 1) + ii + 1) * Wp + jj + 1, sY = s - Wp, sX = s - 1;
-  const p0 = position(0, b, ii, jj), p1 = position(1, b, ii, jj), p2 = position(2, b, ii, jj), p3 = position(3, b, ii, jj);
+  const p = positions(b, ii, jj);
+  const p0 = i32x4.extract_lane(p, 0), p1 = i32x4.extract_lane(p, 1), p2 = i32x4.extract_lane(p, 2), p3 = i32x4.extract_lane(p, 3);
   const gin = slot(pGin, t, I);
   for (let ch = 0; ch < C; ch++) {
     const v = vec(gin, ch);
