@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { listCheckpoints, loadCheckpoint, latestCheckpoint, saveCheckpoint } from '@scriptorium/dataparallel';
+import { generateCurveKeyPair, listCheckpoints, loadCheckpoint, latestCheckpoint, saveCheckpoint } from '@scriptorium/dataparallel';
 import { Alphabet, mnistLines, openDataset, writeLinePng } from '@scriptorium/data';
 import { buildModel, Recognizer, saveBundle } from '@scriptorium/models';
 import { initBackend } from '@scriptorium/runtime';
@@ -104,6 +104,13 @@ describe('scriptorium train', () => {
     expect(maxDiff(pa, pb)).toBeLessThan(1e-4);
     // ... and the augmentation did change them: the run without it ends elsewhere.
     expect(maxDiff(pa, pp)).toBeGreaterThan(1e-3);
+  });
+
+  it('--curve-keys with --workers: the local workers get the keys they need, join, and the run completes its step', async () => {
+    const keyFile = path.join(tmp, 'coordinator.keys');
+    writeFileSync(keyFile, JSON.stringify(generateCurveKeyPair()));
+    const s = await runTrain(tiny(path.join(tmp, 'curve-local'), ['--max-steps', '1', '--workers', '1', '--curve-keys', keyFile]), { ...quiet, workerScript: MAIN, workerNodeArgs: NODE_ARGS });
+    expect(s.steps).toBe(1);
   });
 
   it('a remote worker needs only the endpoint (the job comes in WELCOME); a --job of another run is refused', async () => {

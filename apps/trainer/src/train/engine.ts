@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { adadeltaStep, createAdadeltaState, type AdadeltaConfig, type AdadeltaState } from '@scriptorium/adadelta';
 import { Coordinator, launchLocal, saveCheckpoint, type CoordinatorOptions, type LocalWorkers, type ParamLayout } from '@scriptorium/dataparallel';
 import { readCurveKeys } from '../commands/keys-file.js';
@@ -172,7 +173,9 @@ export async function startEngine(o: EngineOptions, start: EngineStart, hooks: E
     joinTimeoutMs: 120_000,
     heartbeatMisses: HEARTBEAT_MISSES,
     insecure: o.insecure,
-    curve: curve ? { ...curve, allowedClients: o.allowKeys ?? [] } : undefined,
+    // Local workers authenticate with the coordinator's own key pair (the file they are started with): whoever
+    // holds that file can act as the coordinator anyway, so allowing its public key opens nothing new.
+    curve: curve ? { ...curve, allowedClients: [...(o.allowKeys ?? []), ...(o.workers > 0 ? [curve.publicKey] : [])] } : undefined,
     checkpoint: { dir: start.checkpointDir, keep: CHECKPOINTS_KEPT }, // saved when the trainer says (no `every`)
     log: (level, msg) => {
       if (level !== 'debug') log(`[coordinator] ${msg}`);
@@ -180,7 +183,7 @@ export async function startEngine(o: EngineOptions, start: EngineStart, hooks: E
   });
   try {
     if (o.workers > 0) {
-      const args = ['worker', '--connect', engine.endpoint, '--backend', hooks.backend, '--quiet'];
+      const args = ['worker', '--connect', engine.endpoint, '--backend', hooks.backend, '--quiet', ...localCurveArgs(o.curveKeys, curve)];
       engine.launchLocal(o.workers, hooks.workerScript ?? process.argv[1]!, hooks.workerNodeArgs ?? process.execArgv, args);
       log(`launched ${o.workers} local workers; coordinator at ${engine.endpoint}`);
     } else {
@@ -192,4 +195,9 @@ export async function startEngine(o: EngineOptions, start: EngineStart, hooks: E
     throw err;
   }
   return engine;
+}
+
+/** The worker flags that let a local worker join a CURVE coordinator started with the key file `keyFile` (none without). */
+function localCurveArgs(keyFile: string | undefined, keys: { publicKey: string } | undefined): string[] {
+  return keyFile && keys ? ['--curve-keys', path.resolve(keyFile), '--server-key', keys.publicKey] : [];
 }
