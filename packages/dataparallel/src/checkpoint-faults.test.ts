@@ -133,6 +133,12 @@ describe('checkpoint faults', () => {
     }
   });
 
+  it('a format 1 header whose step is not a step count is refused', async () => {
+    const file = path.join(dir, 'legacy-step.dpck');
+    await writeFile(file, legacyCheckpoint(1, { ...bigCheckpoint(6), step: -1 }));
+    await expect(loadCheckpoint(file)).rejects.toThrow(`${file}: header.step -1 is not a step count (expected an integer >= 0)`);
+  });
+
   it('checkpoints of formats 1 and 2 still load', async () => {
     const d = bigCheckpoint(6);
     for (const format of [1, 2] as const) {

@@ -215,6 +215,7 @@ export async function loadCheckpoint(file: string, expectedLayout?: ParamLayout)
     const sha = hash.update(payload.subarray(header.paramsBytes + header.optimizerBytes)).digest('hex');
     if (sha !== header.sha256) fail(`SHA-256 mismatch (stored ${String(header.sha256).slice(0, 12)}..., computed ${sha.slice(0, 12)}...): corrupt file`);
   }
+  if (!Number.isSafeInteger(header.step) || header.step < 0) fail(`header.step ${JSON.stringify(header.step)} is not a step count (expected an integer >= 0)`);
   const layout = validateLayout(header.layout, `${file}: header.layout`);
   if (header.paramsBytes !== layout.size * 4) fail(`header.paramsBytes ${header.paramsBytes} does not match the layout (${layout.size * 4})`);
   if (expectedLayout) {
