@@ -15,8 +15,8 @@
 //   z     [B][H][W][G]      gate activations (input, forget_y, forget_x, output, candidate), for backward
 //   dh,dc [B][H+1][W+1][U]  gradient accumulators; gw, gb, gp as w, bias, peep
 // Floats, in the original (unflipped) frame:
-//   x [B][H][W][C], mask [B][H][W] (0 = padded), hc [2][B][H][W][D][U] (forward: h and c out, c only when asked; backward: their
-//   gradients in), gx [B][H][W][C].
+//   x [B][H][W][C], mask [B][H][W] (0 = padded), gx [B][H][W][C],
+//   hc [2][B][H][W][D][U]: forward, h and c out (c only when asked); backward, their gradients in.
 // A padded cell (mask 0) has h = c = 0, so it acts as a missing predecessor; backward, its incoming gradient
 // is zeroed, so it passes nothing on.
 
@@ -75,7 +75,6 @@ export function activate(kind: i32, src: usize, dst: usize, n: i32): void {
 // ---- shape, options and buffers ----
 
 let B: i32 = 0, H: i32 = 0, W: i32 = 0, C: i32 = 0, U: i32 = 0, D: i32 = 0, G: i32 = 0, I: i32 = 0;
-let flipY: i32 = 0, flipX: i32 = 0; // bit d: direction d flips that axis
 let forgetScale: f32 = 1; // 0.5 for the bounded cell
 let hasMask: bool = false, hasPeep: bool = false;
 // Whether c goes out too (forward) and comes back with a gradient (backward): only for the layer's final states.
@@ -96,9 +95,9 @@ let pIn: usize = 0, pA: usize = 0, pGin: usize = 0;
  */
 const TILE = 4;
 
+/** Sizes and options of the next scan; flip bit d: direction d scans bottom-up (Y) or right-to-left (X). */
 export function configure(b: i32, h: i32, w: i32, c: i32, u: i32, d: i32, flipBitsY: i32, flipBitsX: i32, bounded: bool, mask: bool, peep: bool, cOut: bool): void {
   B = b; H = h; W = w; C = c; U = u; D = d; G = 5 * u; I = c + 2 * u;
-  flipY = flipBitsY; flipX = flipBitsX;
   forgetScale = bounded ? 0.5 : 1.0;
   hasMask = mask; hasPeep = peep; withC = cOut;
   laneOffset = i32x4.splat(0); laneRowStep = i32x4.splat(w); laneColStep = i32x4.splat(1);
