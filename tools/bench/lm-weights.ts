@@ -10,7 +10,7 @@ import { openDataset } from '@scriptorium/data';
 import { Recognizer } from '@scriptorium/models';
 import { initBackend } from '@scriptorium/runtime';
 import { evaluateSamples, loadLines } from '../../apps/trainer/src/train/evaluate.js';
-import { trainLm } from '../../apps/trainer/src/train/lm.js';
+import { loadLm } from '../../apps/trainer/src/train/lm.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -21,7 +21,7 @@ const MODEL = arg('model', 'runs/demo-text/best'), LINES = Number(arg('lines', '
 await initBackend({ backend: 'wasm', log: null });
 const rec = await Recognizer.load(MODEL);
 const valid = await loadLines(await openDataset('textlines', { split: 'valid', count: LINES, seed: 777, preprocess: rec.meta.preprocess }));
-const lm = (await trainLm('textlines', rec.alphabet)).scorer();
+const lm = (await loadLm('textlines', rec.alphabet)).scorer();
 const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
 const greedy = await evaluateSamples(rec, valid);
 console.log(`| decoding | weight | bonus | valid CER | valid WER |\n| --- | ---: | ---: | ---: | ---: |\n| greedy | | | ${pct(greedy.cer)} | ${pct(greedy.wer)} |`);

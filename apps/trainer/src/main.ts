@@ -5,6 +5,7 @@ import { parseFlags, usage, type CommandSpec, type ParsedFlags } from './cli/fla
 import { demoCommand, runDemo } from './commands/demo.js';
 import { evalCommand, runEval } from './commands/eval.js';
 import { keysCommand, runKeys } from './commands/keys.js';
+import { lmCommand, runLm } from './commands/lm.js';
 import { recognizeCommand, runRecognize } from './commands/recognize.js';
 import { runTrain, trainCommand } from './commands/train.js';
 import { runWorkerCommand, workerCommand } from './commands/worker.js';
@@ -14,6 +15,7 @@ const COMMANDS: Array<[CommandSpec, (f: ParsedFlags) => Promise<unknown>]> = [
   [workerCommand, runWorkerCommand],
   [evalCommand, runEval],
   [recognizeCommand, runRecognize],
+  [lmCommand, runLm],
   [keysCommand, runKeys],
   [demoCommand, runDemo],
 ];

@@ -6,7 +6,7 @@ import { UsageError } from '../cli/errors.js';
 import { flagChoice, flagValue, type CommandSpec, type ParsedFlags } from '../cli/flags.js';
 import { errorReport, formatErrorReport } from '../train/error-report.js';
 import { evaluate, type DecodeOptions, type EvalReport } from '../train/evaluate.js';
-import { LM_DEFAULTS, trainLm } from '../train/lm.js';
+import { LM_DEFAULTS, loadLm } from '../train/lm.js';
 import { TRAIN_DEFAULTS, type TrainOptions } from '../train/options.js';
 import { train } from './train.js';
 
@@ -126,6 +126,6 @@ export async function runDemo(flags: ParsedFlags): Promise<void> {
 
 /** Beam search with the character n-gram LM of the training addresses (never the test years'), as `eval --lm textlines`. */
 async function textLm(rec: Recognizer, beam: number): Promise<DecodeOptions> {
-  const lm = await trainLm('textlines', rec.alphabet);
+  const lm = await loadLm('textlines', rec.alphabet);
   return { beam, lm: lm.scorer(), lmWeight: LM_DEFAULTS.weight, insertionBonus: LM_DEFAULTS.bonus };
 }
