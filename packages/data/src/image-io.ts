@@ -3,6 +3,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { Dataset } from './dataset.js';
 import { DataError } from './errors.js';
+import { checkEncodedImagePixels } from './pixel-cap.js';
 import type { LineImage } from './line-image.js';
 import { decodeGreyPng } from './png.js';
 import { resampleWindow } from './resample.js';
@@ -45,6 +46,7 @@ export async function decodeImage(input: ImageInput, source = typeof input === '
   try {
     // Grey PNG, the usual line image, decodes in JavaScript 4 to 5 times faster than sharp; sharp does the rest.
     const bytes = typeof input === 'string' ? await readFile(input) : input;
+    await checkEncodedImagePixels(bytes, source);
     const fast = decodeGreyPng(bytes);
     if (fast) return fast;
     const { data, info } = await sharp(bytes, { failOn: 'error' })

@@ -2,6 +2,7 @@ import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DataError } from './errors.js';
+import { decodeImage } from './image-io.js';
 import { checkEncodedImagePixels, DEFAULT_MAX_IMAGE_PIXELS, MAX_IMAGE_PIXELS_ENV, maxImagePixels, pngSize, setMaxImagePixels } from './pixel-cap.js';
 import { decodeGreyPng } from './png.js';
 
@@ -48,28 +49,36 @@ afterEach(() => {
 });
 
 describe('the pixel cap of decoded images', () => {
-  it('refuses a 6000x6000 one-bit PNG of 11 KB (144 MB as floats) from its header, naming the file and the cap', async () => {
-    const png = onebitPng(6000, 6000);
-    expect(png.length).toBeLessThan(12_000);
-    // The fast path decodes whatever its header declares (a 600x600 one here: 360,000 floats; 6000x6000 would be 36 M).
+  it('refuses a 9000x8000 one-bit PNG of a few KB (288 MB as floats) from its header, naming the file and the cap', async () => {
+    const png = onebitPng(9000, 8000);
+    expect(png.length).toBeLessThan(20_000);
+    // The fast path decodes whatever its header declares (a 600x600 one here: 360,000 floats; 9000x8000 would be 72 M).
     expect(decodeGreyPng(onebitPng(600, 600))?.data.length).toBe(360_000);
     const err = await checkEncodedImagePixels(png, 'lines/huge.png').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DataError);
     expect((err as Error).message).toBe(
-      `lines/huge.png: image of 6000x6000 = 36,000,000 pixels is over the cap of 32,000,000 (raise it with ${MAX_IMAGE_PIXELS_ENV}=N or setMaxImagePixels)`,
+      `lines/huge.png: image of 9000x8000 = 72,000,000 pixels is over the cap of 64,000,000 (raise it with ${MAX_IMAGE_PIXELS_ENV}=N or setMaxImagePixels)`,
     );
-    expect(DEFAULT_MAX_IMAGE_PIXELS).toBe(32_000_000);
-    await checkEncodedImagePixels(onebitPng(5000, 6000), 'ok.png'); // 30 MP: under the cap
+    expect(DEFAULT_MAX_IMAGE_PIXELS).toBe(64_000_000);
+    await checkEncodedImagePixels(onebitPng(8000, 8000), 'ok.png'); // 64 MP: at the cap, allowed (a 600-dpi A4 page is 35 MP)
   });
 
   it('refuses the images that go to sharp too: a palette PNG and a JPEG, by their headers', async () => {
-    await expect(checkEncodedImagePixels(onebitPng(6000, 6000, true), 'p.png')).rejects.toThrow(/^p\.png: image of 6000x6000 = 36,000,000 pixels is over the cap/);
-    const jpeg = await jpegDeclaring(8000, 5000);
-    expect((await sharp(jpeg).metadata()).width).toBe(8000);
-    await expect(checkEncodedImagePixels(jpeg, 'scan.jpg')).rejects.toThrow(/^scan\.jpg: image of 8000x5000 = 40,000,000 pixels is over the cap of 32,000,000/);
-    await checkEncodedImagePixels(await jpegDeclaring(4000, 5000), 'scan.jpg');
+    await expect(checkEncodedImagePixels(onebitPng(9000, 8000, true), 'p.png')).rejects.toThrow(/^p\.png: image of 9000x8000 = 72,000,000 pixels is over the cap/);
+    const jpeg = await jpegDeclaring(10000, 8000);
+    expect((await sharp(jpeg).metadata()).width).toBe(10000);
+    await expect(checkEncodedImagePixels(jpeg, 'scan.jpg')).rejects.toThrow(/^scan\.jpg: image of 10000x8000 = 80,000,000 pixels is over the cap of 64,000,000/);
+    await checkEncodedImagePixels(await jpegDeclaring(8000, 5000), 'scan.jpg');
     // Bytes that are no image are left to the decoder to report.
     await checkEncodedImagePixels(Buffer.from('not an image'), 'x.png');
+  });
+
+  it('decodeImage checks the cap before it decodes', async () => {
+    const png = onebitPng(20, 10);
+    setMaxImagePixels(199);
+    await expect(decodeImage(png, 'lines/a.png')).rejects.toThrow(new DataError('lines/a.png: image of 20x10 = 200 pixels is over the cap of 199 (raise it with SCRIPTORIUM_MAX_IMAGE_PIXELS=N or setMaxImagePixels)'));
+    setMaxImagePixels(200);
+    expect((await decodeImage(png, 'lines/a.png')).data.length).toBe(200);
   });
 
   it('is raised (or lowered) by setMaxImagePixels or SCRIPTORIUM_MAX_IMAGE_PIXELS; the setter wins', async () => {

@@ -1,7 +1,7 @@
 /**
  * The cap on the pixels of one decoded image. A small file can declare a huge image (a 5 KB PNG of
  * 6000x6000 one-bit pixels decodes to 144 MB of floats); the cap refuses it from its header, before anything
- * is decoded. Default 32 MP (DEFAULT_MAX_IMAGE_PIXELS); raised with the environment variable
+ * is decoded. Default 64 MP (DEFAULT_MAX_IMAGE_PIXELS); raised with the environment variable
  * SCRIPTORIUM_MAX_IMAGE_PIXELS (read when the cap is first needed, so it reaches local workers too) or
  * setMaxImagePixels(n), which wins over it.
  */
@@ -9,10 +9,11 @@ import sharp from 'sharp';
 import { DataError } from './errors.js';
 
 /**
- * 32 million pixels. A text line at 600 dpi is a few hundred thousand; a whole page (PAGE XML decodes the page
- * image) at 300 dpi A4 is 8.7 MP, at 600 dpi 35 MP, which needs the cap raised.
+ * 64 million pixels (256 MB as floats). A text line at 600 dpi is a few hundred thousand; a whole page (PAGE XML
+ * decodes the page image) at 300 dpi A4 is 8.7 MP and at 600 dpi 35 MP, which the cap lets through; a 600-dpi A3
+ * page (70 MP) needs it raised.
  */
-export const DEFAULT_MAX_IMAGE_PIXELS = 32_000_000;
+export const DEFAULT_MAX_IMAGE_PIXELS = 64_000_000;
 export const MAX_IMAGE_PIXELS_ENV = 'SCRIPTORIUM_MAX_IMAGE_PIXELS';
 
 let override: number | undefined;
