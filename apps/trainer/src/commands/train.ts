@@ -54,7 +54,7 @@ export async function train(o: TrainOptions, hooks: TrainHooks = {}): Promise<Tr
   const warmData = o.warmupData !== undefined ? await openDataset(o.warmupData, { split: 'train', count: o.trainLines, seed: o.seed, preprocess: { ...DEFAULT_PREPROCESS, height: o.height } }) : undefined;
   const settings = runSettings(o);
   let job = newJob(o, trainData, warmData);
-  const checkpoint = o.resume ? await latestRunCheckpoint(dirs.checkpoints) : undefined;
+  const checkpoint = o.resume ? await latestRunCheckpoint(dirs.checkpoints, log) : undefined;
   if (checkpoint) {
     const resumed = checkResume(checkpoint.appState, { job, settings }, checkpoint.path);
     if ('refusal' in resumed) throw new UsageError(resumed.refusal, false);
