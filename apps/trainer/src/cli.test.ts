@@ -74,6 +74,9 @@ describe('scriptorium train', () => {
     expect(json.file).toBe(png);
     expect(typeof json.text).toBe('string');
     expect(json.confidence).toBeGreaterThan(0);
+    expect(json.charConfidences).toHaveLength([...json.text].length);
+    expect(json.spans).toHaveLength([...json.text].length);
+    for (const c of json.charConfidences) expect(c > 0 && c <= 1).toBe(true);
   });
 
   it('each validation scores the valid lines as a fresh evaluation of that model does (the lines are loaded once and kept)', async () => {

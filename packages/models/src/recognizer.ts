@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beamSearchDecode, greedyDecode, type LmScorer } from '@scriptorium/ctc';
 import { collate, loadLine, type Alphabet, type ImageInput, type LineSample } from '@scriptorium/data';
 import { loadBundle, type BundleMeta } from './bundle.js';
+import { charConfidences } from './char-confidence.js';
 import type { HtrModel } from './htr-model.js';
 
 export interface Recognition {
@@ -10,6 +11,8 @@ export interface Recognition {
   confidence: number;
   /** Log-probability of the decoded path (greedy) or labelling (beam). */
   score: number;
+  /** Per character, the highest posterior probability of its class over its alignment span (charConfidences). */
+  charConfidences: number[];
   /** Per character, the output frames [start, end) of its CTC alignment... */
   spans: Array<[number, number]>;
   /** ...and the same span in input pixels (frame * width reduction). */
@@ -70,11 +73,13 @@ export class Recognizer {
         (options.beam ?? 1) > 1
           ? beamSearchDecode(data, lengths, { beamWidth: options.beam, lm: options.lm, lmWeight: options.lmWeight, insertionBonus: options.insertionBonus }).map((r) => r[0]!)
           : greedyDecode(data, lengths);
+      const [, T, C] = data.shape;
       decoded.forEach((d, k) => {
         const r = this.model.built.widthReduction;
         results.push({
           text: this.alphabet.decode(d.labels),
           confidence: Math.exp(d.score / Math.max(1, lengths[k]!)),
+          charConfidences: charConfidences(data.data.subarray(k * T * C, (k + 1) * T * C), C, d.labels, d.spans),
           score: d.score,
           spans: d.spans,
           pixelSpans: d.spans.map(([a, b]) => [a * r, b * r]),

@@ -12,7 +12,7 @@ export const recognizeCommand: CommandSpec = {
   flags: [
     { name: 'model', type: 'string', metavar: 'DIR', help: 'model bundle directory' },
     ...DECODE_FLAGS,
-    { name: 'json', type: 'boolean', default: false, help: 'one JSON object per image (file, text, confidence, spans)' },
+    { name: 'json', type: 'boolean', default: false, help: 'one JSON object per image: file, text, confidence, charConfidences (per character: its class\'s best posterior over its span), spans (per character, in input pixels)' },
     { name: 'backend', type: 'string', choices: BACKEND_NAMES, default: 'auto', help: 'tfjs backend' },
   ],
 };
@@ -27,7 +27,7 @@ export async function runRecognize(flags: ParsedFlags): Promise<void> {
   const json = flagValue(flags, 'json', 'boolean');
   results.forEach((r, k) => {
     const file = flags._[k]!;
-    if (json) console.log(JSON.stringify({ file, text: r.text, confidence: r.confidence, spans: r.pixelSpans }));
+    if (json) console.log(JSON.stringify({ file, text: r.text, confidence: r.confidence, charConfidences: r.charConfidences, spans: r.pixelSpans }));
     else console.log(`${file}\t${r.text}\t${r.confidence.toFixed(3)}`);
   });
 }
