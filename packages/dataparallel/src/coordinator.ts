@@ -57,6 +57,11 @@ export class Coordinator {
   private readonly queue: SendQueue;
   private readonly loop: Promise<void>;
   private readonly ticker: NodeJS.Timeout;
+  /** The ticker's period, ms. */
+  private readonly tickMs: number;
+  /** Date.now() of the last tick, and of the end of the last stall of the event loop (see tick). */
+  private lastTick = Date.now();
+  private listeningSince = -Infinity;
   private readonly log: Logger;
 
   private constructor(
@@ -79,7 +84,8 @@ export class Coordinator {
       this.probe();
     });
     this.loop = this.receiveLoop();
-    this.ticker = setInterval(() => this.tick(), Math.max(10, Math.min(500, resolved.heartbeatMs / 2)));
+    this.tickMs = Math.max(10, Math.min(500, resolved.heartbeatMs / 2));
+    this.ticker = setInterval(() => this.tick(), this.tickMs);
     this.ticker.unref();
   }
 
@@ -214,15 +220,20 @@ export class Coordinator {
     if (!run || this.closed) return;
     const { step } = run;
     for (const { shard, worker: w } of run.schedule.assign(this.members.list(), Date.now())) {
-      const withParams = w.version !== this.completed;
-      w.version = this.completed;
       this.emit({ type: 'assign', step, shard: shard.index, worker: w.id, rank: w.rank, pid: w.pid, items: shard.items.length, attempt: shard.attempt });
-      void this.sendTo(
-        w,
-        { t: 'STEP', step, shard: shard.index, version: this.completed, params: withParams, items: shard.items, ...(shard.next ? { next: shard.next } : {}) },
-        withParams ? this.paramsBuf : undefined,
-      );
+      this.sendStep(w, step, shard);
     }
+  }
+
+  /** STEP for `shard`, with the parameters when `w` does not hold the current version. */
+  private sendStep(w: WorkerRecord, step: number, shard: { index: number; items: unknown[]; next: unknown[] | undefined }): void {
+    const withParams = w.version !== this.completed;
+    w.version = this.completed;
+    void this.sendTo(
+      w,
+      { t: 'STEP', step, shard: shard.index, version: this.completed, params: withParams, items: shard.items, ...(shard.next ? { next: shard.next } : {}) },
+      withParams ? this.paramsBuf : undefined,
+    );
   }
 
   // ---- messages ----
@@ -273,6 +284,12 @@ export class Coordinator {
       w.lastSeen = Date.now();
       w.version = this.completed;
       void this.sendTo(w, this.welcomeFor(w), this.paramsBuf);
+      // A rejoining worker drops a STEP that reached it while it was CONNECTING (after a stall of
+      // this process, say): send its shard again. If it was still computing it, the second answer
+      // is dropped as not assigned.
+      const run = this.current;
+      const shard = run?.schedule.heldBy(w);
+      if (run && shard) this.sendStep(w, run.step, shard);
     } else {
       if (outcome.replaces) this.removeWorker(outcome.replaces, 'rejoined (sent HELLO again)', false);
       const w = this.members.add(key, rid, msg, this.completed, Date.now(), outcome.replaces?.rank);
@@ -353,15 +370,25 @@ export class Coordinator {
     }
   }
 
-  /** Evicts late and silent workers; fails the step when fewer than minWorkers stay live for joinTimeoutMs. */
+  /**
+   * Evicts late and silent workers; fails the step when fewer than minWorkers stay live for
+   * joinTimeoutMs. A tick that comes more than two periods late means the event loop was stalled
+   * (a synchronous validation in this process, say): node runs timers before it reads the socket,
+   * so the heartbeats of that time are still queued. Silence is then counted from now on only.
+   */
   private tick(): void {
     const now = Date.now();
+    if (now - this.lastTick > 2 * this.tickMs) {
+      this.log('debug', `event loop stalled for ${now - this.lastTick} ms: silence counts from now on`);
+      this.listeningSince = now;
+    }
+    this.lastTick = now;
     const run = this.current;
     const held = (w: WorkerRecord) => {
       const shard = run?.schedule.heldBy(w);
       return shard && { index: shard.index, since: shard.status.since };
     };
-    for (const { worker, reason } of evictions(this.members.list(), now, this.resolved, held)) this.removeWorker(worker, reason, true);
+    for (const { worker, reason } of evictions(this.members.list(), now, this.resolved, held, this.listeningSince)) this.removeWorker(worker, reason, true);
     run?.watchLive(this.members.size, now, this.resolved.minWorkers, this.resolved.joinTimeoutMs);
   }
 }

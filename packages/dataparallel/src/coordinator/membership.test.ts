@@ -65,4 +65,13 @@ describe('evictions', () => {
     expect(evictions([w], 1001, timings, () => undefined)).toHaveLength(1);
     expect(evictions([w], 2000, timings, () => ({ index: 0, since: 1000 }))).toEqual([]);
   });
+
+  it('counts no time before listeningSince (the end of a stall of the coordinator) against a worker', () => {
+    const idle = record('idle', 0); // silent 10 s, but the coordinator itself was stalled until 9600
+    const busy = record('busy', 0);
+    const held = (w: WorkerRecord) => (w.id === 'busy' ? { index: 0, since: 0 } : undefined);
+    expect(evictions([idle, busy], 10_000, timings, held, 9600)).toEqual([]);
+    expect(evictions([idle, busy], 10_101, timings, held, 9600).map((e) => e.worker.id)).toEqual(['idle']); // 501 ms after the stall
+    expect(evictions([idle, busy], 10_601, timings, held, 9600).map((e) => e.reason)).toEqual(['silent for 10601 ms', 'missed the step deadline (1000 ms) on shard 0']);
+  });
 });

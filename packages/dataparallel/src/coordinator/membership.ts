@@ -139,23 +139,26 @@ export class Membership {
  * Who must go at `now`: a worker holding a shard past the step deadline (a busy worker is not
  * judged by heartbeats: a blocking backend can stall its event loop for the whole computation),
  * and an idle worker silent for heartbeatMs * heartbeatMisses. `held` gives the shard a worker
- * holds and since when.
+ * holds and since when. Only time the coordinator was listening counts: `listeningSince` is when
+ * its event loop last came back from a stall (a long synchronous validation, say), and nothing
+ * before it is held against a worker, whose messages from then may still be queued unread.
  */
 export function evictions(
   workers: readonly WorkerRecord[],
   now: number,
   timings: Pick<CoordinatorTimings, 'stepTimeoutMs' | 'heartbeatMs' | 'heartbeatMisses'>,
   held: (w: WorkerRecord) => { index: number; since: number } | undefined,
+  listeningSince = -Infinity,
 ): { worker: WorkerRecord; reason: string }[] {
   const silentLimit = timings.heartbeatMs * timings.heartbeatMisses;
   const out: { worker: WorkerRecord; reason: string }[] = [];
   for (const w of workers) {
     const shard = held(w);
     if (shard) {
-      if (now - shard.since > timings.stepTimeoutMs) {
+      if (now - Math.max(shard.since, listeningSince) > timings.stepTimeoutMs) {
         out.push({ worker: w, reason: `missed the step deadline (${timings.stepTimeoutMs} ms) on shard ${shard.index}` });
       }
-    } else if (now - w.lastSeen > silentLimit) {
+    } else if (now - Math.max(w.lastSeen, listeningSince) > silentLimit) {
       out.push({ worker: w, reason: `silent for ${now - w.lastSeen} ms` });
     }
   }

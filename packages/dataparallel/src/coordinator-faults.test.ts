@@ -1,0 +1,75 @@
+/**
+ * Fault injection on the coordinator (issue 18), each fault with what is promised:
+ * - a stall of the coordinator's event loop longer than the silence limit (validation runs
+ *   synchronously in the coordinator process): every worker is kept, no ghost rank registers, and
+ *   the next step completes, whether it starts at once or after a timer.
+ */
+import { initBackend } from '@scriptorium/runtime';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Coordinator, type CoordinatorEvent, type CoordinatorOptions } from './coordinator.js';
+import { FAST, OPTIMIZER, spawnWorkers, type SpawnedWorkers } from './fixtures/harness.js';
+import { batchIndices, createTinyModel, initialParams } from './fixtures/tiny-model.js';
+
+const BATCH = 12;
+
+let layout: ReturnType<typeof createTinyModel>['layout'];
+let params0: Float32Array;
+const cleanups: (() => Promise<unknown>)[] = [];
+
+beforeAll(async () => {
+  await initBackend({ backend: 'cpu', log: null });
+  const model = createTinyModel();
+  layout = model.layout;
+  params0 = initialParams(model);
+  model.dispose();
+});
+
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function start(extra: Partial<CoordinatorOptions> = {}): Promise<Coordinator> {
+  const coord = await Coordinator.start({ layout, params: params0, optimizer: OPTIMIZER, ...FAST, ...extra });
+  cleanups.push(() => coord.close());
+  return coord;
+}
+
+function spawn(n: number, endpoint: string, args: string[] = []): SpawnedWorkers {
+  const w = spawnWorkers(n, endpoint, args);
+  cleanups.push(() => w.stop());
+  return w;
+}
+
+/** Blocks this process's event loop for `ms` (as a synchronous validation pass does). */
+function busyWait(ms: number): void {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    /* stalled */
+  }
+}
+
+describe('coordinator faults', () => {
+  // 'step at once': the next STEP goes out before the queued messages are read, to workers that are
+  // rejoining (they drop it): their HELLO gets the shard sent again. 'a timer first': the
+  // silence check runs before the queued heartbeats are read: it must not count the stall.
+  it.each(['step at once', 'a timer first'])('a stall longer than the silence limit keeps every worker, registers no ghost rank, and the next step completes (%s)', async (then) => {
+    const events: CoordinatorEvent[] = [];
+    // Silence limit 100 ms x 3 = 300 ms; the stall is 5 times that. The workers' own heartbeats go
+    // unanswered meanwhile, so they also send HELLO again: the same worker, not a new rank.
+    const coord = await start({ heartbeatMs: 100, heartbeatMisses: 3, stepTimeoutMs: 5000, joinTimeoutMs: 8000, onEvent: (e) => events.push(e) });
+    const workers = spawn(2, coord.endpoint);
+    await coord.waitForWorkers(2);
+    const first = await coord.step(batchIndices(1, BATCH));
+    expect(first.workers).toBe(2);
+    busyWait(1500);
+    if (then === 'a timer first') await new Promise((r) => setTimeout(r, 0));
+    const second = await coord.step(batchIndices(2, BATCH));
+    expect(second.count).toBe(BATCH);
+    expect(second.workers).toBe(2);
+    expect(events.filter((e) => e.type === 'leave'), workers.output()).toEqual([]);
+    expect(events.filter((e) => e.type === 'join').map((e) => (e as { rank: number }).rank)).toEqual([0, 1]);
+    expect(coord.liveWorkers).toBe(2);
+    await coord.close();
+    expect(await workers.exited, workers.output()).toEqual([0, 0]);
+  }, 45_000);
+});
