@@ -160,4 +160,10 @@ describe('what the kernel supports', () => {
     expect(simdSupports({ ...cell, recurrentActivation: 'hardSigmoid' }, 4)).toBe(false);
     expect(simdSupports({ ...cell, activation: 'relu' }, 4)).toBe(false);
   });
+  it('refuses more than four directions by name (one per f32x4 lane)', () => {
+    const f = { flipY: false, flipX: false };
+    const shape = { B: 1, H: 1, W: 1, C: 1, U: 1, flips: [f, f, f, f, f], bounded: false };
+    const wts = { K: new Float32Array(25), R: new Float32Array(50), bias: new Float32Array(25), P: undefined };
+    expect(() => simdForward(shape, new Float32Array(1), wts, undefined)).toThrow(/5 directions \(the kernel takes 1 to 4/);
+  });
 });

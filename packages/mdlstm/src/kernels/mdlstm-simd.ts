@@ -159,6 +159,7 @@ function growTo(k: Kernel, bytes: number, what: () => string): void {
 function prepare(k: Kernel, sh: SimdScanShape, x: Float32Array, wts: SimdWeights, mask: Float32Array | undefined, withC: boolean): Layout {
   const { B, H, W, C, U, flips } = sh;
   const D = flips.length;
+  if (D < 1 || D > 4) throw new Error(`mdlstm simd: ${D} directions (the kernel takes 1 to 4, one per f32x4 lane)`);
   const L = layout(sh, k.heapBase());
   growTo(k, L.end, () => `[${B}, ${H}, ${W}, ${C}] with ${U} units in ${D} directions`);
   let fy = 0, fx = 0;
