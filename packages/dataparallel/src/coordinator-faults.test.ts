@@ -3,10 +3,16 @@
  * - a stall of the coordinator's event loop longer than the silence limit (validation runs
  *   synchronously in the coordinator process): every worker is kept, no ghost rank registers, and
  *   the next step completes, whether it starts at once or after a timer.
+ * - a hostile peer that never said HELLO sends a 97-frame message of 97 MiB, or an oversized HELLO:
+ *   each is dropped unread (bounds on the whole message, far smaller for strangers), nobody joins,
+ *   and an honest worker then joins and trains.
  */
+import { Packr } from 'msgpackr';
+import * as zmq from 'zeromq';
 import { initBackend } from '@scriptorium/runtime';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Coordinator, type CoordinatorEvent, type CoordinatorOptions } from './coordinator.js';
+import { MAX_HELLO_BYTES } from './coordinator/bounds.js';
 import { FAST, OPTIMIZER, spawnWorkers, type SpawnedWorkers } from './fixtures/harness.js';
 import { batchIndices, createTinyModel, initialParams } from './fixtures/tiny-model.js';
 
@@ -71,5 +77,33 @@ describe('coordinator faults', () => {
     expect(coord.liveWorkers).toBe(2);
     await coord.close();
     expect(await workers.exited, workers.output()).toEqual([0, 0]);
+  }, 45_000);
+
+  it('drops unread a 97-frame, 97 MiB message and an oversized HELLO from a peer that never said HELLO', async () => {
+    const events: CoordinatorEvent[] = [];
+    const coord = await start({ onEvent: (e) => events.push(e) });
+    const packr = new Packr({ useRecords: false });
+    const hostile = new zmq.Dealer({ routingId: 'hostile', linger: 0 });
+    cleanups.push(async () => hostile.close());
+    hostile.connect(coord.endpoint);
+    const hello = (caps: object) => packr.pack({ t: 'HELLO', v: 1, worker: 'hostile', caps });
+    // Each frame is under the per-frame limit (layout.size * 4 + 1 MiB), so libzmq passes the message on.
+    await hostile.send([hello({}), ...Array.from({ length: 96 }, () => Buffer.alloc(1 << 20))]);
+    // A well-formed HELLO of 200 KiB: joined before, as a worker with 200 KiB of caps.
+    await hostile.send(hello({ junk: 'x'.repeat(200_000) }));
+    const drops = () => events.filter((e): e is Extract<CoordinatorEvent, { type: 'drop' }> => e.type === 'drop');
+    for (let i = 0; i < 100 && drops().length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(drops().map((d) => d.reason)).toEqual([
+      expect.stringMatching(new RegExp(`^message of 97 frame\\(s\\), \\d+ bytes, from a peer that has not said HELLO \\(at most 1 frame\\(s\\), ${MAX_HELLO_BYTES} bytes\\); not decoded$`)),
+      expect.stringMatching(/^message of 1 frame\(s\), \d+ bytes, from a peer that has not said HELLO/),
+    ]);
+    expect(coord.liveWorkers).toBe(0);
+    // The coordinator still serves: an honest worker joins and trains.
+    const workers = spawn(1, coord.endpoint);
+    await coord.waitForWorkers(1);
+    expect((await coord.step(batchIndices(1, BATCH))).count).toBe(BATCH);
+    expect(events.filter((e) => e.type === 'join')).toHaveLength(1);
+    await coord.close();
+    expect(await workers.exited, workers.output()).toEqual([0]);
   }, 45_000);
 });

@@ -116,13 +116,13 @@ describe('Coordinator against hostile peers', () => {
       'not msgpack',
       'unknown message type "NOPE"',
       'header is an array',
-      'GRADS before HELLO',
+      'from a peer that has not said HELLO (at most 1 frame(s)', // GRADS and its gradient frame before HELLO
       'protocol version 99',
       'GRADS for step 7',
       'GRADS for shard 5',
       'not assigned to it',
       `gradient frame of ${P * 4 - 4} bytes`,
-      'GRADS with 2 data frame(s)',
+      'from a worker (at most 2 frame(s)', // GRADS with 2 data frames
       'GRADS.count is -1',
       'GRADS with 0 data frame(s)',
       'non-finite gradient[0] = NaN',

@@ -20,6 +20,7 @@ import { defaultLogger, type Logger } from './logger.js';
 import { decodeHeader, encodeHeader, PROTOCOL_VERSION, type GradsMsg, type HelloMsg, type Message, type WelcomeMsg } from './protocol.js';
 import { SendQueue } from './send-queue.js';
 import { bindRouter } from './coordinator/bind.js';
+import { messageBoundError } from './coordinator/bounds.js';
 import { evictions, Membership, type WorkerInfo, type WorkerRecord } from './coordinator/membership.js';
 import {
   checkStepArguments,
@@ -252,6 +253,8 @@ export class Coordinator {
     const key = rid.toString('hex');
     const w = this.members.get(key);
     const peer = w ? `worker '${w.id}' (rank ${w.rank})` : `unknown peer ${key.slice(0, 16)}`;
+    const unbounded = messageBoundError(frames.slice(1), w !== undefined, this.layout.size * 4);
+    if (unbounded) return this.drop(peer, unbounded);
     const decoded = decodeHeader(header);
     if (!decoded.ok) return this.drop(peer, decoded.reason);
     const msg = decoded.msg;
