@@ -33,7 +33,9 @@ const TASKS: Record<'digits' | 'text', DemoTask> = {
       warmupData: syntheticSpec('mnist-lines', MNIST_WARMUP_LAYOUT), warmupSteps: 2000,
       // Small batches and no dropout: in a 14-minute budget more updates beat smoother ones, and dropout only slows
       // the escape from CTC's all-blank plateau (docs/benchmarks/main-job.md has the sweep behind these choices).
-      batch: 8, evalEvery: 300, patience: 100,
+      // An evaluation (300 lines, then a checkpoint) held the workers for 2 to 3 s in the JavaScript-kernel demo run:
+      // every 300 steps, 22 of them took 6.5% of its 14 minutes, and faster steps would mean more of them.
+      batch: 8, evalEvery: 1000, patience: 100,
       model: {
         arch: 'pham2014',
         modelOptions: {
