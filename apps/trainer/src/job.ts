@@ -5,6 +5,7 @@ import { requiredFrames } from '@scriptorium/ctc';
 import { flattenNamedTensors, layoutFromVariables, type ParamLayout, assignFlat } from '@scriptorium/dataparallel';
 import { buildModel, type ArchName, type ArchOptions, type HtrModel } from '@scriptorium/models';
 import { UsageError } from './cli/errors.js';
+import { frozenRanges } from './train/finetune.js';
 import { fromWarmup, type Warmup } from './train/warmup.js';
 
 /** Model options a job sets itself: alphabetSize from its alphabet, height from its preprocess, seed from its seed. */
@@ -24,6 +25,8 @@ export type TrainJob = ModelChoice & {
   alphabet: ReturnType<Alphabet['toJSON']>;
   /** Training data spec (e.g. 'mnist-lines', 'manifest:train.tsv') and, for mnist-lines, its size and seed. */
   data: { spec: string; count: number; seed: number };
+  /** Layers whose gradients are zeroed, so they keep their weights (--freeze; train/finetune.ts). */
+  freeze?: string[];
   /** Easier data for the first steps (--warmup-data, --warmup-steps); see train/warmup.ts. */
   warmup?: Warmup;
   preprocess: PreprocessConfig;
@@ -82,6 +85,7 @@ export async function createReplica(job: TrainJob, options: ReplicaOptions = {})
   const model = buildModel(job.arch, { ...job.modelOptions, alphabetSize: alphabet.size, height: job.preprocess.height, seed: job.seed });
   const variables = model.variables;
   const layout = layoutFromVariables(variables);
+  const frozen = job.freeze ? frozenRanges(layout, job.freeze) : [];
   // With skipBad, a sample whose data is bad becomes a gap in its batch (the count says so); it is not retried.
   const loader = job.skipBad ? skipBad(dataset, { onSkip: options.onSkip }) : undefined;
   const augment = { augment: job.augment, seed: job.seed };
@@ -147,6 +151,7 @@ export async function createReplica(job: TrainJob, options: ReplicaOptions = {})
       }
       const flat = flattenNamedTensors(grads, layout);
       tf.dispose(Object.values(grads));
+      for (const [start, end] of frozen) flat.fill(0, start, end); // Adadelta moves a weight by nothing for a zero gradient
       return { grads: flat, lossSum, count, losses };
     },
   };

@@ -7,9 +7,10 @@ import { ModelOptionError } from '@scriptorium/models';
 import { initBackend } from '@scriptorium/runtime';
 import { UsageError } from '../cli/errors.js';
 import type { CommandSpec, ParsedFlags } from '../cli/flags.js';
-import { createReplica, type Replica, type TrainJob } from '../job.js';
+import { createReplica, type ModelChoice, type Replica, type TrainJob } from '../job.js';
 import { latestRunCheckpoint, type AppState } from '../train/checkpoint.js';
 import { freshOptimizerState, startEngine } from '../train/engine.js';
+import { fineTuneParams, grownAlphabet, openFineTuneBase, type FineTuneBase } from '../train/finetune.js';
 import { trainLoop } from '../train/loop.js';
 import { checkTrainOptions, TRAIN_FLAGS, trainOptions, type TrainOptions } from '../train/options.js';
 import { formatDuration } from '../train/progress.js';
@@ -43,17 +44,21 @@ export async function train(o: TrainOptions, hooks: TrainHooks = {}): Promise<Tr
   const log = hooks.log ?? ((l: string) => console.error(l));
   const optimizer = checkTrainOptions(o);
   const { backend } = await initBackend({ backend: o.backend, log });
-  if (o.model.arch === 'cnn-blstm' && backend === 'wasm') {
+  // Fine-tuning takes the model and the line normalisation from the bundle it starts from.
+  const base = o.initFrom !== undefined ? await openFineTuneBase(o.initFrom, (o.model.modelOptions as { dropout?: number }).dropout) : undefined;
+  const model = base?.model ?? o.model;
+  const preprocess = base ? { ...DEFAULT_PREPROCESS, ...base.bundle.meta.preprocess } : { ...DEFAULT_PREPROCESS, height: o.height };
+  if (model.arch === 'cnn-blstm' && backend === 'wasm') {
     throw new UsageError('train: cnn-blstm needs convolution gradients, which the wasm backend lacks; use --backend cpu (or tensorflow)', false);
   }
-  const out = path.resolve(o.out ?? path.join('runs', `${o.model.arch}-${new Date().toISOString().replace(/[:.]/g, '-')}`));
+  const out = path.resolve(o.out ?? path.join('runs', `${model.arch}-${new Date().toISOString().replace(/[:.]/g, '-')}`));
   const dirs = runDirs(out);
 
   // The job: everything a worker needs to rebuild the same model and data; a resume continues the checkpoint's.
-  const trainData = await openDataset(o.data, { split: 'train', count: o.trainLines, seed: o.seed, preprocess: { ...DEFAULT_PREPROCESS, height: o.height } });
-  const warmData = o.warmupData !== undefined ? await openDataset(o.warmupData, { split: 'train', count: o.trainLines, seed: o.seed, preprocess: { ...DEFAULT_PREPROCESS, height: o.height } }) : undefined;
+  const trainData = await openDataset(o.data, { split: 'train', count: o.trainLines, seed: o.seed, preprocess });
+  const warmData = o.warmupData !== undefined ? await openDataset(o.warmupData, { split: 'train', count: o.trainLines, seed: o.seed, preprocess }) : undefined;
   const settings = runSettings(o);
-  let job = newJob(o, trainData, warmData);
+  let job = newJob(o, { model, preprocess, alphabet: runAlphabet(trainData, warmData, base, log) });
   const checkpoint = o.resume ? await latestRunCheckpoint(dirs.checkpoints, log) : undefined;
   if (checkpoint) {
     const resumed = checkResume(checkpoint.appState, { job, settings }, checkpoint.path);
@@ -66,7 +71,8 @@ export async function train(o: TrainOptions, hooks: TrainHooks = {}): Promise<Tr
   const replica = await trainReplica(job, log);
   const validation = await validationSet(o.valid, o.validLines, job, trainData);
   const step = checkpoint?.step ?? 0;
-  const params = checkpoint ? checkpoint.params : flattenVariables(replica.variables, replica.layout);
+  const initial = () => (base ? fineTuneParams(base.bundle.model.variables, replica.variables, replica.layout) : flattenVariables(replica.variables, replica.layout));
+  const params = checkpoint ? checkpoint.params : initial();
   const optimizerState = checkpoint ? checkpoint.optimizerState : freshOptimizerState(replica.layout);
   // (Checked before any worker or socket exists, so that a refusal leaves nothing running.)
   const ema = resumeEma(o.ema, params, checkpoint);
@@ -103,19 +109,30 @@ export async function train(o: TrainOptions, hooks: TrainHooks = {}): Promise<Tr
 }
 
 /** The job of a new run: its model, alphabet, data, line normalisation, augmentation and seed. */
-function newJob(o: TrainOptions, trainData: Dataset, warmData: Dataset | undefined): TrainJob {
-  const alphabet = warmData ? Alphabet.fromTexts([...alphabetFor(trainData).chars, ...alphabetFor(warmData).chars]) : alphabetFor(trainData);
+function newJob(o: TrainOptions, parts: Pick<TrainJob, 'preprocess'> & { model: ModelChoice; alphabet: Alphabet }): TrainJob {
   return {
-    ...o.model,
-    alphabet: alphabet.toJSON(),
+    ...parts.model,
+    alphabet: parts.alphabet.toJSON(),
     data: { spec: o.data, count: o.trainLines, seed: o.seed },
     ...(o.warmupData !== undefined && o.warmupSteps !== undefined ? { warmup: { spec: o.warmupData, steps: o.warmupSteps } } : {}),
-    preprocess: { ...DEFAULT_PREPROCESS, height: o.height },
+    preprocess: parts.preprocess,
     ...(o.augment !== 'none' ? { augment: augment(o.augment) } : {}),
+    ...(o.freeze ? { freeze: o.freeze } : {}),
     ...(o.skipBad ? { skipBad: true } : {}),
     ...(o.cacheMb ? { cacheMb: o.cacheMb } : {}),
     seed: o.seed,
   };
+}
+
+/** The characters of the training (and warm-up) data; when fine-tuning, the bundle's alphabet with those it lacks appended. */
+function runAlphabet(trainData: Dataset, warmData: Dataset | undefined, base: FineTuneBase | undefined, log: (line: string) => void): Alphabet {
+  const data = warmData ? Alphabet.fromTexts([...alphabetFor(trainData).chars, ...alphabetFor(warmData).chars]) : alphabetFor(trainData);
+  if (!base) return data;
+  const { alphabet, added } = grownAlphabet(base.bundle.alphabet, data);
+  const { arch, modelOptions } = base.model;
+  log(`fine-tuning ${base.dir}: ${arch} ${JSON.stringify(modelOptions)}, line height ${base.bundle.meta.preprocess.height} (the bundle's); ` +
+    (added.length > 0 ? `${added.length} new character(s) added to its ${base.bundle.alphabet.chars.length}: ${added.join('')}` : 'no new characters'));
+  return alphabet;
 }
 
 function alphabetFor(ds: Dataset): Alphabet {

@@ -22,6 +22,9 @@ export interface TrainOptions {
   cacheMb: number;
   /** An augmentation spec, as --augment takes it ('none', a preset, fields). */
   augment: string;
+  /** Fine-tuning: start from this bundle's model (train/finetune.ts); freeze these layers. */
+  initFrom?: string;
+  freeze?: string[];
   /** Easier data for the first warmupSteps steps (a curriculum, train/warmup.ts). */
   warmupData?: string;
   warmupSteps?: number;
@@ -80,6 +83,8 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'skip-bad', type: 'boolean', default: D.skipBad, help: 'skip training lines whose image is missing or undecodable (each reported, count in the summary) instead of stopping' },
   { name: 'cache-mb', type: 'int', min: 0, default: D.cacheMb, help: 'keep up to this many MiB of decoded, normalised training lines in memory in each process (0: none; pays off for file data over several epochs)' },
   { name: 'augment', type: 'string', default: D.augment, metavar: 'SPEC', help: `training augmentation, seeded per sample and step: a preset (${Object.keys(AUGMENT_PRESETS).join(', ')}), a preset with fields changed ('default:shear=0,noiseStd=0.05') or fields alone ('shear=10,scale=0.9..1.1'); fields in @scriptorium/data's AugmentConfig` },
+  { name: 'init-from', type: 'string', metavar: 'BUNDLE', help: "fine-tune: start from a trained model bundle (its architecture, options and line height; --dropout may change); characters of the new data it lacks are added to its alphabet and output layer" },
+  { name: 'freeze', type: 'list', metavar: 'LAYER,...', help: "with --init-from: layers whose weights stay as they are (pham2014: mdlstm1..3, conv1..2, output)" },
   { name: 'warmup-data', type: 'string', metavar: 'SPEC', help: 'a curriculum: easier data (a spec as --data takes it) for the first --warmup-steps steps, each line drawn from it with a probability falling linearly from 1 to 0; CTC leaves its all-blank plateau far sooner on short, clean lines (its characters join the alphabet)' },
   { name: 'warmup-steps', type: 'int', min: 1, metavar: 'N', help: 'with --warmup-data: steps over which its share falls to 0' },
   { name: 'workers', type: 'int', min: 0, default: D.workers, help: 'local worker processes (0: train in this process)' },
@@ -119,6 +124,7 @@ export function trainOptions(flags: ParsedFlags): TrainOptions {
     data: str('data') ?? D.data, valid: str('valid'), trainLines: num('train-lines') ?? D.trainLines, validLines: num('valid-lines') ?? D.validLines,
     model: modelChoice(arch, num('dropout'), flagChoice(flags, 'mdlstm-cell', MDLSTM_CELLS) ?? 'standard'),
     height: num('height') ?? D.height, skipBad: bool('skip-bad') ?? D.skipBad, cacheMb: num('cache-mb') ?? D.cacheMb, augment: str('augment') ?? D.augment,
+    initFrom: str('init-from'), freeze: flagValue(flags, 'freeze', 'list'),
     warmupData: str('warmup-data'), warmupSteps: num('warmup-steps'),
     workers: num('workers') ?? D.workers, listen: str('listen'), minWorkers: num('min-workers') ?? D.minWorkers,
     curveKeys: str('curve-keys'), allowKeys: flagValue(flags, 'allow-keys', 'list'), insecure: bool('insecure') ?? D.insecure,
@@ -152,6 +158,7 @@ export function checkTrainOptions(o: TrainOptions): ResolvedAdadeltaConfig {
   if (o.lrDecay !== undefined && o.maxSteps === undefined && o.timeLimit === undefined) {
     throw new UsageError('--lr-decay needs a budget to decay over: --max-steps or --time-limit');
   }
+  if (o.freeze !== undefined && o.initFrom === undefined) throw new UsageError('--freeze needs --init-from BUNDLE (a model whose layers are worth keeping)');
   if ((o.warmupData === undefined) !== (o.warmupSteps === undefined)) throw new UsageError('--warmup-data and --warmup-steps go together: give both or neither');
   if (o.ema !== undefined && !(o.ema < 1)) throw new UsageError(`--ema ${o.ema}: expected a decay in [0, 1), e.g. 0.999`);
   try {
