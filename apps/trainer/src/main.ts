@@ -37,6 +37,8 @@ function version(): string {
 
 /** Errors that are the user's to fix: one line, no stack trace. */
 const USER_ERRORS = new Set(['UsageError', 'DataError', 'BundleError', 'BackendError', 'AdadeltaConfigError', 'MDLSTMInputError', 'CtcInputError']);
+/** Failures of a distributed run (too few workers, none joined): one line, no stack trace, status 1. */
+const RUN_ERRORS = new Set(['CoordinatorError']);
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -64,6 +66,10 @@ async function main(argv: string[]): Promise<number> {
       console.error(`scriptorium${entry ? ` ${entry[0].name}` : ''}: ${e.message}`);
       if (e instanceof UsageError && e.showUsage) console.error(`\n${entry ? usage(entry[0]) : mainUsage()}`);
       return 2;
+    }
+    if (RUN_ERRORS.has(e?.name)) {
+      console.error(`scriptorium${entry ? ` ${entry[0].name}` : ''}: ${e.message}`);
+      return 1;
     }
     throw err;
   }

@@ -23,7 +23,8 @@ export type {
 export { generateCurveKeyPair, isLoopbackEndpoint, z85Decode } from './curve.js';
 export type { CurveKeyPair } from './curve.js';
 export { launchLocal } from './launch-local.js';
-export type { LaunchLocalOptions, LocalWorkers } from './launch-local.js';
+export type { LaunchLocalOptions, LocalRestartOptions, LocalWorkers } from './launch-local.js';
+export { CoordinatorError } from './coordinator/errors.js';
 export { assertSameLayout, createLayout, layoutDifferences, validateLayout } from './layout.js';
 export type { LayoutEntry, ParamLayout } from './layout.js';
 export { defaultLogger, silentLogger } from './logger.js';

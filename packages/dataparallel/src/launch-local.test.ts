@@ -84,6 +84,38 @@ describe('launchLocal', () => {
     expect(await waitUntil(() => !lines.some((l) => alive(l.pid)), 10_000)).toBe(true);
   });
 
+  it('restarts a worker killed by a signal, with backoff, at most restart.max times; a clean exit is not restarted', async () => {
+    const events: { index: number; restart: number; delayMs: number | null; signal: string | null }[] = [];
+    const workers = launchLocal({
+      workers: 2,
+      nodeArgs: ['--import', 'tsx'],
+      script: path.join(here, 'fixtures/idle-worker.ts'),
+      stdio: 'pipe',
+      restart: { max: 2, backoffMs: 50, onRestart: ({ index, restart, delayMs, signal }) => events.push({ index, restart, delayMs, signal }) },
+    });
+    const first = workers.children[1]!;
+    await waitUntil(() => first.pid !== undefined && alive(first.pid), 10_000);
+    for (let k = 0; k < 3; k++) {
+      const c = workers.children[1]!;
+      c.kill('SIGKILL');
+      // Restarted (a new process in its place) until the restarts are used up.
+      if (k < 2) expect(await waitUntil(() => workers.children[1] !== c && alive(workers.children[1]!.pid!), 10_000)).toBe(true);
+      else expect(await waitUntil(() => events.length === 3, 10_000)).toBe(true);
+    }
+    // Backoff doubles: 50, then 100 ms; the third death finds no restarts left (delayMs null).
+    expect(events).toEqual([
+      { index: 1, restart: 1, delayMs: 50, signal: 'SIGKILL' },
+      { index: 1, restart: 2, delayMs: 100, signal: 'SIGKILL' },
+      { index: 1, restart: 3, delayMs: null, signal: 'SIGKILL' },
+    ]);
+    expect(alive(workers.children[0]!.pid!)).toBe(true); // the other worker untouched
+    expect(await workers.stop()).toEqual([null, null]);
+    expect(events).toHaveLength(3); // stop() restarts nothing
+    const clean = launchLocal({ workers: 1, command: process.execPath, args: ['-e', 'process.exit(0)'], restart: { max: 2, backoffMs: 50, onRestart: () => events.push({ index: -1, restart: 0, delayMs: 0, signal: null }) } });
+    expect(await clean.exited).toEqual([0]);
+    expect(events).toHaveLength(3);
+  });
+
   it('rejects a bad worker count', () => {
     expect(() => launchLocal({ workers: 0, script: 'x.js' })).toThrow('launchLocal: workers must be a positive integer, got 0');
   });

@@ -15,6 +15,21 @@ export const HEARTBEAT_MISSES = 60;
 /** Checkpoints kept in a run directory (the oldest are pruned), in-process or distributed. */
 const CHECKPOINTS_KEPT = 3;
 
+/**
+ * A local worker that dies (killed, crashed) is started again, at most 5 times per worker, after 1 s
+ * doubling up to 30 s; the run goes on with the live workers meanwhile (local runs need only one).
+ */
+export const LOCAL_RESTARTS = { max: 5, backoffMs: 1000, maxBackoffMs: 30_000 } as const;
+
+/**
+ * How long a run waits for its workers to join at the start (--workers N: all N; --listen: --min-workers).
+ * SCRIPTORIUM_JOIN_TIMEOUT_MS overrides it (tests).
+ */
+function joinTimeoutMs(): number {
+  const v = Number(process.env.SCRIPTORIUM_JOIN_TIMEOUT_MS);
+  return Number.isInteger(v) && v > 0 ? v : 300_000;
+}
+
 export interface EngineStep {
   /** Mean per-line loss of the step. */
   loss: number;
@@ -75,9 +90,26 @@ export class DistributedEngine implements Engine {
     return new DistributedEngine(await Coordinator.start(options));
   }
 
-  /** Starts `workers` local worker processes (`script` with `args`), stopped when the engine closes. */
-  launchLocal(workers: number, script: string, nodeArgs: string[], args: string[]): void {
-    this.local = launchLocal({ workers, script, nodeArgs, args });
+  /**
+   * Starts `workers` local worker processes (`script` with `args`), stopped when the engine closes; one that
+   * dies is restarted (LOCAL_RESTARTS), each restart logged.
+   */
+  launchLocal(workers: number, script: string, nodeArgs: string[], args: string[], log: (line: string) => void): void {
+    this.local = launchLocal({
+      workers,
+      script,
+      nodeArgs,
+      args,
+      restart: {
+        ...LOCAL_RESTARTS,
+        onRestart: ({ index, pid, code, signal, restart, delayMs }) => {
+          const how = signal ? `was killed by ${signal}` : `exited with status ${code}`;
+          const live = `the run goes on with ${this.coord.liveWorkers} live worker(s)`;
+          if (delayMs === null) log(`local worker ${index} (pid ${pid}) ${how}; not restarted (${LOCAL_RESTARTS.max} restarts used); ${live}`);
+          else log(`local worker ${index} (pid ${pid}) ${how}; restart ${restart} of ${LOCAL_RESTARTS.max} in ${delayMs} ms; ${live} meanwhile`);
+        },
+      },
+    });
   }
 
   get endpoint(): string {
@@ -169,7 +201,8 @@ export async function startEngine(o: EngineOptions, start: EngineStart, hooks: E
     optimizer: start.optimizer,
     optimizerState: start.optimizerState,
     step: start.step,
-    minWorkers: needed,
+    // A local run goes on with the workers it has while a dead one restarts; --listen keeps --min-workers.
+    minWorkers: o.listen ? o.minWorkers : 1,
     joinTimeoutMs: 120_000,
     heartbeatMisses: HEARTBEAT_MISSES,
     insecure: o.insecure,
@@ -184,12 +217,12 @@ export async function startEngine(o: EngineOptions, start: EngineStart, hooks: E
   try {
     if (o.workers > 0) {
       const args = ['worker', '--connect', engine.endpoint, '--backend', hooks.backend, '--quiet', ...localCurveArgs(o.curveKeys, curve)];
-      engine.launchLocal(o.workers, hooks.workerScript ?? process.argv[1]!, hooks.workerNodeArgs ?? process.execArgv, args);
+      engine.launchLocal(o.workers, hooks.workerScript ?? process.argv[1]!, hooks.workerNodeArgs ?? process.execArgv, args, log);
       log(`launched ${o.workers} local workers; coordinator at ${engine.endpoint}`);
     } else {
       log(`coordinator listening at ${engine.endpoint}; waiting for ${o.minWorkers} worker(s): scriptorium worker --connect ${engine.endpoint}`);
     }
-    await engine.waitForWorkers(needed, 300_000);
+    await engine.waitForWorkers(needed, joinTimeoutMs());
   } catch (err) {
     await engine.close();
     throw err;

@@ -5,6 +5,7 @@
  * sends what these decide (docs/protocol.md, "Membership, liveness and faults").
  */
 import { PROTOCOL_VERSION, type HelloMsg } from '../protocol.js';
+import { CoordinatorError } from './errors.js';
 import type { CoordinatorTimings } from './options.js';
 
 export interface WorkerRecord {
@@ -122,7 +123,7 @@ export class Membership {
       };
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== check);
-        reject(new Error(`Coordinator: ${this.workers.size} live worker(s) after ${timeoutMs} ms, need ${n} (endpoint ${endpoint})`));
+        reject(new CoordinatorError(`Coordinator: ${this.workers.size} live worker(s) after ${timeoutMs} ms, need ${n} (endpoint ${endpoint})`));
       }, timeoutMs);
       this.waiters.push(check);
     });

@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { adadeltaStep, type AdadeltaConfig, type AdadeltaState } from '@scriptorium/adadelta';
 import { weightedAverage } from '../average.js';
 import { firstNonFinite } from '../frames.js';
+import { CoordinatorError } from './errors.js';
 import { ShardSchedule, type ScheduledWorker } from './schedule.js';
 
 /** What a worker answered for one shard (a GRADS message and its gradient frame). */
@@ -73,7 +74,7 @@ export class StepRun<W extends StepWorker> {
     if (live >= minWorkers) this.shortSince = null;
     else if (this.shortSince === null) this.shortSince = now;
     else if (now - this.shortSince > joinTimeoutMs) {
-      this.fail(new Error(`Coordinator.step ${this.step}: only ${live} live worker(s) for ${now - this.shortSince} ms, minWorkers is ${minWorkers}`));
+      this.fail(new CoordinatorError(`Coordinator.step ${this.step}: only ${live} live worker(s) for ${now - this.shortSince} ms, minWorkers is ${minWorkers}`));
     }
   }
 }
