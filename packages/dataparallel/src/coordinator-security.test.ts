@@ -142,17 +142,21 @@ describe('Coordinator against hostile peers', () => {
     cleanups.push(() => workers.stop());
     await coord.waitForWorkers(1);
 
+    const warnings: string[] = [];
     await expect(
       runWorker({
         endpoint: coord.endpoint,
         curve: { serverKey: server.publicKey, ...stranger },
         connectTimeoutMs: 1500,
-        log: silentLogger,
+        noAnswerWarnMs: 500,
+        log: (level, msg) => void (level === 'warn' && warnings.push(msg)),
         computeGradients: () => {
           throw new Error('must never be asked');
         },
       }),
     ).rejects.toThrow(/CURVE authentication failure/);
+    // It said so while still trying, naming the endpoint and the likely causes.
+    expect(warnings[0]).toMatch(new RegExp(`no answer from ${coord.endpoint} after \\d+ ms; still trying .*allow-list; CURVE on one side only`));
     // A plain (non-CURVE) peer cannot even complete the handshake.
     const plain = dealer(coord.endpoint, 'plain');
     await plain.send(pack({ t: 'HELLO', v: 1, worker: 'plain', caps: {} }));

@@ -8,7 +8,7 @@ import type { GradientResult, WorkerShard } from './options.js';
 
 // The state machine driven by hand: a recording port instead of a socket, `now` passed in.
 const layout = createLayout([{ name: 'p', shape: [2] }]);
-const TIMINGS = { connectTimeoutMs: 1000, retryMs: 100, retryMaxMs: 400, heartbeatMisses: 3 };
+const TIMINGS = { connectTimeoutMs: 1000, retryMs: 100, retryMaxMs: 400, heartbeatMisses: 3, noAnswerWarnMs: 200 };
 const flush = () => new Promise((r) => setImmediate(r));
 
 function frames(msg: Message, tensor?: Float32Array): Buffer[] {
@@ -66,6 +66,28 @@ describe('WorkerMachine: CONNECTING', () => {
     await expect(m.exit).rejects.toThrow(
       "worker w: no WELCOME from tcp://coordinator:1 within 1000 ms; 1 CURVE authentication failure(s): is this worker's public key on the coordinator's allow-list?",
     );
+  });
+
+  it('without an answer, warns after noAnswerWarnMs naming the endpoint and the likely causes, again when the wait doubles, and keeps saying HELLO', async () => {
+    const { m, sent, logs } = machine();
+    m.start(0);
+    m.tick(199);
+    expect(logs.filter((l) => l.startsWith('warn'))).toEqual([]);
+    m.authFailed();
+    for (const now of [200, 300, 399, 400, 700, 800]) m.tick(now);
+    await flush();
+    const warns = logs.filter((l) => l.startsWith('warn'));
+    // At 200 ms, then when the wait has doubled (400, 800).
+    expect(warns).toHaveLength(3);
+    expect(warns[0]).toBe(
+      'warn: worker w: no answer from tcp://coordinator:1 after 200 ms; still trying (up to 1000 ms). 1 CURVE authentication failure(s) so far. ' +
+        'Likely causes: no coordinator listening at that address and port, or a firewall between; with CURVE, a wrong server key, ' +
+        "or this worker's public key not on the coordinator's allow-list; CURVE on one side only (both or neither must use it)",
+    );
+    expect(warns.map((w) => /after (\d+) ms/.exec(w)![1])).toEqual(['200', '400', '800']);
+    // Still trying: HELLOs at 0, 100, 300, 700.
+    expect(sent.map((s) => s.t)).toEqual(['HELLO', 'HELLO', 'HELLO', 'HELLO']);
+    expect(m.state.name).toBe('CONNECTING');
   });
 
   it('a connection coming up sends HELLO at once, unless one just went out', async () => {

@@ -4,8 +4,9 @@
  * as the `now` of each event.
  *
  *   CONNECTING --WELCOME--> JOINED --STEP--> COMPUTING --GRADS sent--> JOINED
- *   CONNECTING: HELLO now, then after retryMs doubling up to retryMaxMs; no WELCOME within
- *               connectTimeoutMs -> STOPPED (rejects)
+ *   CONNECTING: HELLO now, then after retryMs doubling up to retryMaxMs; a warning naming the
+ *               endpoint and the likely causes after noAnswerWarnMs, again each time the wait
+ *               doubles; no WELCOME within connectTimeoutMs -> STOPPED (rejects)
  *   JOINED, COMPUTING: a HEARTBEAT every heartbeatMs; heartbeatMisses unanswered, or a STEP at a
  *               parameter version the worker does not hold -> CONNECTING (rejoin)
  *   any state: BYE -> STOPPED (resolves, once the shard being computed is sent); abort -> BYE, STOPPED;
@@ -45,7 +46,7 @@ export interface Session {
 }
 
 export type WorkerState =
-  | { readonly name: 'CONNECTING'; readonly since: number; nextHelloAt: number; backoffMs: number }
+  | { readonly name: 'CONNECTING'; readonly since: number; nextHelloAt: number; backoffMs: number; warnAt: number }
   | { readonly name: 'JOINED'; readonly session: Session }
   | { readonly name: 'COMPUTING'; readonly session: Session; readonly step: number; readonly shard: number }
   | { readonly name: 'STOPPED'; readonly reason: string };
@@ -81,7 +82,7 @@ export class WorkerMachine {
     private readonly port: WorkerPort,
     now: number,
   ) {
-    this.current = { name: 'CONNECTING', since: now, nextHelloAt: now, backoffMs: o.timings.retryMs };
+    this.current = { name: 'CONNECTING', since: now, nextHelloAt: now, backoffMs: o.timings.retryMs, warnAt: now + o.timings.noAnswerWarnMs };
     this.exit = new Promise<WorkerExit>((resolve, reject) => (this.settle = { resolve, reject }));
   }
 
@@ -163,7 +164,7 @@ export class WorkerMachine {
 
   /** Back to CONNECTING (HELLO at once): the coordinator was lost, or restarted. */
   private rejoin(now: number): void {
-    this.enter({ name: 'CONNECTING', since: now, nextHelloAt: now, backoffMs: this.o.timings.retryMs });
+    this.enter({ name: 'CONNECTING', since: now, nextHelloAt: now, backoffMs: this.o.timings.retryMs, warnAt: now + this.o.timings.noAnswerWarnMs });
     this.tick(now);
   }
 
@@ -184,11 +185,26 @@ export class WorkerMachine {
       const why = this.authFailures > 0 ? `; ${this.authFailures} CURVE authentication failure(s): is this worker's public key on the coordinator's allow-list?` : '';
       return this.stop(new Error(`worker ${this.o.id}: no WELCOME from ${this.o.endpoint} within ${connectTimeoutMs} ms${why}`), 'timeout');
     }
+    if (now >= s.warnAt) {
+      const waited = now - s.since;
+      s.warnAt = now + waited; // again when the wait has doubled
+      this.o.log('warn', this.noAnswerMessage(waited, connectTimeoutMs));
+    }
     if (now >= s.nextHelloAt) {
       void this.hello(now);
       s.nextHelloAt = now + s.backoffMs;
       s.backoffMs = Math.min(s.backoffMs * 2, retryMaxMs);
     }
+  }
+
+  /** No WELCOME yet: where, for how long, and why that usually is. */
+  private noAnswerMessage(waited: number, connectTimeoutMs: number): string {
+    const auth = this.authFailures > 0 ? ` ${this.authFailures} CURVE authentication failure(s) so far.` : '';
+    return (
+      `worker ${this.o.id}: no answer from ${this.o.endpoint} after ${waited} ms; still trying (up to ${connectTimeoutMs} ms).${auth} Likely causes: ` +
+      'no coordinator listening at that address and port, or a firewall between; with CURVE, a wrong server key, or this ' +
+      "worker's public key not on the coordinator's allow-list; CURVE on one side only (both or neither must use it)"
+    );
   }
 
   private tickJoined(now: number): void {

@@ -8,6 +8,8 @@ import type { Logger } from '../logger.js';
  * - retryMs 250 ms doubling up to retryMaxMs 5 s: the HELLO backoff.
  * - heartbeatMisses 5: rejoin after 5 unanswered heartbeats (the period comes from WELCOME).
  * - maxMessageSize 2 GiB - 1: a parameter frame of up to half a billion floats.
+ * - noAnswerWarnMs 5 s: a worker still without WELCOME says so (naming the endpoint and the likely
+ *   causes), then again each time the wait doubles, and keeps trying until connectTimeoutMs.
  */
 export const WORKER_DEFAULTS = {
   connectTimeoutMs: 60_000,
@@ -15,6 +17,7 @@ export const WORKER_DEFAULTS = {
   retryMaxMs: 5000,
   heartbeatMisses: 5,
   maxMessageSize: 2 ** 31 - 1,
+  noAnswerWarnMs: 5000,
 } as const;
 
 /** What a worker computes for one shard. */
@@ -77,6 +80,8 @@ export interface WorkerOptions {
   retryMaxMs?: number;
   /** Rejoin after this many unanswered heartbeats. */
   heartbeatMisses?: number;
+  /** Warn (endpoint, likely causes) after this long without WELCOME, then each time the wait doubles. */
+  noAnswerWarnMs?: number;
   /** Largest inbound frame in bytes. */
   maxMessageSize?: number;
   /** Extra facts sent in HELLO (pid and host are always sent). */
@@ -102,6 +107,7 @@ export interface WorkerTimings {
   retryMs: number;
   retryMaxMs: number;
   heartbeatMisses: number;
+  noAnswerWarnMs: number;
 }
 
 export function workerTimings(options: Pick<WorkerOptions, keyof WorkerTimings>): WorkerTimings {
@@ -111,5 +117,6 @@ export function workerTimings(options: Pick<WorkerOptions, keyof WorkerTimings>)
     retryMs: options.retryMs ?? d.retryMs,
     retryMaxMs: options.retryMaxMs ?? d.retryMaxMs,
     heartbeatMisses: options.heartbeatMisses ?? d.heartbeatMisses,
+    noAnswerWarnMs: options.noAnswerWarnMs ?? d.noAnswerWarnMs,
   };
 }
