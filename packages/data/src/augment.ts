@@ -46,10 +46,14 @@ export const DEFAULT_AUGMENT: Required<AugmentConfig> = {
   noiseStd: 0,
 };
 
-/** Named configurations: 'none' (identity), 'default' (mild, for 32 to 64 px lines) and 'strong'; their sweep is in docs/benchmarks/augment.md. */
+/**
+ * Named configurations: 'none' (identity), 'default' (mild, for 32 to 64 px lines) and 'strong'; their sweep is in
+ * docs/benchmarks/augment.md. `default` has no stroke-width change (erosion/dilation): of its transforms that one
+ * cost the most in the sweep (validation CER 55.0% with it, 44.1% without, at 3,000 steps of mnist-lines).
+ */
 export const AUGMENT_PRESETS: Readonly<Record<string, AugmentConfig>> = {
   none: {},
-  default: { shear: 10, scale: [0.9, 1.1], rotation: 1, elasticAlpha: 1, elasticSigma: 6, erodeP: 0.2, dilateP: 0.2, noiseStd: 0.03 },
+  default: { shear: 10, scale: [0.9, 1.1], rotation: 1, elasticAlpha: 1, elasticSigma: 6, noiseStd: 0.03 },
   strong: {
     shear: 20, scale: [0.75, 1.3], rotation: 2, elasticAlpha: 2, elasticSigma: 6, erodeP: 0.25, dilateP: 0.3, blurSigma: 0.8,
     contrast: 0.3, brightness: 0.12, noiseStd: 0.06,
