@@ -29,7 +29,8 @@ const CONFIGS: Record<string, string> = {
   'default-scale': 'default:scale=1..1',
   'default-rotation': 'default:rotation=0',
   'default-elastic': 'default:elasticAlpha=0',
-  'default-stroke': 'default:erodeP=0,dilateP=0',
+  // The stroke-width transforms left `default` after the 2026-12-03 sweep; this measures them again.
+  'default+stroke': 'default:erodeP=0.2,dilateP=0.2',
   'default-noise': 'default:noiseStd=0',
 };
 const only = arg('only', '');
