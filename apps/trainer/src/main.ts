@@ -37,8 +37,8 @@ function version(): string {
 
 /** Errors that are the user's to fix: one line, no stack trace. */
 const USER_ERRORS = new Set(['UsageError', 'DataError', 'BundleError', 'BackendError', 'AdadeltaConfigError', 'MDLSTMInputError', 'CtcInputError']);
-/** Failures of a distributed run (too few workers, none joined): one line, no stack trace, status 1. */
-const RUN_ERRORS = new Set(['CoordinatorError']);
+/** Failures of a distributed run (too few workers, none joined, no coordinator answering): one line, no stack trace, status 1. */
+const RUN_ERRORS = new Set(['CoordinatorError', 'WorkerError']);
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

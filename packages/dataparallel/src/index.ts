@@ -25,6 +25,7 @@ export type { CurveKeyPair } from './curve.js';
 export { launchLocal } from './launch-local.js';
 export type { LaunchLocalOptions, LocalRestartOptions, LocalWorkers } from './launch-local.js';
 export { CoordinatorError } from './coordinator/errors.js';
+export { WorkerError } from './worker/errors.js';
 export { assertSameLayout, createLayout, layoutDifferences, validateLayout } from './layout.js';
 export type { LayoutEntry, ParamLayout } from './layout.js';
 export { defaultLogger, silentLogger } from './logger.js';

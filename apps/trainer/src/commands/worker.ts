@@ -4,7 +4,7 @@ import { BACKEND_NAMES, initBackend } from '@scriptorium/runtime';
 import { UsageError } from '../cli/errors.js';
 import { flagValue, type CommandSpec, type ParsedFlags } from '../cli/flags.js';
 import { createReplica, jobDifferences, readJob, type Replica, type TrainJob } from '../job.js';
-import { HEARTBEAT_MISSES } from '../train/engine.js';
+import { HEARTBEAT_MISSES, joinTimeoutMs } from '../train/engine.js';
 import { readCurveKeys } from './keys-file.js';
 
 export const workerCommand: CommandSpec = {
@@ -88,7 +88,7 @@ export async function runWorkerCommand(flags: ParsedFlags): Promise<void> {
       return { grads: r.grads, lossSum: r.lossSum, count: r.count };
     },
     curve: keys && serverKey ? { serverKey, ...keys } : undefined,
-    connectTimeoutMs: 300_000,
+    connectTimeoutMs: joinTimeoutMs(),
     heartbeatMisses: HEARTBEAT_MISSES, // the coordinator may be busy validating for several seconds
     log,
   });

@@ -22,10 +22,10 @@ const CHECKPOINTS_KEPT = 3;
 export const LOCAL_RESTARTS = { max: 5, backoffMs: 1000, maxBackoffMs: 30_000 } as const;
 
 /**
- * How long a run waits for its workers to join at the start (--workers N: all N; --listen: --min-workers).
- * SCRIPTORIUM_JOIN_TIMEOUT_MS overrides it (tests).
+ * How long a run waits for its workers to join at the start (--workers N: all N; --listen: --min-workers), and a
+ * worker for its coordinator's WELCOME. SCRIPTORIUM_JOIN_TIMEOUT_MS overrides it (tests).
  */
-function joinTimeoutMs(): number {
+export function joinTimeoutMs(): number {
   const v = Number(process.env.SCRIPTORIUM_JOIN_TIMEOUT_MS);
   return Number.isInteger(v) && v > 0 ? v : 300_000;
 }
@@ -104,9 +104,8 @@ export class DistributedEngine implements Engine {
         ...LOCAL_RESTARTS,
         onRestart: ({ index, pid, code, signal, restart, delayMs }) => {
           const how = signal ? `was killed by ${signal}` : `exited with status ${code}`;
-          const live = `the run goes on with ${this.coord.liveWorkers} live worker(s)`;
-          if (delayMs === null) log(`local worker ${index} (pid ${pid}) ${how}; not restarted (${LOCAL_RESTARTS.max} restarts used); ${live}`);
-          else log(`local worker ${index} (pid ${pid}) ${how}; restart ${restart} of ${LOCAL_RESTARTS.max} in ${delayMs} ms; ${live} meanwhile`);
+          if (delayMs === null) log(`local worker ${index} (pid ${pid}) ${how}; not restarted (${LOCAL_RESTARTS.max} restarts used); the run goes on with the live workers`);
+          else log(`local worker ${index} (pid ${pid}) ${how}; restart ${restart} of ${LOCAL_RESTARTS.max} in ${delayMs} ms; the run goes on with the live workers meanwhile`);
         },
       },
     });

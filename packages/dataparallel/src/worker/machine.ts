@@ -21,6 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { firstNonFinite, frameFloats } from '../frames.js';
 import { assertSameLayout, validateLayout, type ParamLayout } from '../layout.js';
 import type { Logger } from '../logger.js';
+import { WorkerError } from './errors.js';
 import { decodeHeader, PROTOCOL_VERSION, type Message, type StepMsg, type WelcomeMsg } from '../protocol.js';
 import type { GradientResult, WorkerExit, WorkerOptions, WorkerTimings } from './options.js';
 
@@ -183,7 +184,7 @@ export class WorkerMachine {
     const { connectTimeoutMs, retryMaxMs } = this.o.timings;
     if (now - s.since > connectTimeoutMs) {
       const why = this.authFailures > 0 ? `; ${this.authFailures} CURVE authentication failure(s): is this worker's public key on the coordinator's allow-list?` : '';
-      return this.stop(new Error(`worker ${this.o.id}: no WELCOME from ${this.o.endpoint} within ${connectTimeoutMs} ms${why}`), 'timeout');
+      return this.stop(new WorkerError(`worker ${this.o.id}: no WELCOME from ${this.o.endpoint} within ${connectTimeoutMs} ms${why}`), 'timeout');
     }
     if (now >= s.warnAt) {
       const waited = now - s.since;
