@@ -2,7 +2,8 @@
  * Fault injection on the coordinator (issue 18), each fault with what is promised:
  * - a stall of the coordinator's event loop longer than the silence limit (validation runs
  *   synchronously in the coordinator process): every worker is kept, no ghost rank registers, and
- *   the next step completes, whether it starts at once or after a timer.
+ *   the next step completes, whether it starts at once or after a timer; a HELLO queued during a
+ *   stall that outlasts waitForWorkers' timeout is read before its verdict.
  * - a hostile peer that never said HELLO sends a 97-frame message of 97 MiB, or an oversized HELLO:
  *   each is dropped unread (bounds on the whole message, far smaller for strangers), nobody joins,
  *   and an honest worker then joins and trains.
@@ -106,4 +107,17 @@ describe('coordinator faults', () => {
     await coord.close();
     expect(await workers.exited, workers.output()).toEqual([0]);
   }, 45_000);
+
+  it('a HELLO queued during a stall past the waitForWorkers timeout is read before the verdict', async () => {
+    const coord = await start();
+    const waiting = coord.waitForWorkers(1, 200);
+    const peer = new zmq.Dealer({ routingId: 'late', linger: 0 });
+    cleanups.push(async () => peer.close());
+    peer.connect(coord.endpoint);
+    void peer.send(new Packr({ useRecords: false }).pack({ t: 'HELLO', v: 1, worker: 'late', caps: {} }));
+    // libzmq's own threads connect and deliver the HELLO while this thread is stalled past the 200 ms.
+    busyWait(1000);
+    await expect(waiting).resolves.toBeUndefined();
+    expect(coord.liveWorkers).toBe(1);
+  });
 });

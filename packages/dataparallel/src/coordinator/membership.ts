@@ -121,9 +121,14 @@ export class Membership {
           resolve();
         } else this.waiters.push(check);
       };
+      // The verdict waits for setImmediate: after a stall of the event loop, node runs this timer
+      // before it reads the socket, and HELLOs that came during the stall are still queued.
       const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== check);
-        reject(new CoordinatorError(`Coordinator: ${this.workers.size} live worker(s) after ${timeoutMs} ms, need ${n} (endpoint ${endpoint})`));
+        setImmediate(() => {
+          if (this.closed || this.workers.size >= n) return; // settled by check
+          this.waiters = this.waiters.filter((w) => w !== check);
+          reject(new CoordinatorError(`Coordinator: ${this.workers.size} live worker(s) after ${timeoutMs} ms, need ${n} (endpoint ${endpoint})`));
+        });
       }, timeoutMs);
       this.waiters.push(check);
     });
