@@ -47,8 +47,13 @@ describe('distributed training under faults', () => {
     const s = await runTrain(parseFlags(trainCommand, ['--out', out, '--max-steps', '6', '--workers', '2', ...TINY]), { log, workerScript: MAIN, workerNodeArgs: NODE_ARGS });
     expect(killed).toBeDefined();
     expect(s.steps).toBe(6);
-    const train = readFileSync(path.join(s.runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; step: number }).filter((m) => m.type === 'train');
+    const trainRows = (dir: string) =>
+      readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; step: number; lines: number }).filter((m) => m.type === 'train');
+    const train = trainRows(s.runDir);
     expect(train.map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    // Every line of every step counted once: the same per-step line counts as the same run in one process.
+    const single = await runTrain(parseFlags(trainCommand, ['--out', path.join(tmp, 'single'), '--max-steps', '6', '--workers', '0', ...TINY]), { log: () => {} });
+    expect(train.map((m) => m.lines)).toEqual(trainRows(single.runDir).map((m) => m.lines));
     const all = lines.join('\n');
     // Ranks follow the joining order, launch indexes need not: either index.
     expect(all).toMatch(new RegExp(`local worker [01] \\(pid ${killed}\\) was killed by SIGKILL; restart 1 of 5 in 1000 ms`));

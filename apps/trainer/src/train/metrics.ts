@@ -7,6 +7,8 @@ export interface MetricRecord {
   epoch: number;
   timeMs: number;
   loss?: number;
+  /** Lines whose gradients the step averaged (train records): the batch, less lines left out. */
+  lines?: number;
   /** Adadelta learning rate of the step (train records). */
   lr?: number;
   linesPerSec?: number;
