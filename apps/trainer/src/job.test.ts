@@ -67,4 +67,9 @@ describe('replica data loading', () => {
     expect(await grads(warmed, 5)).toEqual(await grads(plain, 5));
     expect(await grads(warmed, 5)).not.toEqual(await grads(warmOnly, 5));
   });
+
+  it('refuses a job with a field it does not know, rather than train without it', async () => {
+    const future = { ...job(), curriculum: { steps: 3 } } as unknown as TrainJob;
+    await expect(createReplica(future)).rejects.toThrow(/^job: unknown field\(s\) curriculum \(written by a newer scriptorium\? expected: arch, modelOptions, /);
+  });
 });

@@ -76,22 +76,33 @@ export interface ReplicaOptions {
   onSkip?: (skipped: SkippedSample) => void;
 }
 
+/** Every field a job may have: a worker refuses others rather than train without what they say. */
+const JOB_FIELDS: ReadonlySet<string> = new Set<keyof TrainJob>(['arch', 'modelOptions', 'alphabet', 'data', 'warmup', 'freeze', 'preprocess', 'augment', 'skipBad', 'cacheMb', 'seed']);
+
 export async function createReplica(job: TrainJob, options: ReplicaOptions = {}): Promise<Replica> {
+  const unknown = Object.keys(job).filter((k) => !JOB_FIELDS.has(k));
+  if (unknown.length > 0) throw new UsageError(`job: unknown field(s) ${unknown.join(', ')} (written by a newer scriptorium? expected: ${[...JOB_FIELDS].join(', ')})`, false);
   const alphabet = Alphabet.fromJSON(job.alphabet, 'job alphabet');
   const openTrain = (spec: string) => openDataset(spec, { split: 'train', count: job.data.count, seed: job.data.seed, preprocess: job.preprocess });
   const opened = await openTrain(job.data.spec);
-  const warmData = job.warmup && (await openTrain(job.warmup.spec));
-  const dataset = job.cacheMb ? new LineCache(opened, { maxBytes: job.cacheMb * 2 ** 20 }) : opened;
+  const cached = (ds: Dataset) => (job.cacheMb ? new LineCache(ds, { maxBytes: job.cacheMb * 2 ** 20 }) : ds);
+  const dataset = cached(opened);
+  const warmData = job.warmup && cached(await openTrain(job.warmup.spec));
   const model = buildModel(job.arch, { ...job.modelOptions, alphabetSize: alphabet.size, height: job.preprocess.height, seed: job.seed });
   const variables = model.variables;
   const layout = layoutFromVariables(variables);
   const frozen = job.freeze ? frozenRanges(layout, job.freeze) : [];
   // With skipBad, a sample whose data is bad becomes a gap in its batch (the count says so); it is not retried.
   const loader = job.skipBad ? skipBad(dataset, { onSkip: options.onSkip }) : undefined;
+  const warmLoader = warmData && job.skipBad ? skipBad(warmData, { onSkip: options.onSkip }) : undefined;
   const augment = { augment: job.augment, seed: job.seed };
   const loadOne = async (i: number, step: number): Promise<LineSample | undefined> => {
-    // A warm-up line takes the index's place (wrapped if the warm-up data is smaller); it is augmented like the others.
-    if (warmData && fromWarmup(job.warmup!, job.seed, step, i)) return loadSample(warmData, i % warmData.size, step, augment);
+    if (warmData && fromWarmup(job.warmup!, job.seed, step, i)) {
+      // A warm-up line takes line i's place (its index wrapped if the warm-up data is smaller) and its augmentation seed.
+      const at = i % warmData.size;
+      const s = warmLoader ? await warmLoader.load(at) : await loadSample(warmData, at, step);
+      return s && augmentSample(s, i, step, augment);
+    }
     if (!loader) return loadSample(dataset, i, step, augment);
     const s = await loader.load(i);
     return s && augmentSample(s, i, step, augment); // as loadSample does: skipping changes nothing for the good samples
@@ -117,7 +128,8 @@ export async function createReplica(job: TrainJob, options: ReplicaOptions = {})
       ahead.set(key, p);
     }
   };
-  const reportedInfeasible = new Set<number>();
+  // By source and line id: a warm-up line can stand at a training line's index (and generated ids may coincide).
+  const reportedInfeasible = new Set<string>();
   return {
     model,
     alphabet,
@@ -139,13 +151,15 @@ export async function createReplica(job: TrainJob, options: ReplicaOptions = {})
       const { lossSum, losses, grads, count, infeasible } = model.lossAndGrads(batch, { dropoutSeed });
       for (const b of infeasible) {
         const { index, sample } = kept[b]!;
-        if (reportedInfeasible.has(index)) continue;
-        reportedInfeasible.add(index);
+        const warm = warmData !== undefined && fromWarmup(job.warmup!, job.seed, step, index);
+        const key = `${warm ? 'warm-up' : 'train'}:${sample.id}`;
+        if (reportedInfeasible.has(key)) continue;
+        reportedInfeasible.add(key);
         const row = b * batch.maxLabelLength, needed = requiredFrames(batch.labels.subarray(row, row + batch.labelLengths[b]!));
         const frames = model.outputLengths([sample.image.width])[0];
         options.onSkip?.({
           index,
-          id: sample.id,
+          id: warm ? `${sample.id}, warm-up data` : sample.id,
           message: `its text needs ${needed} frames (one per character, plus a blank between repeats) but its ${sample.image.width} px image gives ${frames}; left out`,
         });
       }

@@ -79,7 +79,7 @@ export const MNIST_UNSEEN_LAYOUT: Readonly<Partial<MnistLayoutOptions>> = Object
 /**
  * Tidy lines for the first steps of training (`--warmup-data`): 2 to 6 digits of even size, upright, on a straight
  * baseline, on white paper without margins or noise (the generator's first layout). On the default layout a model
- * stays on CTC's all-blank plateau for thousands of steps; on these lines it leaves it within a few hundred, and
+ * stays on CTC's all-blank plateau for thousands of steps; on these lines it leaves it within about 500, and
  * what it learned carries over (docs/benchmarks/main-job.md).
  */
 export const MNIST_WARMUP_LAYOUT: Readonly<Partial<MnistLayoutOptions>> = Object.freeze({

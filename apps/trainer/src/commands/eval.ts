@@ -56,7 +56,7 @@ export async function runEval(flags: ParsedFlags, hooks: EvalHooks = {}): Promis
   if (reportFile !== undefined) {
     const json = {
       model, data, dataset: ds.name, seed, beam: decode.beam,
-      ...(decode.lm ? { lm: str('lm'), lmOrder: num('lm-order'), lmWeight: decode.lmWeight, lmBonus: decode.insertionBonus, withoutLm: { cer: withoutLm!.cer, wer: withoutLm!.wer } } : {}),
+      ...(decode.lm ? { lm: str('lm'), lmOrder: decode.lmOrder, lmWeight: decode.lmWeight, lmBonus: decode.insertionBonus, withoutLm: { cer: withoutLm!.cer, wer: withoutLm!.wer } } : {}),
       cer: report.cer, wer: report.wer, ...errors,
     };
     await writeFileAtomic('report', reportFile, `${JSON.stringify(json, null, 2)}\n`);

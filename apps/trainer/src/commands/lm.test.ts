@@ -40,7 +40,12 @@ describe('scriptorium lm', () => {
     // What eval and recognize load is that LM.
     const loaded = await loadLm(out, digits);
     expect(loaded.toJSON()).toEqual(CharNgramLm.fromJSON(json).toJSON());
-    await expect(loadLm(out, Alphabet.fromTexts(['012']))).rejects.toThrow(`--lm ${out}: built for another alphabet (11 classes; the model has 4)`);
+    await expect(loadLm(out, Alphabet.fromTexts(['012']))).rejects.toThrow(`--lm ${out}: built for another alphabet (11 classes there, 4 in the model)`);
+    await expect(loadLm(out, Alphabet.fromTexts(['012345678x']))).rejects.toThrow(`--lm ${out}: built for another alphabet (class 10 is "9" there, "x" in the model)`);
+    // A text to count with no character of the alphabet is refused, as `scriptorium lm` refuses it.
+    const letters = path.join(tmp, 'only-letters.txt');
+    writeFileSync(letters, 'abc\n');
+    await expect(loadLm(letters, digits)).rejects.toThrow(`--lm ${letters}: no character of the text is in the model's alphabet (0123456789)`);
   });
 
   it('refuses a missing text, and text with no character of the alphabet', async () => {
@@ -71,7 +76,7 @@ describe('decoding flags', () => {
     expect(logged[0]).toMatch(/^3 lines of mnist-lines:test, beam 2 without the LM: CER \d+\.\d\d%/);
     expect(logged[1]).toMatch(/^3 lines of mnist-lines:test, beam 2 with the LM: CER \d+\.\d\d%/);
     const json = JSON.parse(readFileSync(report, 'utf8'));
-    expect(json).toMatchObject({ beam: 2, lmWeight: 0.3, lmBonus: 2 });
+    expect(json).toMatchObject({ beam: 2, lmOrder: 6, lmWeight: 0.3, lmBonus: 2 });
     expect(json.withoutLm.cer).toBeGreaterThanOrEqual(0);
   });
 });

@@ -58,8 +58,8 @@ export async function train(o: TrainOptions, hooks: TrainHooks = {}): Promise<Tr
   const trainData = await openDataset(o.data, { split: 'train', count: o.trainLines, seed: o.seed, preprocess });
   const warmData = o.warmupData !== undefined ? await openDataset(o.warmupData, { split: 'train', count: o.trainLines, seed: o.seed, preprocess }) : undefined;
   const settings = runSettings(o);
-  let job = newJob(o, { model, preprocess, alphabet: runAlphabet(trainData, warmData, base, log) });
   const checkpoint = o.resume ? await latestRunCheckpoint(dirs.checkpoints, log) : undefined;
+  let job = newJob(o, { model, preprocess, alphabet: runAlphabet(trainData, warmData, base, o.freeze, checkpoint ? undefined : log) });
   if (checkpoint) {
     const resumed = checkResume(checkpoint.appState, { job, settings }, checkpoint.path);
     if ('refusal' in resumed) throw new UsageError(resumed.refusal, false);
@@ -124,13 +124,19 @@ function newJob(o: TrainOptions, parts: Pick<TrainJob, 'preprocess'> & { model: 
   };
 }
 
-/** The characters of the training (and warm-up) data; when fine-tuning, the bundle's alphabet with those it lacks appended. */
-function runAlphabet(trainData: Dataset, warmData: Dataset | undefined, base: FineTuneBase | undefined, log: (line: string) => void): Alphabet {
+/**
+ * The characters of the training (and warm-up) data; when fine-tuning, the bundle's alphabet with those it lacks
+ * appended (said in `log`, which a resumed run leaves out: its weights come from the checkpoint).
+ */
+function runAlphabet(trainData: Dataset, warmData: Dataset | undefined, base: FineTuneBase | undefined, freeze: readonly string[] | undefined, log: ((line: string) => void) | undefined): Alphabet {
   const data = warmData ? Alphabet.fromTexts([...alphabetFor(trainData).chars, ...alphabetFor(warmData).chars]) : alphabetFor(trainData);
   if (!base) return data;
   const { alphabet, added } = grownAlphabet(base.bundle.alphabet, data);
+  if (freeze?.includes('output') && added.length > 0) {
+    throw new UsageError(`--freeze output: the new character(s) ${added.join('')} need the output layer to learn them; freeze other layers`, false);
+  }
   const { arch, modelOptions } = base.model;
-  log(`fine-tuning ${base.dir}: ${arch} ${JSON.stringify(modelOptions)}, line height ${base.bundle.meta.preprocess.height} (the bundle's); ` +
+  log?.(`fine-tuning ${base.dir}: ${arch} ${JSON.stringify(modelOptions)}, line height ${base.bundle.meta.preprocess.height} (the bundle's); ` +
     (added.length > 0 ? `${added.length} new character(s) added to its ${base.bundle.alphabet.chars.length}: ${added.join('')}` : 'no new characters'));
   return alphabet;
 }

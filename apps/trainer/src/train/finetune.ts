@@ -23,6 +23,10 @@ const SET_BY_JOB = new Set(['alphabetSize', 'height', 'seed']);
 /** Opens the bundle to start from; its model options, minus those the job sets, with --dropout if given. */
 export async function openFineTuneBase(dir: string, dropout: number | undefined): Promise<FineTuneBase> {
   const bundle = await loadBundle(dir);
+  if (bundle.meta.arch === 'cnn-blstm') {
+    // Its batch normalisation keeps running statistics outside the trained weights, which a run does not carry over.
+    throw new UsageError(`--init-from ${dir}: fine-tuning a cnn-blstm model is not supported yet (its batch-norm statistics would restart); pham2014 models are`, false);
+  }
   const options = Object.fromEntries(Object.entries(bundle.meta.hyperparameters).filter(([k]) => !SET_BY_JOB.has(k)));
   if (dropout !== undefined) options.dropout = dropout;
   return { dir, bundle, model: { arch: bundle.meta.arch, modelOptions: options } as ModelChoice };
@@ -42,11 +46,14 @@ export function layerOf(variableName: string): string {
 
 /** How much smaller than a fresh layer's the new classes' output weights start. */
 const NEW_CLASS_SCALE = 0.1;
+/** How far below the lowest old class's output bias the new classes' biases start. */
+const NEW_CLASS_BIAS_BELOW = 4;
 
 /**
- * Flat parameters (in `layout` order) for a model built like the bundle's with `classes` outputs: every weight the
- * bundle's, except the output layer's columns for classes beyond the bundle's, which take `fresh` (the new
- * model's own initial weights) scaled by NEW_CLASS_SCALE, and zero biases.
+ * Flat parameters (in `layout` order) for a model built like the bundle's with more output classes: every weight
+ * the bundle's, except the output layer's columns for the new classes, which take `fresh` (the new model's own
+ * initial weights) scaled by NEW_CLASS_SCALE, and biases NEW_CLASS_BIAS_BELOW under the lowest old one, so that the
+ * old classes keep their scores exactly and the new ones start out unlikely.
  */
 export function fineTuneParams(base: readonly tf.Variable[], fresh: readonly tf.Variable[], layout: ParamLayout): Float32Array {
   if (base.length !== fresh.length) throw new UsageError(`--init-from: the bundle has ${base.length} weight tensors, the model to train ${fresh.length}`, false);
@@ -58,13 +65,15 @@ export function fineTuneParams(base: readonly tf.Variable[], fresh: readonly tf.
     if (b.shape.join() === f.shape.join()) return out.set(bv, entry.offset);
     // Only the last axis (classes) may differ, and only grow: [..., oldC] inside [..., newC].
     const oldC = b.shape[b.shape.length - 1]!, newC = f.shape[f.shape.length - 1]!;
-    if (b.shape.length !== f.shape.length || b.shape.slice(0, -1).join() !== f.shape.slice(0, -1).join() || newC < oldC) {
+    const grows = layerOf(f.name) === 'output' && b.shape.length === f.shape.length && b.shape.slice(0, -1).join() === f.shape.slice(0, -1).join() && newC > oldC;
+    if (!grows) {
       throw new UsageError(`--init-from: ${b.name} has shape [${b.shape}] in the bundle, [${f.shape}] in the model (only the output classes may grow)`, false);
     }
     const isBias = f.shape.length === 1;
+    const newBias = isBias ? Math.min(...bv) - NEW_CLASS_BIAS_BELOW : 0;
     for (let row = 0; row < fv.length / newC; row++) {
       for (let c = 0; c < newC; c++) {
-        out[entry.offset + row * newC + c] = c < oldC ? bv[row * oldC + c]! : isBias ? 0 : NEW_CLASS_SCALE * fv[row * newC + c]!;
+        out[entry.offset + row * newC + c] = c < oldC ? bv[row * oldC + c]! : isBias ? newBias : NEW_CLASS_SCALE * fv[row * newC + c]!;
       }
     }
   });

@@ -43,7 +43,11 @@ export function buildLm(texts: readonly string[], alphabet: Alphabet, order: num
 export async function loadLm(source: string, alphabet: Alphabet, order: number = LM_DEFAULTS.order): Promise<CharNgramLm> {
   if (source === 'textlines') return buildLm(textLinesCorpus('train'), alphabet, order).lm;
   const text = await readText(source, source.endsWith('.json') ? 'LM file' : 'LM text', `--lm ${source}`);
-  if (!source.endsWith('.json')) return buildLm([text], alphabet, order).lm;
+  if (!source.endsWith('.json')) {
+    const built = buildLm([text], alphabet, order);
+    if (built.chars === 0) throw new UsageError(`--lm ${source}: no character of the text is in the model's alphabet (${alphabet.chars.join('')})`, false);
+    return built.lm;
+  }
   let json: CharNgramLmJson;
   try {
     json = JSON.parse(text) as CharNgramLmJson;
@@ -51,8 +55,11 @@ export async function loadLm(source: string, alphabet: Alphabet, order: number =
     throw new UsageError(`--lm ${source}: not JSON (${(err as Error).message}); an LM file comes from \`scriptorium lm\``, false);
   }
   const classes = ['', ...alphabet.chars];
-  if (!Array.isArray(json?.alphabet) || json.alphabet.length !== classes.length || json.alphabet.some((c, i) => c !== classes[i])) {
-    throw new UsageError(`--lm ${source}: built for another alphabet (${Array.isArray(json?.alphabet) ? json.alphabet.length : 'no'} classes; the model has ${classes.length}); build it for this model with \`scriptorium lm --model\``, false);
+  if (!Array.isArray(json?.alphabet)) throw new UsageError(`--lm ${source}: no alphabet (not an LM file from \`scriptorium lm\`)`, false);
+  const first = classes.findIndex((c, i) => json.alphabet[i] !== c);
+  if (json.alphabet.length !== classes.length || first >= 0) {
+    const where = first >= 0 ? `class ${first} is ${JSON.stringify(json.alphabet[first] ?? null)} there, ${JSON.stringify(classes[first])} in the model` : `${json.alphabet.length} classes there, ${classes.length} in the model`;
+    throw new UsageError(`--lm ${source}: built for another alphabet (${where}); build it for this model with \`scriptorium lm --model\``, false);
   }
   try {
     return CharNgramLm.fromJSON(json);
@@ -79,11 +86,11 @@ export const DECODE_FLAGS: FlagSpec[] = [
   { name: 'lm-bonus', type: 'number', default: LM_DEFAULTS.bonus, help: "score added per emitted character (offsets the LM's preference for short outputs)" },
 ];
 
-/** How to decode, from DECODE_FLAGS: greedy, a beam, or a beam with the LM (a beam of 1 with --lm is refused). */
-export async function decodeOptions(flags: ParsedFlags, alphabet: Alphabet): Promise<DecodeOptions> {
+/** How to decode, from DECODE_FLAGS: greedy, a beam, or a beam with the LM (a beam of 1 with --lm is refused); `lmOrder` is the LM's n. */
+export async function decodeOptions(flags: ParsedFlags, alphabet: Alphabet): Promise<DecodeOptions & { lmOrder?: number }> {
   const source = flagValue(flags, 'lm', 'string'), beam = flagValue(flags, 'beam', 'number');
   if (source === undefined) return { beam: beam ?? 1 };
   if (beam !== undefined && beam < 2) throw new UsageError('--lm: decoding with a language model needs a beam: give --beam N with N > 1 (e.g. 16), or leave --beam out');
   const lm = await loadLm(source, alphabet, flagValue(flags, 'lm-order', 'number'));
-  return { beam: beam ?? 16, lm: lm.scorer(), lmWeight: flagValue(flags, 'lm-weight', 'number') ?? LM_DEFAULTS.weight, insertionBonus: flagValue(flags, 'lm-bonus', 'number') ?? LM_DEFAULTS.bonus };
+  return { beam: beam ?? 16, lmOrder: lm.order, lm: lm.scorer(), lmWeight: flagValue(flags, 'lm-weight', 'number') ?? LM_DEFAULTS.weight, insertionBonus: flagValue(flags, 'lm-bonus', 'number') ?? LM_DEFAULTS.bonus };
 }

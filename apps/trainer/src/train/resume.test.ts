@@ -58,6 +58,15 @@ describe('checkResume', () => {
     expect(refusal(checkResume(withEma, current(), FILE))).toMatch(/was trained with --ema 0\.5; give the same/);
   });
 
+  it('refuses a changed curriculum or fine-tuning: --warmup-data/--warmup-steps, --init-from and --freeze', () => {
+    const warm = { warmupData: 'mnist-lines:maxDigits=6', warmupSteps: 100 };
+    const saved = { job: job(), settings: runSettings(options({ ...warm, initFrom: 'runs/base/best', freeze: ['mdlstm1'] })) };
+    expect(refusal(checkResume(saved, current(job(), runSettings(options({ ...warm, initFrom: 'runs/base/best', freeze: ['mdlstm1'] }))), FILE))).toBeUndefined();
+    expect(refusal(checkResume(saved, current(job(), runSettings(options({ ...warm, warmupSteps: 50, initFrom: 'runs/base/best', freeze: ['mdlstm1'] }))), FILE))).toMatch(/was trained with --warmup-steps 100; give/);
+    expect(refusal(checkResume(saved, current(job(), runSettings(options({ ...warm, initFrom: 'runs/base/best' }))), FILE))).toMatch(/was trained with --freeze mdlstm1; give/);
+    expect(refusal(checkResume(saved, current(job(), runSettings(options({ initFrom: 'runs/base/best', freeze: ['mdlstm1'] }))), FILE))).toMatch(/was trained with --warmup-data mnist-lines:maxDigits=6, --warmup-steps 100; give/);
+  });
+
   it('refuses other model options: the model is rebuilt from the saved ones', () => {
     const saved = { job: job(), settings };
     const bounded: TrainJob = { ...job(), arch: 'pham2014', modelOptions: { dropout: 0, bounded: true } };

@@ -20,6 +20,9 @@ export function runSettings(o: TrainOptions): Settings {
     ...(o.lrDecay !== undefined ? { '--lr-decay': o.lrDecay } : {}),
     ...(o.bucket ? { '--bucket': o.bucket } : {}),
     ...(o.ema !== undefined ? { '--ema': o.ema } : {}),
+    ...(o.warmupData !== undefined ? { '--warmup-data': o.warmupData, '--warmup-steps': o.warmupSteps ?? null } : {}),
+    ...(o.initFrom !== undefined ? { '--init-from': o.initFrom } : {}),
+    ...(o.freeze !== undefined ? { '--freeze': o.freeze.join(',') } : {}),
   };
 }
 

@@ -3,7 +3,7 @@ import { sampleSeed } from '@scriptorium/data';
 /**
  * A curriculum (--warmup-data SPEC --warmup-steps N): each line of the first N steps comes from easier data with a
  * probability that falls linearly from 1 at step 1 to 0 after step N. CTC training starts on an all-blank plateau,
- * and the harder the lines, the longer it stays there; on short, clean lines a model leaves it within a few hundred
+ * and the harder the lines, the longer it stays there; on short, clean lines a model leaves it within about 500
  * steps, then learns the hard lines from a model that already reads.
  */
 export interface Warmup {
