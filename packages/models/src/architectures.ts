@@ -1,4 +1,5 @@
 import * as tfl from '@tensorflow/tfjs-layers';
+import { DEFAULT_PREPROCESS } from '@scriptorium/data';
 import { mdlstmLayer, type CellOptions } from '@scriptorium/mdlstm';
 import { CollapseHeight, SpaceToDepth, SqueezeChannel } from './layers.js';
 
@@ -15,7 +16,7 @@ export const ARCHS: readonly ArchName[] = ['pham2014', 'cnn-blstm'];
 export interface Pham2014Options extends Pick<CellOptions, 'bounded'> {
   /** Classes including the CTC blank. */
   alphabetSize: number;
-  /** Input line height, px. Default 32; must be divisible by blockHeight * conv heights. */
+  /** Input line height, px. Default DEFAULT_PREPROCESS.height (32); must be divisible by blockHeight * conv heights. */
   height?: number;
   /** Dropout on the outputs of the MDLSTM layers (training only). Default 0.5 (the paper's). */
   dropout?: number;
@@ -35,7 +36,7 @@ export interface Pham2014Options extends Pick<CellOptions, 'bounded'> {
 
 export interface CnnBlstmOptions {
   alphabetSize: number;
-  height?: number; // default 32
+  height?: number; // default DEFAULT_PREPROCESS.height (32)
   /** Features of the 3x3 convolution blocks; each of the first `pools` blocks ends with a 2x2 max-pool. Default [16, 32, 48]. */
   convFeatures?: number[];
   pools?: number; // default 2
@@ -107,7 +108,7 @@ const CNN_BLSTM_OPTIONS: Record<keyof CnnBlstmOptions, true> = {
 export function pham2014(options: Pham2014Options): BuiltArch {
   checkOptionNames('pham2014', options, PHAM2014_OPTIONS);
   const o = {
-    height: 32, dropout: 0.5, blockHeight: 2, blockWidth: 2, units: [2, 10, 50] as [number, number, number],
+    height: DEFAULT_PREPROCESS.height, dropout: 0.5, blockHeight: 2, blockWidth: 2, units: [2, 10, 50] as [number, number, number],
     convFeatures: [6, 20] as [number, number], convHeight: 4, convWidth: 2, bounded: false, ...options,
   };
   const vertical = o.blockHeight * o.convHeight * o.convHeight;
@@ -151,7 +152,7 @@ export function pham2014(options: Pham2014Options): BuiltArch {
 
 export function cnnBlstm(options: CnnBlstmOptions): BuiltArch {
   checkOptionNames('cnn-blstm', options, CNN_BLSTM_OPTIONS);
-  const o = { height: 32, convFeatures: [16, 32, 48], pools: 2, lstmUnits: [64, 64], dropout: 0.25, ...options };
+  const o = { height: DEFAULT_PREPROCESS.height, convFeatures: [16, 32, 48], pools: 2, lstmUnits: [64, 64], dropout: 0.25, ...options };
   const down = 2 ** o.pools;
   if (o.height % down !== 0) throw new ModelOptionError('height', `cnn-blstm: height ${o.height} must be a multiple of 2^pools = ${down}`);
   const seed = (k: number) => (o.seed === undefined ? undefined : o.seed + 31 * k);
