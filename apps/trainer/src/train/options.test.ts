@@ -33,6 +33,14 @@ describe('trainOptions', () => {
     }
   });
 
+  it('--init-from refuses --model, --mdlstm-cell and --height (the bundle has them); --dropout may change', () => {
+    expect(() => parse(['--init-from', 'runs/a/best', '--height', '32', '--mdlstm-cell', 'bounded'])).toThrow(
+      new UsageError('--init-from takes the architecture, --mdlstm-cell and --height from its bundle: leave out --mdlstm-cell, --height'),
+    );
+    expect(parse(['--init-from', 'runs/a/best', '--dropout', '0.1'])).toMatchObject({ initFrom: 'runs/a/best', model: { modelOptions: { dropout: 0.1 } } });
+    expect(usage(cmd)).toContain('line height after normalisation, px (default: 32)');
+  });
+
   it('--model, --dropout and --mdlstm-cell make one model choice', () => {
     expect(parse(['--dropout', '0.2', '--mdlstm-cell', 'bounded']).model).toEqual({ arch: 'pham2014', modelOptions: { dropout: 0.2, bounded: true } });
     expect(parse(['--model', 'cnn-blstm', '--dropout', '0']).model).toEqual({ arch: 'cnn-blstm', modelOptions: { dropout: 0 } });

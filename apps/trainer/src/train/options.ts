@@ -73,12 +73,13 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'valid', type: 'string', metavar: 'SPEC', help: 'validation data (default: generated data (mnist-lines, textlines) use their own valid split, other data the last 5% of the training lines)' },
   { name: 'train-lines', type: 'int', min: 1, default: D.trainLines, help: 'lines of generated training data (mnist-lines, textlines)' },
   { name: 'valid-lines', type: 'int', min: 1, default: D.validLines, help: 'validation lines scored at each evaluation' },
-  { name: 'model', type: 'string', choices: ARCHS, default: D.model.arch, help: 'architecture' },
-  { name: 'height', type: 'int', min: 8, default: D.height, help: 'line height after normalisation, px' },
+  // No parse-time defaults for the three flags --init-from takes from its bundle, so that giving one with it is seen.
+  { name: 'model', type: 'string', choices: ARCHS, help: `architecture (default: ${D.model.arch})` },
+  { name: 'height', type: 'int', min: 8, help: `line height after normalisation, px (default: ${D.height})` },
   { name: 'dropout', type: 'number', min: 0, help: 'dropout (default: the architecture\'s)' },
   {
-    name: 'mdlstm-cell', type: 'string', choices: MDLSTM_CELLS, default: 'standard',
-    help: "pham2014's MDLSTM cell: 'standard' (the paper's) or 'bounded' (both forget terms halved, so the cell state cannot compound along the 2D scan; trains mnist-lines about 2x faster)",
+    name: 'mdlstm-cell', type: 'string', choices: MDLSTM_CELLS,
+    help: "pham2014's MDLSTM cell: 'standard' (the paper's) or 'bounded' (both forget terms halved, so the cell state cannot compound along the 2D scan; trains mnist-lines about 2x faster) (default: standard)",
   },
   { name: 'skip-bad', type: 'boolean', default: D.skipBad, help: 'skip training lines whose image is missing or undecodable (each reported, count in the summary) instead of stopping' },
   { name: 'cache-mb', type: 'int', min: 0, default: D.cacheMb, help: 'keep up to this many MiB of decoded, normalised training lines in memory in each process (0: none; pays off for file data over several epochs)' },
@@ -120,6 +121,10 @@ export function trainOptions(flags: ParsedFlags): TrainOptions {
   const num = (name: string) => flagValue(flags, name, 'number');
   const bool = (name: string) => flagValue(flags, name, 'boolean');
   const arch = flagChoice(flags, 'model', ARCHS) ?? D.model.arch;
+  if (flags['init-from'] !== undefined) {
+    const given = ['model', 'mdlstm-cell', 'height'].filter((f) => flags[f] !== undefined);
+    if (given.length > 0) throw new UsageError(`--init-from takes the architecture, --mdlstm-cell and --height from its bundle: leave out ${given.map((f) => `--${f}`).join(', ')}`);
+  }
   return {
     data: str('data') ?? D.data, valid: str('valid'), trainLines: num('train-lines') ?? D.trainLines, validLines: num('valid-lines') ?? D.validLines,
     model: modelChoice(arch, num('dropout'), flagChoice(flags, 'mdlstm-cell', MDLSTM_CELLS) ?? 'standard'),
