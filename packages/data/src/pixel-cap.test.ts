@@ -1,19 +1,11 @@
-import { crc32, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DataError } from './errors.js';
 import { decodeImage } from './image-io.js';
 import { checkEncodedImagePixels, DEFAULT_MAX_IMAGE_PIXELS, MAX_IMAGE_PIXELS_ENV, maxImagePixels, pngSize, setMaxImagePixels } from './pixel-cap.js';
 import { decodeGreyPng } from './png.js';
-
-function chunk(type: string, data: Uint8Array): Buffer {
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(data.length, 0);
-  head.write(type, 4, 'latin1');
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
-  return Buffer.concat([head, data, crc]);
-}
+import { pngChunk as chunk } from './test-png.js';
 
 /** A valid all-white one-bit PNG of width x height: grey (colour type 0), or with a 2-entry palette (type 3, which goes to sharp). */
 function onebitPng(width: number, height: number, palette = false): Buffer {

@@ -3,25 +3,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '@scriptorium/runtime/rng';
 import { decodeGreyPng } from './png.js';
-
-/** CRC-32 of the PNG spec (bitwise, slow, independent of zlib's). */
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  }
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-function chunk(type: string, data: Uint8Array): Buffer {
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(data.length, 0);
-  head.write(type, 4, 'latin1');
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
-  return Buffer.concat([head, data, crc]);
-}
+import { crc32, pngChunk as chunk } from './test-png.js';
 
 /**
  * A minimal PNG encoder for the tests: grey (colour type 0) or grey + alpha (4) samples at any depth, each row

@@ -60,29 +60,38 @@ export class Recognizer {
 
   /** Recognises already normalised line images (as the data package yields them). */
   async recognizeSamples(samples: readonly LineSample[], options: RecognizeOptions = {}): Promise<Recognition[]> {
-    const results: Recognition[] = [];
-    const size = options.batchSize ?? 16;
-    for (let s = 0; s < samples.length; s += size) {
-      const part = samples.slice(s, s + size).map((x) => ({ ...x, text: '' }));
+    return (await this.recognizeSamplesEach(samples, [options], options.batchSize))[0]!;
+  }
+
+  /**
+   * Recognises the lines once per decoding in `decodings` (e.g. with and without an LM) from one forward pass:
+   * the result for decodings[i] is element i. `batchSize` lines go through the model at a time (default 16).
+   */
+  async recognizeSamplesEach(samples: readonly LineSample[], decodings: readonly RecognizeOptions[], batchSize = 16): Promise<Recognition[][]> {
+    const results: Recognition[][] = decodings.map(() => []);
+    const r = this.model.built.widthReduction;
+    for (let s = 0; s < samples.length; s += batchSize) {
+      const part = samples.slice(s, s + batchSize).map((x) => ({ ...x, text: '' }));
       const batch = collate(part, this.alphabet, { padWidthTo: this.model.widthMultiple });
       const lengths = this.model.outputLengths(batch.widths);
       const logits = this.model.forward(batch);
       const data = { data: logits.dataSync() as Float32Array, shape: logits.shape as [number, number, number] };
       tf.dispose(logits);
-      const decoded =
-        (options.beam ?? 1) > 1
-          ? beamSearchDecode(data, lengths, { beamWidth: options.beam, lm: options.lm, lmWeight: options.lmWeight, insertionBonus: options.insertionBonus }).map((r) => r[0]!)
-          : greedyDecode(data, lengths);
       const [, T, C] = data.shape;
-      decoded.forEach((d, k) => {
-        const r = this.model.built.widthReduction;
-        results.push({
-          text: this.alphabet.decode(d.labels),
-          confidence: Math.exp(d.score / Math.max(1, lengths[k]!)),
-          charConfidences: charConfidences(data.data.subarray(k * T * C, (k + 1) * T * C), C, d.labels, d.spans),
-          score: d.score,
-          spans: d.spans,
-          pixelSpans: d.spans.map(([a, b]) => [a * r, b * r]),
+      decodings.forEach((options, i) => {
+        const decoded =
+          (options.beam ?? 1) > 1
+            ? beamSearchDecode(data, lengths, { beamWidth: options.beam, lm: options.lm, lmWeight: options.lmWeight, insertionBonus: options.insertionBonus }).map((b) => b[0]!)
+            : greedyDecode(data, lengths);
+        decoded.forEach((d, k) => {
+          results[i]!.push({
+            text: this.alphabet.decode(d.labels),
+            confidence: Math.exp(d.score / Math.max(1, lengths[k]!)),
+            charConfidences: charConfidences(data.data.subarray(k * T * C, (k + 1) * T * C), C, d.labels, d.spans),
+            score: d.score,
+            spans: d.spans,
+            pixelSpans: d.spans.map(([a, b]) => [a * r, b * r]),
+          });
         });
       });
     }

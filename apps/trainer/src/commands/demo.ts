@@ -28,13 +28,14 @@ const TASKS: Record<'digits' | 'text', DemoTask> = {
     train: {
       data: 'mnist-lines',
       // A curriculum: on the default layout (1 to 15 digits of varying size, slant, margins, grey noisy paper) the model
-      // sat on CTC's all-blank plateau for 4,800 of its 6,800 steps; with tidy lines first it leaves within 1,000
-      // (2,000 and 4,000 warm-up steps: 40.5% and 44.0% validation CER at step 3,500; docs/benchmarks/main-job.md).
+      // sat on CTC's all-blank plateau for 4,800 of its 6,800 steps; with tidy lines first it leaves it by step 1,000 to
+      // 1,500 (2,000 and 4,000 warm-up steps: 40.5% and 44.0% validation CER at step 3,500; docs/benchmarks/main-job.md).
       warmupData: syntheticSpec('mnist-lines', MNIST_WARMUP_LAYOUT), warmupSteps: 2000,
       // Small batches and no dropout: in a 14-minute budget more updates beat smoother ones, and dropout only slows
       // the escape from CTC's all-blank plateau (docs/benchmarks/main-job.md has the sweep behind these choices).
       // An evaluation (300 lines, then a checkpoint) held the workers for 2 to 3 s in the JavaScript-kernel demo run:
-      // every 300 steps, 22 of them took 6.5% of its 14 minutes, and faster steps would mean more of them.
+      // every 300 steps, 22 of them took about 53 s of its 14 minutes (2.4 s each over the first 10), and faster
+      // steps would mean more of them.
       batch: 8, evalEvery: 1000, patience: 100,
       model: {
         arch: 'pham2014',

@@ -6,7 +6,7 @@ import { UsageError } from '../cli/errors.js';
 import { flagChoice, flagValue, type CommandSpec, type ParsedFlags } from '../cli/flags.js';
 import { checkOutputPath, writeFileAtomic } from '../cli/output-file.js';
 import { errorReport, formatErrorReport } from '../train/error-report.js';
-import { evaluateSamples, loadLines } from '../train/evaluate.js';
+import { evaluateSamplesEach, loadLines } from '../train/evaluate.js';
 import { DECODE_FLAGS, decodeOptions } from '../train/lm.js';
 
 const SPLITS: readonly Split[] = ['test', 'valid', 'train'];
@@ -48,9 +48,8 @@ export async function runEval(flags: ParsedFlags, hooks: EvalHooks = {}): Promis
   const ds = await openDataset(data, { split: flagChoice(flags, 'split', SPLITS) ?? 'test', count: lines, seed, preprocess: rec.meta.preprocess });
   const decode = await decodeOptions(flags, rec.alphabet);
   const samples = await loadLines(ds, lines);
-  const report = await evaluateSamples(rec, samples, decode);
-  // With an LM, the same lines decoded without it (same beam), so that the report says what the LM buys.
-  const withoutLm = decode.lm ? await evaluateSamples(rec, samples, { beam: decode.beam }) : undefined;
+  // With an LM, the same lines decoded without it too (same beam, same forward pass), so that the report says what the LM buys.
+  const [report, withoutLm] = await evaluateSamplesEach(rec, samples, decode.lm ? [decode, { beam: decode.beam }] : [decode]);
   const errors = errorReport(report.lines);
   if (jsonl !== undefined) await writeFileAtomic('jsonl', jsonl, report.lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
   if (reportFile !== undefined) {

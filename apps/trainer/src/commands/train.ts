@@ -55,8 +55,9 @@ export async function train(o: TrainOptions, hooks: TrainHooks = {}): Promise<Tr
   const dirs = runDirs(out);
 
   // The job: everything a worker needs to rebuild the same model and data; a resume continues the checkpoint's.
-  const trainData = await openDataset(o.data, { split: 'train', count: o.trainLines, seed: o.seed, preprocess });
-  const warmData = o.warmupData !== undefined ? await openDataset(o.warmupData, { split: 'train', count: o.trainLines, seed: o.seed, preprocess }) : undefined;
+  const openTrain = (spec: string) => openDataset(spec, { split: 'train', count: o.trainLines, seed: o.seed, preprocess });
+  const trainData = await openTrain(o.data);
+  const warmData = o.warmupData !== undefined ? await openTrain(o.warmupData) : undefined;
   const settings = runSettings(o);
   const checkpoint = o.resume ? await latestRunCheckpoint(dirs.checkpoints, log) : undefined;
   let job = newJob(o, { model, preprocess, alphabet: runAlphabet(trainData, warmData, base, o.freeze, checkpoint ? undefined : log) });
