@@ -51,7 +51,7 @@ describe('gtFolderDataset', () => {
     ]);
     const s = await ds.load(3);
     expect(s).toMatchObject({ id: 'sub/c', text: 'caf\u00e9' });
-    expect([s.image.width, s.image.height]).toEqual([120, 16]); // the 30x4 bar at height 16
+    expect([s.image.width, s.image.height]).toEqual([80, 16]); // the 30x4 bar across the image, with a pixel above and below, at height 16
     expect((await openDataset(`gt:${dir}`, { preprocess: pre })).size).toBe(4);
   });
 

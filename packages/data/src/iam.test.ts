@@ -44,8 +44,8 @@ describe('iamDataset', () => {
     expect(ds.text(1)).toBe('nominating any more Labour'); // an 'err' line, kept
     const s = await ds.load(0);
     expect(s).toMatchObject({ id: 'a01-000u-00', text: 'A MOVE to stop Mr. Gaitskell from' });
-    // The ink box is the 30x4 bar; at height 16 it is 120 wide.
-    expect([s.image.width, s.image.height]).toEqual([120, 16]);
+    // The ink box is the 30x4 bar across the image, 30x6 with a pixel of margin above and below; at height 16, 80 wide.
+    expect([s.image.width, s.image.height]).toEqual([80, 16]);
   });
 
   it('drops err lines with skipErr', async () => {

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { decodeImage, loadLine, normalizeLine, writeSplit } from './image-io.js';
+import { decodeImage, loadLine, writeSplit } from './image-io.js';
+import { normalizeLine } from './normalize.js';
 import { manifestDataset } from './manifest.js';
 import { mnistLines } from './mnist-lines.js';
 
@@ -60,9 +61,11 @@ describe('normalizeLine', () => {
   it('crops empty margins and scales to the height keeping the aspect ratio', async () => {
     const file = path.join(dir, 'norm.png');
     await sharp(barPixels(1), { raw: { width: 40, height: 10, channels: 1 } }).png().toFile(file);
-    // The ink box is 20x4; at height 32 it becomes 160x32.
-    const img = await loadLine(file, { height: 32 });
+    // The ink box is 20x4; at height 32 it becomes 160x32, or with the 1-pixel pad of the paper background 22x6, 117x32.
+    const img = await loadLine(file, { height: 32, background: 'zero' });
     expect([img.width, img.height]).toEqual([160, 32]);
+    const padded = await loadLine(file, { height: 32 });
+    expect([padded.width, padded.height]).toEqual([117, 32]);
     const uncropped = await loadLine(file, { height: 20, cropMargins: false });
     expect([uncropped.width, uncropped.height]).toEqual([80, 20]);
     const capped = await normalizeLine({ data: new Float32Array(100 * 10).fill(1), width: 100, height: 10 }, { height: 10, maxWidth: 50 });

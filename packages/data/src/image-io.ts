@@ -6,21 +6,7 @@ import { DataError } from './errors.js';
 import { checkEncodedImagePixels } from './pixel-cap.js';
 import type { LineImage } from './line-image.js';
 import { decodeGreyPng } from './png.js';
-import { resampleWindow } from './resample.js';
-
-/** Preprocessing shared by training and recognition; saved with a model bundle. */
-export interface PreprocessConfig {
-  /** Line height after normalisation, px (aspect ratio kept). Default 32. */
-  height: number;
-  /** Crop empty margins (rows/columns without ink) before scaling. Default true. */
-  cropMargins?: boolean;
-  /** Stretch grey levels so the darkest ink is 1 and the background 0. Default true. */
-  contrastNormalize?: boolean;
-  /** Widest line after scaling, px; wider lines are squeezed horizontally. Default 2048. */
-  maxWidth?: number;
-}
-
-export const DEFAULT_PREPROCESS: Required<PreprocessConfig> = { height: 32, cropMargins: true, contrastNormalize: true, maxWidth: 2048 };
+import { DEFAULT_PREPROCESS, normalizeLine, type PreprocessConfig } from './normalize.js';
 
 export type ImageInput = string | Buffer | { data: Uint8Array | Uint8ClampedArray | Float32Array; width: number; height: number; channels: number };
 
@@ -67,58 +53,6 @@ export async function decodeImage(input: ImageInput, source = typeof input === '
     }
     throw new DataError(`${source}: cannot decode image (${msg})`);
   }
-}
-
-/**
- * Crops empty margins, normalises contrast and scales to the configured height (aspect kept), in one
- * resampling pass (see resample.ts: a triangle filter widened when shrinking). Synchronous; `normalizeLine`
- * is its promise-returning form.
- */
-export function normalizeLineSync(img: LineImage, config: PreprocessConfig = DEFAULT_PREPROCESS): LineImage {
-  const c = { ...DEFAULT_PREPROCESS, ...config };
-  const { data, width, height } = img;
-  if (data.length !== width * height) throw new DataError(`normalizeLine: ${data.length} values for a ${height} x ${width} image (expected one per pixel)`);
-  // One pass for each row's maximum: the contrast gain and the rows with ink come from it.
-  const rowMax = new Float32Array(height);
-  let max = 0;
-  for (let y = 0; y < height; y++) {
-    let m = 0;
-    for (let p = y * width, end = p + width; p < end; p++) if (data[p]! > m) m = data[p]!;
-    rowMax[y] = m;
-    if (m > max) max = m;
-  }
-  const gain = c.contrastNormalize && max > 0 && max < 1 ? 1 / max : 1;
-  let x0 = 0, y0 = 0, w = width, h = height;
-  if (c.cropMargins) {
-    // Ink is anything above 5% of the (contrast-normalised) range.
-    const threshold = 0.05 / gain;
-    let left = width, right = -1, top = -1, bottom = -1;
-    for (let y = 0; y < height; y++) {
-      if (!(rowMax[y]! > threshold)) continue;
-      const row = y * width;
-      if (top < 0) top = y;
-      bottom = y;
-      // Only the columns outside the box so far need looking at.
-      for (let x = 0; x < left; x++) if (data[row + x]! > threshold) { left = x; break; }
-      for (let x = width - 1; x > right; x--) if (data[row + x]! > threshold) { right = x; break; }
-    }
-    if (right >= 0) [x0, y0, w, h] = [left, top, right - left + 1, bottom - top + 1];
-  }
-  const outW = Math.max(1, Math.min(c.maxWidth, Math.round((w * c.height) / h)));
-  if (outW === w && c.height === h) {
-    const out = new Float32Array(w * h);
-    for (let y = 0; y < h; y++) {
-      const s = (y0 + y) * width + x0;
-      for (let x = 0; x < w; x++) out[y * w + x] = data[s + x]! * gain;
-    }
-    return { data: out, width: w, height: h };
-  }
-  return { data: resampleWindow(data, width, x0, y0, w, h, outW, c.height, gain), width: outW, height: c.height };
-}
-
-/** Crops empty margins, normalises contrast and scales to the configured height (aspect kept). */
-export async function normalizeLine(img: LineImage, config: PreprocessConfig = DEFAULT_PREPROCESS): Promise<LineImage> {
-  return normalizeLineSync(img, config);
 }
 
 /**

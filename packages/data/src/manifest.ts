@@ -1,7 +1,8 @@
 import path from 'node:path';
 import type { Dataset } from './dataset.js';
 import { DataError } from './errors.js';
-import { loadLine, type PreprocessConfig } from './image-io.js';
+import { loadLine } from './image-io.js';
+import type { PreprocessConfig } from './normalize.js';
 import { readUtf8 } from './text-file.js';
 
 interface Entry {

@@ -126,22 +126,25 @@ export function splitRange(digit: number, split: Split): [number, number] {
   return [Math.floor(a * n), Math.floor(b * n)];
 }
 
-/** The horizontal ink box [x0, x1) of every digit image of a class, computed once per class. */
+/** The ink box [x0, x1, y0, y1) (columns, then rows, with a value above 0.1) of every digit image of a class, computed once per class. */
 const inkBoxes: Array<Int32Array | undefined> = [];
-export function inkBox(digit: number, index: number): [number, number] {
+export function inkBox(digit: number, index: number): [number, number, number, number] {
   let boxes = inkBoxes[digit];
   if (!boxes) {
     const pool = mnistDigitPools()[digit]!, n = pool.length / (SIZE * SIZE);
-    boxes = inkBoxes[digit] = new Int32Array(2 * n);
+    boxes = inkBoxes[digit] = new Int32Array(4 * n);
     for (let k = 0; k < n; k++) {
-      let x0 = SIZE, x1 = 0;
-      for (let y = 0; y < SIZE; y++)
-        for (let x = 0; x < SIZE; x++) if (pool[k * SIZE * SIZE + y * SIZE + x]! > 0.1) { x0 = Math.min(x0, x); x1 = Math.max(x1, x + 1); }
-      if (x1 <= x0) [x0, x1] = [0, SIZE];
-      [boxes[2 * k], boxes[2 * k + 1]] = [x0, x1];
+      let [x0, x1, y0, y1] = [SIZE, 0, SIZE, 0];
+      for (let y = 0; y < SIZE; y++) {
+        for (let x = 0; x < SIZE; x++) {
+          if (pool[k * SIZE * SIZE + y * SIZE + x]! > 0.1) [x0, x1, y0, y1] = [Math.min(x0, x), Math.max(x1, x + 1), Math.min(y0, y), Math.max(y1, y + 1)];
+        }
+      }
+      if (x1 <= x0) [x0, x1, y0, y1] = [0, SIZE, 0, SIZE];
+      boxes.set([x0, x1, y0, y1], 4 * k);
     }
   }
-  return [boxes[2 * index]!, boxes[2 * index + 1]!];
+  return [boxes[4 * index]!, boxes[4 * index + 1]!, boxes[4 * index + 2]!, boxes[4 * index + 3]!];
 }
 
 /**

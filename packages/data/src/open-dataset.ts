@@ -2,7 +2,7 @@ import type { Dataset } from './dataset.js';
 import { DataError } from './errors.js';
 import { gtFolderDataset } from './gt-folder.js';
 import { iamDataset } from './iam.js';
-import { DEFAULT_PREPROCESS, type PreprocessConfig } from './image-io.js';
+import { DEFAULT_PREPROCESS, type PreprocessConfig } from './normalize.js';
 import { manifestDataset } from './manifest.js';
 import { MNIST_LAYOUT_DEFAULTS, MNIST_UNSEEN_DEFAULTS, mnistLines, mnistUnseenLines, type Split } from './mnist-lines.js';
 import { pageXmlDataset } from './page-xml.js';
@@ -71,7 +71,7 @@ export async function openDataset(spec: string, options: OpenDatasetOptions = {}
       const defaults = kind === 'mnist-lines' ? MNIST_LAYOUT_DEFAULTS : MNIST_UNSEEN_DEFAULTS;
       const layout = parseSpecOptions(spec, arg, defaults as unknown as Record<string, number>);
       const make = kind === 'mnist-lines' ? mnistLines : mnistUnseenLines;
-      return make({ ...layout, split, count: options.count ?? (split === 'train' ? 10_000 : 500), seed: options.seed ?? 1, height: preprocess.height, maxWidth: preprocess.maxWidth });
+      return make({ ...layout, split, count: options.count ?? (split === 'train' ? 10_000 : 500), seed: options.seed ?? 1, preprocess });
     }
     case 'textlines': {
       const split = options.split ?? 'train';

@@ -41,6 +41,9 @@ export function checkMeta(meta: unknown, file: string): BundleMeta {
   for (const field of ['cropMargins', 'contrastNormalize'] as const) {
     if (pre[field] !== undefined && typeof pre[field] !== 'boolean') fail(`preprocess.${field}`, pre[field], 'true or false');
   }
+  // Bundles saved before the paper level was measured have no field; their lines were normalised from a zero background.
+  pre.background ??= 'zero';
+  if (pre.background !== 'paper' && pre.background !== 'zero') fail('preprocess.background', pre.background, "'paper' or 'zero'");
   if (meta.version !== 1) {
     const hashes = meta.sha256;
     if (!isObject(hashes)) fail('sha256', hashes, `the SHA-256s of ${HASHED_FILES.join(', ')}`);

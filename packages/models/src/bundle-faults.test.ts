@@ -137,6 +137,7 @@ describe('bundle faults', () => {
       [(m) => (m.usesMask = false), 'usesMask is false, but the model has 2 input(s) (image and mask)'],
       [(m) => ((m.preprocess as Record<string, unknown>).height = 48), 'preprocess.height is 48, but the model takes lines 32 pixels high'],
       [(m) => delete m.preprocess, 'preprocess is missing, expected an object'],
+      [(m) => ((m.preprocess as Record<string, unknown>).background = 'grey'), `preprocess.background is "grey", expected 'paper' or 'zero'`],
       [(m) => ((m.sha256 as Record<string, unknown>)['weights.bin'] = 'abc'), `sha256['weights.bin'] is "abc", expected a SHA-256 in hex (64 characters)`],
       [(m) => (m.version = 99), 'bundle version 99 is not supported by this Scriptorium (this version reads 1 and 2)'],
     ];
@@ -152,6 +153,12 @@ describe('bundle faults', () => {
       rehash(d);
     });
     expect((await refusal(dir)).message).toBe(`${dir}: the model outputs 11 classes but alphabet.json has 13 (12 characters + blank)`);
+  });
+
+  it("a bundle saved before the paper level (no preprocess.background) reads its lines as it was trained: 'zero'", async () => {
+    expect((await loadBundle(copy(() => undefined))).meta.preprocess.background).toBe('paper');
+    const old = copy((d) => editMeta(d, (m) => delete (m.preprocess as Record<string, unknown>).background));
+    expect((await loadBundle(old)).meta.preprocess.background).toBe('zero');
   });
 
   it('a version 1 bundle (no hashes) still loads, and gets every other check', async () => {

@@ -1,6 +1,6 @@
 import type { Dataset } from '../dataset.js';
 import { DataError } from '../errors.js';
-import { DEFAULT_PREPROCESS, normalizeLineSync, type PreprocessConfig } from '../image-io.js';
+import { DEFAULT_PREPROCESS, normalizeLineSync, type PreprocessConfig } from '../normalize.js';
 import type { LineSample } from '../line-image.js';
 import type { Split } from '../mnist-lines.js';
 import { TEXTLINES_YEARS } from './corpus.js';
