@@ -34,6 +34,12 @@ describe('checkResume', () => {
     expect(checkResume(saved, current(job({ cacheMb: 64 })), FILE)).toEqual({ job: { ...job(), skipBad: undefined, cacheMb: 64 } });
   });
 
+  it("continues a checkpoint from before the paper level (no preprocess.background) with the old normalisation, 'zero'", () => {
+    const { background: _, ...old } = job().preprocess;
+    const r = checkResume({ job: job({ preprocess: old }), settings }, current(), FILE);
+    expect('job' in r && r.job.preprocess).toEqual({ ...DEFAULT_PREPROCESS, height: 32, background: 'zero' });
+  });
+
   it('refuses another architecture, data, line normalisation or alphabet, naming each and the saved run', () => {
     const saved = { job: job(), settings };
     const cnn: TrainJob = { ...job(), arch: 'cnn-blstm', modelOptions: {} };

@@ -34,8 +34,11 @@ const SAME_RUN: ReadonlyArray<'arch' | 'data' | 'preprocess' | 'alphabet'> = ['a
  * differs and what the checkpoint holds, or the job to continue (the saved one, with the current skipBad and cacheMb).
  */
 export function checkResume(saved: RunRecord, current: Required<RunRecord>, file: string): { job: TrainJob } | { refusal: string } {
-  const was = saved.job, now = current.job;
-  const differs = SAME_RUN.filter((k) => JSON.stringify(was[k]) !== JSON.stringify(now[k]));
+  // Checkpoints from before the paper level was measured normalised their lines from a zero background: they go on
+  // doing so (the background is the version's choice, not a flag's, so it is not compared).
+  const was = { ...saved.job, preprocess: { background: 'zero' as const, ...saved.job.preprocess } }, now = current.job;
+  const comparable = (job: TrainJob, k: (typeof SAME_RUN)[number]) => JSON.stringify(k === 'preprocess' ? { ...job.preprocess, background: undefined } : job[k]);
+  const differs = SAME_RUN.filter((k) => comparable(was, k) !== comparable(now, k));
   if (differs.length) {
     return { refusal: `train --resume: ${file} was written with a different ${differs.join(', ')} (model ${was.arch}, data ${was.data.spec}); refusing to mix runs` };
   }
