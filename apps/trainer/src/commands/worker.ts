@@ -7,6 +7,12 @@ import { createReplica, jobDifferences, readJob, type Replica, type TrainJob } f
 import { HEARTBEAT_MISSES, joinTimeoutMs } from '../train/engine.js';
 import { readCurveKeys } from './keys-file.js';
 
+/**
+ * How long a worker tries to rejoin a coordinator it lost before it exits: a restarted coordinator is back within
+ * seconds, and a vanished one should not keep a remote machine's worker waiting for the 5-minute join timeout.
+ */
+const COORDINATOR_TIMEOUT_MS = 60_000;
+
 export const workerCommand: CommandSpec = {
   name: 'worker',
   summary: 'Join a training run: compute gradients for the shards a coordinator sends until it says goodbye.',
@@ -17,6 +23,10 @@ export const workerCommand: CommandSpec = {
     { name: 'cache-mb', type: 'int', min: 0, metavar: 'N', help: "MiB of decoded training lines to keep in this process (default: the coordinator's --cache-mb)" },
     { name: 'curve-keys', type: 'string', metavar: 'FILE', help: "this worker's key file (from `scriptorium keys`)" },
     { name: 'server-key', type: 'string', metavar: 'KEY', help: "the coordinator's public key (with --curve-keys)" },
+    {
+      name: 'coordinator-timeout', type: 'duration', default: COORDINATOR_TIMEOUT_MS,
+      help: `give up when a lost coordinator (${HEARTBEAT_MISSES} heartbeats unanswered: a minute at its default 1 s period) has not come back within this long (default 1m)`,
+    },
     { name: 'backend', type: 'string', choices: BACKEND_NAMES, default: 'auto', help: 'tfjs backend' },
     { name: 'quiet', type: 'boolean', default: false, help: 'only warnings and errors' },
   ],
@@ -89,6 +99,7 @@ export async function runWorkerCommand(flags: ParsedFlags): Promise<void> {
     },
     curve: keys && serverKey ? { serverKey, ...keys } : undefined,
     connectTimeoutMs: joinTimeoutMs(),
+    rejoinTimeoutMs: flagValue(flags, 'coordinator-timeout', 'number') ?? COORDINATOR_TIMEOUT_MS,
     heartbeatMisses: HEARTBEAT_MISSES, // the coordinator may be busy validating for several seconds
     log,
   });

@@ -8,7 +8,7 @@ import type { GradientResult, WorkerShard } from './options.js';
 
 // The state machine driven by hand: a recording port instead of a socket, `now` passed in.
 const layout = createLayout([{ name: 'p', shape: [2] }]);
-const TIMINGS = { connectTimeoutMs: 1000, retryMs: 100, retryMaxMs: 400, heartbeatMisses: 3, noAnswerWarnMs: 200 };
+const TIMINGS = { connectTimeoutMs: 1000, rejoinTimeoutMs: 1000, retryMs: 100, retryMaxMs: 400, heartbeatMisses: 3, noAnswerWarnMs: 200 };
 const flush = () => new Promise((r) => setImmediate(r));
 
 function frames(msg: Message, tensor?: Float32Array): Buffer[] {
@@ -156,6 +156,19 @@ describe('WorkerMachine: JOINED and COMPUTING', () => {
     await flush();
     expect(types()).toEqual(['HELLO', 'HEARTBEAT', 'HEARTBEAT', 'HEARTBEAT', 'HEARTBEAT', 'HEARTBEAT', 'HELLO']);
     expect(periods).toEqual([100, 50, 100]);
+  });
+
+  it('a coordinator lost for good: after the missed heartbeats, it gives up after rejoinTimeoutMs, not connectTimeoutMs', async () => {
+    const { m } = machine({ timings: { ...TIMINGS, rejoinTimeoutMs: 300 } });
+    m.start(0);
+    m.receive(welcome());
+    for (const now of [50, 100, 150, 200]) m.tick(now); // 3 heartbeats unanswered at 150, rejoining at 200
+    expect(m.state.name).toBe('CONNECTING');
+    m.tick(500);
+    expect(m.state.name).toBe('CONNECTING');
+    m.tick(501); // 301 ms after the rejoin began, 501 ms after start: well within connectTimeoutMs
+    expect(m.state.name).toBe('STOPPED');
+    await expect(m.exit).rejects.toThrow('worker w: no WELCOME from tcp://coordinator:1 within 300 ms');
   });
 
   it('a STEP at a version it does not hold, without parameters -> CONNECTING; STEPs are then dropped until WELCOME', async () => {

@@ -47,7 +47,7 @@ export interface Session {
 }
 
 export type WorkerState =
-  | { readonly name: 'CONNECTING'; readonly since: number; nextHelloAt: number; backoffMs: number; warnAt: number }
+  | { readonly name: 'CONNECTING'; readonly since: number; readonly timeoutMs: number; nextHelloAt: number; backoffMs: number; warnAt: number }
   | { readonly name: 'JOINED'; readonly session: Session }
   | { readonly name: 'COMPUTING'; readonly session: Session; readonly step: number; readonly shard: number }
   | { readonly name: 'STOPPED'; readonly reason: string };
@@ -83,7 +83,7 @@ export class WorkerMachine {
     private readonly port: WorkerPort,
     now: number,
   ) {
-    this.current = { name: 'CONNECTING', since: now, nextHelloAt: now, backoffMs: o.timings.retryMs, warnAt: now + o.timings.noAnswerWarnMs };
+    this.current = { name: 'CONNECTING', since: now, timeoutMs: o.timings.connectTimeoutMs, nextHelloAt: now, backoffMs: o.timings.retryMs, warnAt: now + o.timings.noAnswerWarnMs };
     this.exit = new Promise<WorkerExit>((resolve, reject) => (this.settle = { resolve, reject }));
   }
 
@@ -163,9 +163,10 @@ export class WorkerMachine {
     }
   }
 
-  /** Back to CONNECTING (HELLO at once): the coordinator was lost, or restarted. */
+  /** Back to CONNECTING (HELLO at once, giving up after rejoinTimeoutMs): the coordinator was lost, or restarted. */
   private rejoin(now: number): void {
-    this.enter({ name: 'CONNECTING', since: now, nextHelloAt: now, backoffMs: this.o.timings.retryMs, warnAt: now + this.o.timings.noAnswerWarnMs });
+    const t = this.o.timings;
+    this.enter({ name: 'CONNECTING', since: now, timeoutMs: t.rejoinTimeoutMs, nextHelloAt: now, backoffMs: t.retryMs, warnAt: now + t.noAnswerWarnMs });
     this.tick(now);
   }
 
@@ -181,15 +182,15 @@ export class WorkerMachine {
   }
 
   private tickConnecting(s: Extract<WorkerState, { name: 'CONNECTING' }>, now: number): void {
-    const { connectTimeoutMs, retryMaxMs } = this.o.timings;
-    if (now - s.since > connectTimeoutMs) {
+    const { retryMaxMs } = this.o.timings;
+    if (now - s.since > s.timeoutMs) {
       const why = this.authFailures > 0 ? `; ${this.authFailures} CURVE authentication failure(s): is this worker's public key on the coordinator's allow-list?` : '';
-      return this.stop(new WorkerError(`worker ${this.o.id}: no WELCOME from ${this.o.endpoint} within ${connectTimeoutMs} ms${why}`), 'timeout');
+      return this.stop(new WorkerError(`worker ${this.o.id}: no WELCOME from ${this.o.endpoint} within ${s.timeoutMs} ms${why}`), 'timeout');
     }
     if (now >= s.warnAt) {
       const waited = now - s.since;
       s.warnAt = now + waited; // again when the wait has doubled
-      this.o.log('warn', this.noAnswerMessage(waited, connectTimeoutMs));
+      this.o.log('warn', this.noAnswerMessage(waited, s.timeoutMs));
     }
     if (now >= s.nextHelloAt) {
       void this.hello(now);

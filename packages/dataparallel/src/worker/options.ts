@@ -5,6 +5,8 @@ import type { Logger } from '../logger.js';
 /**
  * Defaults of WorkerOptions:
  * - connectTimeoutMs 60 s: then runWorker rejects.
+ * - rejoinTimeoutMs: connectTimeoutMs. After the coordinator was lost (heartbeatMisses heartbeats unanswered), it
+ *   may come back (a restart) within this long; then runWorker rejects.
  * - retryMs 250 ms doubling up to retryMaxMs 5 s: the HELLO backoff.
  * - heartbeatMisses 5: rejoin after 5 unanswered heartbeats (the period comes from WELCOME).
  * - maxMessageSize 2 GiB - 1: a parameter frame of up to half a billion floats.
@@ -73,8 +75,10 @@ export interface WorkerOptions {
   /** Worker id for logs. Default '<host>-<pid>-<random>'. */
   id?: string;
   curve?: WorkerCurveOptions;
-  /** Give up joining (or rejoining) after this long without a WELCOME, in ms. */
+  /** Give up joining after this long without a WELCOME, in ms. */
   connectTimeoutMs?: number;
+  /** Give up rejoining a lost coordinator after this long without a WELCOME, in ms. Default connectTimeoutMs. */
+  rejoinTimeoutMs?: number;
   /** HELLO is resent after retryMs, doubling up to retryMaxMs. */
   retryMs?: number;
   retryMaxMs?: number;
@@ -104,6 +108,7 @@ export interface WorkerExit {
 /** The timings of the join and heartbeat loops, defaults filled in. */
 export interface WorkerTimings {
   connectTimeoutMs: number;
+  rejoinTimeoutMs: number;
   retryMs: number;
   retryMaxMs: number;
   heartbeatMisses: number;
@@ -114,6 +119,7 @@ export function workerTimings(options: Pick<WorkerOptions, keyof WorkerTimings>)
   const d = WORKER_DEFAULTS;
   return {
     connectTimeoutMs: options.connectTimeoutMs ?? d.connectTimeoutMs,
+    rejoinTimeoutMs: options.rejoinTimeoutMs ?? options.connectTimeoutMs ?? d.connectTimeoutMs,
     retryMs: options.retryMs ?? d.retryMs,
     retryMaxMs: options.retryMaxMs ?? d.retryMaxMs,
     heartbeatMisses: options.heartbeatMisses ?? d.heartbeatMisses,
