@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Rng } from '@scriptorium/runtime';
 import { describe, expect, it } from 'vitest';
 import { CharNgramLm } from './char-ngram-lm.js';
+import { charNgramLmFromFile } from './char-ngram-lm-file.js';
 
 const alphabet = ['', 'a', 'b', 'c'];
 
@@ -54,7 +55,7 @@ describe('CharNgramLm', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ctc-lm-'));
     try {
       writeFileSync(path.join(dir, 'corpus.txt'), text);
-      const fromFile = CharNgramLm.fromFile(path.join(dir, 'corpus.txt'), { order: 3, alphabet });
+      const fromFile = charNgramLmFromFile(path.join(dir, 'corpus.txt'), { order: 3, alphabet });
       for (const prefix of [[], [1], [1, 2], [3, 1, 2], [2, 2, 2]]) {
         for (const c of [1, 2, 3]) {
           expect(copy.logProb(prefix, c)).toBe(lm.logProb(prefix, c));

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { LmScorer } from './beam-search-decode.js';
 import { CtcInputError } from './errors.js';
 
@@ -83,10 +82,6 @@ export class CharNgramLm {
   }
 
   /** Trains on a UTF-8 text file, one sequence per line. */
-  static fromFile(path: string, options: CharNgramLmOptions): CharNgramLm {
-    return CharNgramLm.train(readFileSync(path, 'utf8'), options);
-  }
-
   static fromJSON(json: CharNgramLmJson): CharNgramLm {
     if (json.className !== 'CharNgramLm') throw new CtcInputError(`className: '${json.className}'; expected 'CharNgramLm'`);
     const lm = new CharNgramLm({ order: json.order, alphabet: json.alphabet });

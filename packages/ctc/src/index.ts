@@ -1,6 +1,7 @@
 export { beamSearchDecode } from './beam-search-decode.js';
 export type { BeamSearchOptions, LmScorer } from './beam-search-decode.js';
 export { CharNgramLm } from './char-ngram-lm.js';
+export { charNgramLmFromFile } from './char-ngram-lm-file.js';
 export type { CharNgramLmJson, CharNgramLmOptions } from './char-ngram-lm.js';
 export { ctcForward, ctcForwardBackward } from './ctc-forward-backward.js';
 export type { CtcForwardBackwardOptions, CtcForwardBackwardResult } from './ctc-forward-backward.js';

@@ -6,29 +6,17 @@ import { DataError } from './errors.js';
 import { checkEncodedImagePixels } from './pixel-cap.js';
 import type { LineImage } from './line-image.js';
 import { decodeGreyPng } from './png.js';
+import { rawPixelsToLine, type RawPixels } from './raw-pixels.js';
 import { DEFAULT_PREPROCESS, normalizeLine, type PreprocessConfig } from './normalize.js';
 
-export type ImageInput = string | Buffer | { data: Uint8Array | Uint8ClampedArray | Float32Array; width: number; height: number; channels: number };
+export type ImageInput = string | Buffer | RawPixels;
 
 /**
  * Decodes PNG, JPEG, TIFF or WebP (8 or 16 bit, grey or colour; alpha flattened onto white), or raw pixels,
  * to a float line image with ink high (1) and background 0.
  */
 export async function decodeImage(input: ImageInput, source = typeof input === 'string' ? input : 'image'): Promise<LineImage> {
-  if (typeof input === 'object' && !Buffer.isBuffer(input)) {
-    const { data, width, height, channels } = input;
-    if (!(width > 0 && height > 0 && channels >= 1 && data.length === width * height * channels)) {
-      throw new DataError(`${source}: raw pixels of ${data.length} values do not match ${width}x${height}x${channels}`);
-    }
-    const scale = data instanceof Float32Array ? 1 : 255;
-    const out = new Float32Array(width * height);
-    for (let p = 0; p < width * height; p++) {
-      let v = 0;
-      for (let c = 0; c < Math.min(channels, 3); c++) v += data[p * channels + c]!;
-      out[p] = 1 - v / Math.min(channels, 3) / scale;
-    }
-    return { data: out, width, height };
-  }
+  if (typeof input === 'object' && !Buffer.isBuffer(input)) return rawPixelsToLine(input, source);
   try {
     // Grey PNG, the usual line image, decodes in JavaScript 4 to 5 times faster than sharp; sharp does the rest.
     const bytes = typeof input === 'string' ? await readFile(input) : input;

@@ -1,5 +1,5 @@
 import * as tfl from '@tensorflow/tfjs-layers';
-import { DEFAULT_PREPROCESS } from '@scriptorium/data';
+import { DEFAULT_PREPROCESS } from '@scriptorium/data/browser';
 import { mdlstmLayer, type CellOptions } from '@scriptorium/mdlstm';
 import { CollapseHeight, SpaceToDepth, SqueezeChannel } from './layers.js';
 

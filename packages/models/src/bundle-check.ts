@@ -3,20 +3,18 @@
  * weights manifest, the weight bytes (count, finiteness) and the shapes the topology expects. Each failure
  * is a BundleError naming the file and the field.
  */
-import { createHash } from 'node:crypto';
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { ARCHS } from './architectures.js';
 import type { BundleMeta } from './bundle-meta.js';
 import { BUNDLE_FORMAT, BUNDLE_VERSIONS_READ, BundleError, HASHED_FILES, type HashedFile } from './bundle-meta.js';
+import { sha256 } from './sha256.js';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const positiveInteger = (v: unknown): v is number => Number.isInteger(v) && (v as number) > 0;
 const show = (v: unknown): string => (v === undefined ? 'missing' : JSON.stringify(v));
 
-export function sha256(bytes: Uint8Array | string): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
+export { sha256 };
 
 /** bundle.json's fields, each as loading needs it (`file`: bundle.json's path, for the messages). */
 export function checkMeta(meta: unknown, file: string): BundleMeta {

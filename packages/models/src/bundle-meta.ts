@@ -1,4 +1,4 @@
-import type { PreprocessConfig } from '@scriptorium/data';
+import type { PreprocessConfig } from '@scriptorium/data/browser';
 import type { ArchName } from './architectures.js';
 
 export const BUNDLE_FORMAT = 'scriptorium-bundle';

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { ctcLoss, requiredFrames } from '@scriptorium/ctc';
+import { ctcLoss, requiredFrames } from '@scriptorium/ctc/browser';
 import { MDLSTM } from '@scriptorium/mdlstm';
-import type { Batch } from '@scriptorium/data';
+import type { Batch } from '@scriptorium/data/browser';
 import { ARCHS, cnnBlstm, pham2014, type ArchName, type ArchOptions, type BuiltArch, type CnnBlstmOptions, type Pham2014Options } from './architectures.js';
 
 export interface LossAndGrads {
