@@ -245,7 +245,7 @@ describe('bad input on the command line', () => {
   it('unknown command, flag or value: one line plus usage, exit 2, no stack trace', async () => {
     const a = await cli(['trian']);
     expect(a.code).toBe(2);
-    expect(a.stderr).toMatch(/^scriptorium: unknown command 'trian' \(expected one of: train, worker, eval, recognize, lm, keys, demo\)/);
+    expect(a.stderr).toMatch(/^scriptorium: unknown command 'trian' \(expected one of: train, worker, eval, recognize, lm, keys, demo, serve\)/);
     const b = await cli(['train', '--bach', '3']);
     expect(b.code).toBe(2);
     expect(b.stderr).toMatch(/^scriptorium train: unknown option '--bach' for 'train'\n\nusage: scriptorium train/);

@@ -7,6 +7,7 @@ import { evalCommand, runEval } from './commands/eval.js';
 import { keysCommand, runKeys } from './commands/keys.js';
 import { lmCommand, runLm } from './commands/lm.js';
 import { recognizeCommand, runRecognize } from './commands/recognize.js';
+import { runServe, serveCommand } from './commands/serve.js';
 import { runTrain, trainCommand } from './commands/train.js';
 import { runWorkerCommand, workerCommand } from './commands/worker.js';
 
@@ -18,6 +19,7 @@ const COMMANDS: Array<[CommandSpec, (f: ParsedFlags) => Promise<unknown>]> = [
   [lmCommand, runLm],
   [keysCommand, runKeys],
   [demoCommand, runDemo],
+  [serveCommand, runServe],
 ];
 
 function mainUsage(): string {
