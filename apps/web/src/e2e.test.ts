@@ -126,10 +126,9 @@ describe.skipIf(!executablePath)('the recogniser page in headless Chromium', () 
     expect(answer.text).toBe(node.text);
     expect(answer.spans).toEqual(node.pixelSpans);
     expect(requestsAfterReady).toEqual([]); // reading happens in the tab
-    const { width, height } = (await import('@scriptorium/data')).decodeGreyPng(readFileSync(FIXTURE))!;
     times.push(
       `page load to ready (backend ${state.backend}, bundle, warm-up) ${readyMs} ms; to first recognition ${firstMs} ms`,
-      `uploaded line (${width}x${height} PNG) read in the page in ${upload.ms.toFixed(1)} ms: '${upload.recognition.text}'`,
+      `uploaded line (normalised to ${upload.width}x${upload.height}) read in the page in ${upload.ms.toFixed(1)} ms: '${upload.recognition.text}'`,
     );
   });
 
@@ -161,7 +160,7 @@ describe.skipIf(!executablePath)('the recogniser page in headless Chromium', () 
     // The last recognition may be of a slightly earlier state of the pad if drawing went on: wait for quiet, then compare.
     const settled = (await pageState()).last!;
     expectSame(settled.recognition, node);
-    times.push(`drawn line (768x128 canvas) read in the page in ${settled.ms.toFixed(1)} ms: '${settled.recognition.text}'`);
+    times.push(`drawn line (768x128 canvas, normalised to ${settled.width}x${settled.height}) read in the page in ${settled.ms.toFixed(1)} ms: '${settled.recognition.text}'`);
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, 'web-e2e.png'), fullPage: true });

@@ -27,7 +27,8 @@ export interface PageState {
   readyAt?: number;
   firstRecognitionAt?: number;
   recognitions: number;
-  last?: { source: 'upload' | 'pad'; recognition: Recognition; ms: number };
+  /** The last recognition, the time it took and the size of the normalised line it read. */
+  last?: { source: 'upload' | 'pad'; recognition: Recognition; ms: number; width: number; height: number };
   error?: string;
 }
 
@@ -61,7 +62,7 @@ function read(image: LineImage, source: 'upload' | 'pad'): Promise<void> {
     const ms = performance.now() - t0;
     state.recognitions++;
     state.firstRecognitionAt ??= performance.now();
-    state.last = { source, recognition: r!, ms };
+    state.last = { source, recognition: r!, ms, width: line.width, height: line.height };
     $('text').className = 'text';
     renderText($('text'), r!);
     renderLine($<HTMLCanvasElement>('line'), line, r!);
