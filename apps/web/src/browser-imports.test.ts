@@ -10,7 +10,7 @@ import { build, type Plugin } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
-const ENTRIES = ['@scriptorium/runtime/browser', '@scriptorium/mdlstm', '@scriptorium/ctc/browser', '@scriptorium/data/browser', '@scriptorium/models/browser'];
+const ENTRIES = ['@scriptorium/runtime/browser', '@scriptorium/mdlstm/browser', '@scriptorium/ctc/browser', '@scriptorium/data/browser', '@scriptorium/models/browser'];
 const NODE_ONLY = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`), 'sharp', 'zeromq']);
 
 /** Bundles `entry` for browsers; the Node-only imports met on the way, as 'importer -> module'. */

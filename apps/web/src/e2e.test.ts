@@ -116,7 +116,7 @@ describe.skipIf(!executablePath)('the recogniser page in headless Chromium', () 
     const firstMs = Date.now() - t0;
     const state = await pageState();
     expect(state.error).toBeUndefined();
-    expect(state.backend).toMatch(/^wasm/);
+    expect(state.backend).toMatch(/^wasm \(SIMD\), MDLSTM SIMD kernel$/); // Chromium has WebAssembly SIMD
     expect(upload.source).toBe('upload');
     const node = await reference.recognize(readFileSync(FIXTURE));
     expectSame(upload.recognition, node);

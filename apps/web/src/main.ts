@@ -7,6 +7,7 @@
  */
 import { normalizeLineSync, rawPixelsToLine, type LineImage } from '@scriptorium/data/browser';
 import { LineRecognizer, loadBundleFromFiles, loadBundleFromUrl, type LoadedBundle, type Recognition } from '@scriptorium/models/browser';
+import { simdAvailable } from '@scriptorium/mdlstm/browser';
 import { initBrowserBackend } from '@scriptorium/runtime/browser';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
@@ -76,8 +77,10 @@ async function start(): Promise<void> {
   const backend = await initBrowserBackend({
     wasmPaths: { 'tfjs-backend-wasm.wasm': wasmPlain, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimd },
   });
-  state.backend = backend.summary.replace(/^backend: /, '');
-  $('backend').textContent = backend.summary;
+  // The MDLSTM layers run our WebAssembly SIMD kernel where the browser validates it, typed-array scans elsewhere.
+  const mdlstm = simdAvailable() ? 'MDLSTM SIMD kernel' : 'MDLSTM in JavaScript (no WebAssembly SIMD)';
+  state.backend = `${backend.summary.replace(/^backend: /, '')}, ${mdlstm}`;
+  $('backend').textContent = `${backend.summary}, ${mdlstm}`;
   const from = new URLSearchParams(location.search).get('bundle') ?? 'bundle/';
   const url = new URL(from, location.href);
   useBundle(await loadBundleFromUrl(url), url.pathname);
