@@ -72,4 +72,12 @@ describe('replica data loading', () => {
     const future = { ...job(), curriculum: { steps: 3 } } as unknown as TrainJob;
     await expect(createReplica(future)).rejects.toThrow(/^job: unknown field\(s\) curriculum \(written by a newer scriptorium\? expected: arch, modelOptions, /);
   });
+
+  it('with a dataRoot (a remote worker\'s --data-root), data outside it is refused by name; inside it trains', async () => {
+    const elsewhere = mkdtempSync(path.join(tmpdir(), 'trainer-elsewhere-'));
+    await expect(createReplica(job(), { dataRoot: elsewhere })).rejects.toThrow(`manifest: '${manifest}' resolves to ${manifest}, outside the data root ${elsewhere}`);
+    const inside = await createReplica(job(), { dataRoot: tmp });
+    expect(inside.layout.size).toBeGreaterThan(0);
+    inside.model.model.dispose();
+  });
 });

@@ -74,6 +74,8 @@ export interface ReplicaOptions {
    * cannot fit its image's frames (CTC-infeasible; always left out, since it would make the batch loss infinite).
    */
   onSkip?: (skipped: SkippedSample) => void;
+  /** File data must resolve inside this directory (a remote worker's --data-root). Default: anywhere. */
+  dataRoot?: string;
 }
 
 /** Every field a job may have: a worker refuses others rather than train without what they say. */
@@ -83,7 +85,7 @@ export async function createReplica(job: TrainJob, options: ReplicaOptions = {})
   const unknown = Object.keys(job).filter((k) => !JOB_FIELDS.has(k));
   if (unknown.length > 0) throw new UsageError(`job: unknown field(s) ${unknown.join(', ')} (written by a newer scriptorium? expected: ${[...JOB_FIELDS].join(', ')})`, false);
   const alphabet = Alphabet.fromJSON(job.alphabet, 'job alphabet');
-  const openTrain = (spec: string) => openDataset(spec, { split: 'train', count: job.data.count, seed: job.data.seed, preprocess: job.preprocess });
+  const openTrain = (spec: string) => openDataset(spec, { split: 'train', count: job.data.count, seed: job.data.seed, preprocess: job.preprocess, dataRoot: options.dataRoot });
   const opened = await openTrain(job.data.spec);
   const cached = (ds: Dataset) => (job.cacheMb ? new LineCache(ds, { maxBytes: job.cacheMb * 2 ** 20 }) : ds);
   const dataset = cached(opened);

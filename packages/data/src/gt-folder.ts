@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { checkInsideRoot, type DataRoot } from './data-root.js';
 import type { Dataset } from './dataset.js';
 import { DataError } from './errors.js';
 import { loadLine } from './image-io.js';
@@ -9,6 +10,8 @@ import { readUtf8 } from './text-file.js';
 export interface GtFolderOptions {
   /** Leave out images that have no `.gt.txt` beside them. Default false: an error lists them. */
   ignoreMissingGt?: boolean;
+  /** The folder and every file in it must resolve inside this directory (a worker's --data-root). */
+  root?: DataRoot;
 }
 
 const IMAGE = /\.(png|jpe?g|tiff?|webp)$/i;
@@ -21,6 +24,7 @@ const READ_CONCURRENCY = 64;
  * line ends dropped; NFC). Samples are sorted by path (code-point order); the id is the path without extension.
  */
 export async function gtFolderDataset(dir: string, preprocess: PreprocessConfig, options: GtFolderOptions = {}): Promise<Dataset> {
+  await checkInsideRoot(options.root, dir, 'gt folder');
   const files = await listFiles(dir);
   const present = new Set(files);
   const byGt = new Map<string, string>(); // gt path -> image path, relative to dir
@@ -45,7 +49,11 @@ export async function gtFolderDataset(dir: string, preprocess: PreprocessConfig,
   const pairs = [...byGt].map(([gt, image]) => ({ gt, image, id: gt.slice(0, -'.gt.txt'.length), text: '' }));
   if (pairs.length === 0) throw new DataError(`${dir}: no image has a .gt.txt transcription`);
   for (let start = 0; start < pairs.length; start += READ_CONCURRENCY) {
-    await Promise.all(pairs.slice(start, start + READ_CONCURRENCY).map(async (p) => (p.text = await readGt(path.join(dir, p.gt)))));
+    const read = async (p: (typeof pairs)[number]) => {
+      await checkInsideRoot(options.root, path.join(dir, p.gt), 'transcription');
+      p.text = await readGt(path.join(dir, p.gt));
+    };
+    await Promise.all(pairs.slice(start, start + READ_CONCURRENCY).map(read));
   }
   return {
     name: `gt:${dir}`,
@@ -55,6 +63,7 @@ export async function gtFolderDataset(dir: string, preprocess: PreprocessConfig,
     load: async (i) => {
       const p = pairs[i]!;
       const file = path.join(dir, p.image);
+      await checkInsideRoot(options.root, file, 'line image');
       return { id: p.id, text: p.text, image: await loadLine(file, preprocess, file) };
     },
   };

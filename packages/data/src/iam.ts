@@ -1,5 +1,6 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
+import { checkInsideRoot, type DataRoot } from './data-root.js';
 import type { Dataset } from './dataset.js';
 import { DataError } from './errors.js';
 import { loadLine } from './image-io.js';
@@ -14,6 +15,8 @@ export interface IamOptions {
    * Default: every line of `lines.txt`.
    */
   split?: string;
+  /** Every file (lines.txt, the split list, images) must resolve inside this directory (a worker's --data-root). */
+  root?: DataRoot;
   /**
    * Leave out lines whose segmentation result is `err` (IAM flags lines where at least one word's bounding box
    * may be wrong). Default false: kept, since the line image and transcription are usually
@@ -39,6 +42,8 @@ const FIELDS = 'id, ok|err, grey level, components, x, y, w, h, transcription';
  */
 export async function iamDataset(dir: string, preprocess: PreprocessConfig, options: IamOptions = {}): Promise<Dataset> {
   const file = await findLinesTxt(dir);
+  await checkInsideRoot(options.root, file, 'IAM lines.txt');
+  if (options.split) await checkInsideRoot(options.root, options.split, 'split list');
   const all = parseIamLines(file, await readUtf8(file, 'IAM lines.txt'));
   let lines = options.split ? selectSplit(all, options.split, file, await readUtf8(options.split, 'split list')) : all;
   if (options.skipErr) lines = lines.filter((l) => !l.err);
@@ -53,6 +58,7 @@ export async function iamDataset(dir: string, preprocess: PreprocessConfig, opti
       const [writer, form] = l.id.split('-');
       const rel = `lines/${writer}/${writer}-${form}/${l.id}.png`;
       const where = `${file}:${l.line}: '${l.id}'`;
+      await checkInsideRoot(options.root, path.join(dir, rel), where);
       try {
         return { id: l.id, text: l.text, image: await loadLine(path.join(dir, rel), preprocess, where) };
       } catch (err) {

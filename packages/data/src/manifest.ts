@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { checkInsideRoot, type DataRoot } from './data-root.js';
 import type { Dataset } from './dataset.js';
 import { DataError } from './errors.js';
 import { loadLine } from './image-io.js';
@@ -13,9 +14,11 @@ interface Entry {
 
 /**
  * A UTF-8 TSV manifest: `relative/path.png<TAB>transcription` per line, paths relative to the manifest,
- * `#` comments and blank lines ignored. Every problem names the file and line.
+ * `#` comments and blank lines ignored. Every problem names the file and line. With a `root`, the manifest and
+ * every image must resolve inside it.
  */
-export async function manifestDataset(file: string, preprocess: PreprocessConfig): Promise<Dataset> {
+export async function manifestDataset(file: string, preprocess: PreprocessConfig, root?: DataRoot): Promise<Dataset> {
+  await checkInsideRoot(root, file, 'manifest');
   const text = await readUtf8(file, 'manifest');
   const dir = path.dirname(file);
   const entries: Entry[] = [];
@@ -37,8 +40,10 @@ export async function manifestDataset(file: string, preprocess: PreprocessConfig
     load: async (i) => {
       const e = entries[i]!;
       const where = `${file}:${e.line}: '${e.file}'`;
+      const image = path.resolve(dir, e.file);
+      await checkInsideRoot(root, image, where);
       try {
-        return { id: e.file, text: e.text, image: await loadLine(path.resolve(dir, e.file), preprocess, where) };
+        return { id: e.file, text: e.text, image: await loadLine(image, preprocess, where) };
       } catch (err) {
         const msg = (err as Error).message;
         throw new DataError(msg.includes('file not found') ? `${where} not found (paths are relative to the manifest)` : msg);

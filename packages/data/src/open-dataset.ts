@@ -1,3 +1,4 @@
+import { dataRoot } from './data-root.js';
 import type { Dataset } from './dataset.js';
 import { DataError } from './errors.js';
 import { gtFolderDataset } from './gt-folder.js';
@@ -18,6 +19,11 @@ export interface OpenDatasetOptions {
   seed?: number;
   /** For iam: a split list of line or form ids (IAM's trainset.txt, say). Default: every line. */
   splitFile?: string;
+  /**
+   * For file data (manifest, iam, gt, page): every file must resolve, symlinks followed, inside this directory, or
+   * loading it throws a DataError naming it. Default: no confinement (the user typed the path).
+   */
+  dataRoot?: string;
 }
 
 export const DATA_SPECS = ['mnist-lines[:OPTIONS]', 'mnist-unseen[:OPTIONS]', 'textlines[:OPTIONS]', 'manifest:FILE', 'iam:DIR', 'gt:DIR', 'page:DIR'] as const;
@@ -61,6 +67,7 @@ export function syntheticSpec(kind: (typeof SYNTHETIC_KINDS)[number], options: R
  */
 export async function openDataset(spec: string, options: OpenDatasetOptions = {}): Promise<Dataset> {
   const preprocess = { ...DEFAULT_PREPROCESS, ...options.preprocess };
+  const root = options.dataRoot !== undefined ? await dataRoot(options.dataRoot) : undefined;
   const [kind, ...rest] = spec.split(':');
   const arg = rest.join(':');
   if (options.splitFile !== undefined && kind !== 'iam') throw new DataError(`data spec '${spec}': splitFile applies to iam:DIR only`);
@@ -80,16 +87,16 @@ export async function openDataset(spec: string, options: OpenDatasetOptions = {}
     }
     case 'manifest':
       if (!arg) throw new DataError(`data spec '${spec}': expected manifest:PATH`);
-      return manifestDataset(arg, preprocess);
+      return manifestDataset(arg, preprocess, root);
     case 'iam':
       if (!arg) throw new DataError(`data spec '${spec}': expected iam:DIR`);
-      return iamDataset(arg, preprocess, { split: options.splitFile });
+      return iamDataset(arg, preprocess, { split: options.splitFile, root });
     case 'gt':
       if (!arg) throw new DataError(`data spec '${spec}': expected gt:DIR`);
-      return gtFolderDataset(arg, preprocess);
+      return gtFolderDataset(arg, preprocess, { root });
     case 'page':
       if (!arg) throw new DataError(`data spec '${spec}': expected page:DIR`);
-      return pageXmlDataset(arg, preprocess);
+      return pageXmlDataset(arg, preprocess, root);
     default:
       throw new DataError(`unknown data spec '${spec}' (expected one of: ${DATA_SPECS.join(', ')})`);
   }

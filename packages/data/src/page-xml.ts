@@ -6,6 +6,7 @@ import { decodeImage, inkBytes } from './image-io.js';
 import { normalizeLine, type PreprocessConfig } from './normalize.js';
 import type { LineImage } from './line-image.js';
 import { readUtf8 } from './text-file.js';
+import { checkInsideRoot, type DataRoot } from './data-root.js';
 import { childElements, parseXml, textContent, XmlError, type XmlElement, type XmlNode } from './xml.js';
 
 /** A polygon vertex in page pixels: [x, y]. */
@@ -38,9 +39,10 @@ interface InkPage {
  * TextLine's `Coords` polygon, cut from the Page's `imageFilename` (relative to the XML file, or to its parent
  * when the XML sits in a `page/` folder, as in Transkribus exports), with pixels outside the polygon set to
  * background. The text is the TextLine's own `TextEquiv/Unicode` (lowest `index`, else the first), trimmed, NFC.
- * Errors name the XML file and line.
+ * Errors name the XML file and line. With a `root`, the folder, every XML file and every image must resolve inside it.
  */
-export async function pageXmlDataset(dir: string, preprocess: PreprocessConfig): Promise<Dataset> {
+export async function pageXmlDataset(dir: string, preprocess: PreprocessConfig, root?: DataRoot): Promise<Dataset> {
+  await checkInsideRoot(root, dir, 'PAGE folder');
   let names: string[];
   try {
     names = (await readdir(dir)).filter((n) => n.toLowerCase().endsWith('.xml')).sort();
@@ -50,9 +52,11 @@ export async function pageXmlDataset(dir: string, preprocess: PreprocessConfig):
   const lines: PageLine[] = [];
   for (const name of names) {
     const file = path.join(dir, name);
+    await checkInsideRoot(root, file, 'PAGE XML file');
     const doc = pageLines(file, await readUtf8(file, 'PAGE XML file'));
     if (doc.lines.length === 0) continue;
     const image = await findImage(file, doc.imageFilename, doc.lines[0]!.page.where);
+    await checkInsideRoot(root, image, `${doc.lines[0]!.page.where}: imageFilename`);
     for (const l of doc.lines) lines.push({ ...l, image });
   }
   if (lines.length === 0) throw new DataError(`${dir}: no TextLines in ${names.length} PAGE XML files`);

@@ -20,6 +20,10 @@ export const workerCommand: CommandSpec = {
   flags: [
     { name: 'connect', type: 'string', metavar: 'ENDPOINT', help: "the coordinator's endpoint" },
     { name: 'job', type: 'string', metavar: 'FILE', help: "the run's job.json (model, alphabet, data); default: the job the coordinator sends when this worker joins" },
+    {
+      name: 'data-root', type: 'string', metavar: 'DIR',
+      help: "open only data files (manifests, images, PAGE XML, IAM) that resolve, symlinks followed, inside DIR: the coordinator chooses the data spec (default: the working directory; local workers of `train --workers` get '/')",
+    },
     { name: 'cache-mb', type: 'int', min: 0, metavar: 'N', help: "MiB of decoded training lines to keep in this process (default: the coordinator's --cache-mb)" },
     { name: 'curve-keys', type: 'string', metavar: 'FILE', help: "this worker's key file (from `scriptorium keys`)" },
     { name: 'server-key', type: 'string', metavar: 'KEY', help: "the coordinator's public key (with --curve-keys)" },
@@ -47,12 +51,13 @@ export async function runWorkerCommand(flags: ParsedFlags): Promise<void> {
   // applies, and --cache-mb, when given, overrides its cacheMb (memory is this machine's business).
   const cacheMb = flagValue(flags, 'cache-mb', 'number');
   const local = (job: TrainJob): TrainJob => (cacheMb !== undefined ? { ...job, cacheMb } : job);
+  const dataRoot = str('data-root') ?? process.cwd();
   const jobFile = str('job');
   const fileJob = jobFile ? local(await readJob(jobFile)) : undefined;
   // A model option this version does not know (a job from a newer version) is refused with where the job came from.
   const build = async (job: TrainJob, source: string): Promise<Replica> => {
     try {
-      return await createReplica(job, { onSkip });
+      return await createReplica(job, { onSkip, dataRoot });
     } catch (err) {
       if (err instanceof ModelOptionError) throw new UsageError(`${source}: ${err.message}`, false);
       throw err;

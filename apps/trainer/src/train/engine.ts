@@ -215,7 +215,8 @@ export async function startEngine(o: EngineOptions, start: EngineStart, hooks: E
   });
   try {
     if (o.workers > 0) {
-      const args = ['worker', '--connect', engine.endpoint, '--backend', hooks.backend, '--quiet', ...localCurveArgs(o.curveKeys, curve)];
+      // The user typed the data paths of a local run: its workers open them wherever they are.
+      const args = ['worker', '--connect', engine.endpoint, '--data-root', '/', '--backend', hooks.backend, '--quiet', ...localCurveArgs(o.curveKeys, curve)];
       engine.launchLocal(o.workers, hooks.workerScript ?? process.argv[1]!, hooks.workerNodeArgs ?? process.execArgv, args, log);
       log(`launched ${o.workers} local workers; coordinator at ${engine.endpoint}`);
     } else {
