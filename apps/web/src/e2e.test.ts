@@ -21,6 +21,8 @@ import type { PageState } from './main.js';
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const WEB = path.resolve(import.meta.dirname, '..');
 const FIXTURE = path.join(WEB, 'fixtures/line.png');
+/** The same line on tinted paper as a colour JPEG (made from line.png with sharp): decoded by the browser's own decoder. */
+const COLOUR_FIXTURE = path.join(WEB, 'fixtures/line-colour.jpg');
 const ARTIFACTS = path.join(WEB, 'test-artifacts');
 
 /** The Chromium to drive: SCRIPTORIUM_CHROMIUM, else Debian's or another usual path; undefined when none is installed. */
@@ -133,6 +135,17 @@ describe.skipIf(!executablePath)('the recogniser page in headless Chromium', () 
       `page load to ready (backend ${state.backend}, bundle, warm-up) ${readyMs} ms; to first recognition ${firstMs} ms`,
       `uploaded line (normalised to ${upload.width}x${upload.height}) read in the page in ${upload.ms.toFixed(1)} ms: '${upload.recognition.text}'`,
     );
+  });
+
+  it('reads a colour JPEG through the browser\'s decoder as Node reads it through sharp (text)', async () => {
+    const before = (await pageState()).recognitions;
+    await page.setInputFiles('#image', COLOUR_FIXTURE);
+    const got = await recognitionNumber(before + 1);
+    expect(got.source).toBe('upload');
+    // Not the same pixels: Chromium's JPEG decoder and the mean of R, G, B against libjpeg-turbo in sharp and its
+    // luminance; the text is what should agree.
+    expect(got.recognition.text).toBe((await reference.recognize(readFileSync(COLOUR_FIXTURE))).text);
+    times.push(`colour JPEG (normalised to ${got.width}x${got.height}) read in the page in ${got.ms.toFixed(1)} ms: '${got.recognition.text}'`);
   });
 
   it('reads a line drawn with pointer events, live, exactly as Node reads the same pixels', async () => {
