@@ -123,6 +123,22 @@ describe('WorkerMachine: JOINED and COMPUTING', () => {
     expect(m.shards).toBe(2);
   });
 
+  it('a STEP it already answered (a held shard re-sent after a repeated HELLO) gets the same GRADS, not a second computation', async () => {
+    const { m, sent, computed } = machine();
+    m.start(0);
+    m.receive(welcome());
+    m.receive(step(1));
+    m.receive(welcome()); // the HELLO retry's WELCOME, then the held shard's STEP again
+    m.receive(step(1));
+    m.receive(step(1, Float32Array.of(7, 8), 6)); // the same step and shard at new parameters: computed
+    await flush();
+    expect(computed.map((c) => [c.shard.step, c.shard.version])).toEqual([[1, 5], [1, 6]]);
+    const grads = sent.filter((s) => s.t === 'GRADS');
+    expect(grads).toHaveLength(3);
+    expect(grads[1]).toEqual(grads[0]); // the same message, computeMs included
+    expect(m.shards).toBe(2);
+  });
+
   it('is COMPUTING while computeGradients runs; BYE waits for the GRADS, then resolves', async () => {
     let finish!: () => void;
     const { m, types } = machine({

@@ -15,7 +15,9 @@
  * Setups (onWelcome) and computations run one at a time, in arrival order (the lane): a STEP that
  * arrives during a setup waits for it. A shard still being computed when the worker goes back to
  * CONNECTING is finished and its GRADS sent all the same: a coordinator that only answered late
- * keeps the shard with a worker that rejoins under the same id.
+ * keeps the shard with a worker that rejoins under the same id. A STEP the worker has already answered (same run,
+ * step, shard and parameter version: the coordinator re-sends a held shard's STEP after a repeated HELLO) gets the
+ * same GRADS again, not a second computation.
  */
 import { performance } from 'node:perf_hooks';
 import { firstNonFinite, frameFloats } from '../frames.js';
@@ -73,6 +75,8 @@ export class WorkerMachine {
   private unanswered = 0;
   private authFailures = 0;
   private lastHello = { at: -Infinity, ok: false };
+  /** The last GRADS sent, to answer a repeated STEP without computing it again. */
+  private answered?: { key: string; msg: Message; grads: Float32Array };
   /** Setups and computations, one at a time, in arrival order; never rejects. */
   private lane: Promise<void> = Promise.resolve();
   private tickPeriod = 0;
@@ -266,6 +270,11 @@ export class WorkerMachine {
       this.o.log('warn', `worker ${this.o.id}: STEP ${msg.step} at version ${msg.version} without parameters (have ${session.version}); rejoining`);
       return this.rejoin(Date.now());
     }
+    const key = `${session.run}/${msg.step}/${msg.shard}/${session.version}`;
+    if (this.answered?.key === key) {
+      this.o.log('debug', `worker ${this.o.id}: STEP ${msg.step} shard ${msg.shard} again; sending its GRADS again`);
+      return this.send(this.answered.msg, this.answered.grads);
+    }
     this.enter({ name: 'COMPUTING', session, step: msg.step, shard: msg.shard });
     const t0 = performance.now();
     const shard = { step: msg.step, shard: msg.shard, items: msg.items, version: session.version, ...(msg.next ? { next: msg.next } : {}) };
@@ -273,7 +282,9 @@ export class WorkerMachine {
     const computeMs = performance.now() - t0;
     checkGradientResult(r, size, msg);
     this.shards++;
-    if (this.state.name !== 'STOPPED') await this.send({ t: 'GRADS', step: msg.step, shard: msg.shard, lossSum: r.lossSum, count: r.count, computeMs }, r.grads);
+    const grads: Message = { t: 'GRADS', step: msg.step, shard: msg.shard, lossSum: r.lossSum, count: r.count, computeMs };
+    this.answered = { key, msg: grads, grads: r.grads };
+    if (this.state.name !== 'STOPPED') await this.send(grads, r.grads);
     if (this.state.name === 'COMPUTING') this.enter({ name: 'JOINED', session: this.state.session });
   }
 
