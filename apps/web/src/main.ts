@@ -85,7 +85,7 @@ async function start(): Promise<void> {
   const url = new URL(from, location.href);
   useBundle(await loadBundleFromUrl(url), url.pathname);
   // One forward pass on a blank line: the backend compiles its kernels now, not on the user's first line.
-  await recognizer!.recognizeSamples([{ id: 'warm-up', text: '', image: { data: new Float32Array(32 * 64), width: 64, height: 32 } }].map((s) => ({ ...s, image: normalizeLineSync(s.image, recognizer!.meta.preprocess) })));
+  await recognizer!.recognizeImages([{ data: new Float32Array(32 * 64), width: 64, height: 32 }]);
   state.readyAt = performance.now();
 }
 

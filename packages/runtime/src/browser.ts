@@ -37,7 +37,7 @@ export async function initBrowserBackend(options: BrowserBackendOptions = {}): P
   if (wanted !== 'cpu') {
     try {
       if (!options.wasmPaths) throw new Error('no wasmPaths given');
-      setWasmPaths(options.wasmPaths as string);
+      setWasmPaths(options.wasmPaths);
       if (await tf.setBackend('wasm')) {
         await tf.ready();
         const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT') as boolean;
