@@ -148,6 +148,16 @@ describe.skipIf(!executablePath)('the recogniser page in headless Chromium', () 
     times.push(`colour JPEG (normalised to ${got.width}x${got.height}) read in the page in ${got.ms.toFixed(1)} ms: '${got.recognition.text}'`);
   });
 
+  it('loads a bundle the user picks (its four files) and reads with it as Node does', async () => {
+    const before = (await pageState()).recognitions;
+    await page.setInputFiles('#bundle', ['bundle.json', 'model.json', 'weights.bin', 'alphabet.json'].map((f) => path.join(bundle, f)));
+    await page.waitForFunction(() => document.getElementById('model')!.textContent!.endsWith('(chosen files)'));
+    await page.setInputFiles('#image', []);
+    await page.setInputFiles('#image', FIXTURE);
+    const got = await recognitionNumber(before + 1);
+    expectSame(got.recognition, await reference.recognize(readFileSync(FIXTURE)));
+  });
+
   it('reads a line drawn with pointer events, live, exactly as Node reads the same pixels', async () => {
     const before = (await pageState()).recognitions;
     const box = (await page.locator('#pad').boundingBox())!;
