@@ -5,6 +5,7 @@ import { Alphabet, mnistLines, writeLinePng } from '@scriptorium/data';
 import { buildModel, Recognizer, saveBundle } from '@scriptorium/models';
 import { initBackend } from '@scriptorium/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UsageError } from '../cli/errors.js';
 import { HttpError, Slots, startServer, type RunningServer } from './serve.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'serve-'));
@@ -49,8 +50,9 @@ describe('scriptorium serve', () => {
     expect(Buffer.from(await weights.arrayBuffer()).equals(readFileSync(path.join(bundle, 'weights.bin')))).toBe(true);
     expect((await fetch(new URL('bundle/secret.txt', server.url))).status).toBe(404);
     expect((await fetch(new URL('nope.js', server.url))).status).toBe(404);
-    // A path that climbs out of the page's directory is not found, not read.
+    // A path that climbs out of the page's directory is not found, not read; nor is a malformed escape.
     expect((await fetch(new URL('/%2e%2e/%2e%2e/etc/passwd', server.url))).status).toBe(404);
+    expect((await fetch(new URL('/%E0%A4%A', server.url))).status).toBe(404);
   });
 
   it('bad requests get 4xx with a message, and the server keeps answering', async () => {
@@ -67,6 +69,13 @@ describe('scriptorium serve', () => {
     expect(await refusal(await post(Buffer.alloc(64 * 1024 + 1), 'image/png'))).toEqual({ status: 413, error: 'image too large: more than 65536 bytes (the server\'s --max-bytes)' });
     expect(await refusal(await fetch(new URL('recognize', server.url)))).toEqual({ status: 405, error: 'POST an image to /recognize' });
     expect((await post(readFileSync(png), 'image/png')).status).toBe(200);
+  });
+
+  it('a port in use is one line saying so, not a stack trace', async () => {
+    const port = Number(new URL(server.url).port);
+    await expect(startServer({ model: bundle, port, webDir: web, backend: 'wasm' })).rejects.toThrow(
+      new UsageError(`serve: cannot listen on 127.0.0.1:${port} (EADDRINUSE); pick another --port (0: any free one) or --host`, false),
+    );
   });
 
   it('bounds concurrency: beyond --concurrency and --queue, requests get 503 (Slots)', async () => {

@@ -108,7 +108,13 @@ async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
 
 /** A file under `root` for a URL path, or undefined when the path leaves it. */
 function fileUnder(root: string, urlPath: string): string | undefined {
-  const file = path.resolve(root, `.${path.posix.normalize(decodeURIComponent(urlPath))}`);
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(urlPath);
+  } catch {
+    return undefined; // a malformed %-escape names no file
+  }
+  const file = path.resolve(root, `.${path.posix.normalize(decoded)}`);
   return file === root || file.startsWith(root + path.sep) ? file : undefined;
 }
 
@@ -200,7 +206,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     });
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL'
+        ? new UsageError(`serve: cannot listen on ${o.host}:${o.port} (${err.code}); pick another --port (0: any free one) or --host`, false)
+        : err),
+    );
     server.listen(o.port, o.host, () => resolve());
   });
   const { port } = server.address() as { port: number };
