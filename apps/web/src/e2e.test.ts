@@ -43,6 +43,8 @@ let browser: Browser;
 let page: Page;
 let reference: Recognizer;
 const times: string[] = [];
+/** Every request the page makes once it is ready: none is expected (reading happens in the tab). */
+const requestsAfterReady: string[] = [];
 
 /** Starts `scriptorium serve` from source on a free port; resolves with its URL. */
 function startServe(model: string): Promise<string> {
@@ -114,7 +116,6 @@ describe.skipIf(!executablePath)('the recogniser page in headless Chromium', () 
     await page.goto(url);
     await page.evaluate(() => (window as unknown as { scriptorium: PageState }).scriptorium.ready);
     const readyMs = Date.now() - t0;
-    const requestsAfterReady: string[] = [];
     page.on('request', (r) => requestsAfterReady.push(r.url()));
     await page.setInputFiles('#image', FIXTURE);
     const upload = await recognitionNumber(1);
@@ -188,6 +189,7 @@ describe.skipIf(!executablePath)('the recogniser page in headless Chromium', () 
     expectSame(settled.recognition, node);
     times.push(`drawn line (768x128 canvas, normalised to ${settled.width}x${settled.height}) read in the page in ${settled.ms.toFixed(1)} ms: '${settled.recognition.text}'`);
 
+    expect(requestsAfterReady).toEqual([]); // uploads, a picked bundle and drawing included
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, 'web-e2e.png'), fullPage: true });
     console.log(`web e2e (bundle ${path.relative(ROOT, bundle) || bundle}):\n  ${times.join('\n  ')}\n  screenshot: ${path.relative(ROOT, path.join(ARTIFACTS, 'web-e2e.png'))}`);
