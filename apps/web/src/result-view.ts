@@ -2,9 +2,9 @@
 import type { LineImage } from '@scriptorium/data/browser';
 import type { Recognition } from '@scriptorium/models/browser';
 
-/** A confidence in [0, 1] as a colour from red (0) to green (1). */
+/** A confidence as a colour: red at 0.5 and below (a guess among two), through yellow, to green at 1. */
 export function confidenceColour(p: number): string {
-  const hue = Math.round(120 * Math.min(1, Math.max(0, p)));
+  const hue = Math.round(120 * Math.min(1, Math.max(0, 2 * p - 1)));
   return `hsl(${hue} 75% ${hue > 60 ? 30 : 40}%)`;
 }
 
