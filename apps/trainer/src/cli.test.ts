@@ -77,6 +77,10 @@ describe('scriptorium train', () => {
     expect(json.charConfidences).toHaveLength([...json.text].length);
     expect(json.spans).toHaveLength([...json.text].length);
     for (const c of json.charConfidences) expect(c > 0 && c <= 1).toBe(true);
+    // --max-image-pixels below the line's pixels: refused from its header, one line naming the cap.
+    const capped = await cli(['recognize', '--model', path.join(out, 'best'), '--max-image-pixels', '100', png]);
+    expect(capped.code).toBe(2);
+    expect(capped.stderr.trim()).toMatch(new RegExp(`^scriptorium recognize: ${png}: image of \\d+x32 = [\\d,]+ pixels is over the cap of 100 `));
   });
 
   it('each validation scores the valid lines as a fresh evaluation of that model does (the lines are loaded once and kept)', async () => {

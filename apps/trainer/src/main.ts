@@ -2,6 +2,7 @@
 import { createRequire } from 'node:module';
 import { UsageError } from './cli/errors.js';
 import { parseFlags, usage, type CommandSpec, type ParsedFlags } from './cli/flags.js';
+import { applyImageCap } from './cli/image-cap.js';
 import { demoCommand, runDemo } from './commands/demo.js';
 import { evalCommand, runEval } from './commands/eval.js';
 import { keysCommand, runKeys } from './commands/keys.js';
@@ -60,7 +61,9 @@ async function main(argv: string[]): Promise<number> {
       console.log(usage(spec));
       return 0;
     }
-    await run(parseFlags(spec, rest));
+    const flags = parseFlags(spec, rest);
+    applyImageCap(flags);
+    await run(flags);
     return 0;
   } catch (err) {
     const e = err as Error;

@@ -5,6 +5,7 @@ import { DATA_HELP } from '../cli/data-help.js';
 import { UsageError } from '../cli/errors.js';
 import { flagChoice, flagValue, type CommandSpec, type ParsedFlags } from '../cli/flags.js';
 import { checkOutputPath, writeFileAtomic } from '../cli/output-file.js';
+import { IMAGE_CAP_FLAG } from '../cli/image-cap.js';
 import { errorReport, formatErrorReport } from '../train/error-report.js';
 import { evaluateSamplesEach, loadLines } from '../train/evaluate.js';
 import { DECODE_FLAGS, decodeOptions } from '../train/lm.js';
@@ -17,6 +18,7 @@ export const evalCommand: CommandSpec = {
   synopsis: '--model DIR [--data SPEC] [options]',
   flags: [
     { name: 'model', type: 'string', metavar: 'DIR', help: 'model bundle directory (e.g. runs/NAME/best)' },
+    IMAGE_CAP_FLAG,
     { name: 'data', type: 'string', default: 'mnist-lines', metavar: 'SPEC', help: DATA_HELP },
     { name: 'split', type: 'string', choices: SPLITS, default: 'test', help: 'which split of a generated dataset (mnist-lines, mnist-unseen, textlines)' },
     { name: 'lines', type: 'int', min: 1, default: 500, help: 'lines to score (generated data: how many to compose)' },

@@ -2,6 +2,7 @@ import { Recognizer } from '@scriptorium/models';
 import { BACKEND_NAMES, initBackend } from '@scriptorium/runtime';
 import { UsageError } from '../cli/errors.js';
 import { flagChoice, flagValue, type CommandSpec, type ParsedFlags } from '../cli/flags.js';
+import { IMAGE_CAP_FLAG } from '../cli/image-cap.js';
 import { DECODE_FLAGS, decodeOptions } from '../train/lm.js';
 
 export const recognizeCommand: CommandSpec = {
@@ -11,6 +12,7 @@ export const recognizeCommand: CommandSpec = {
   positionals: true,
   flags: [
     { name: 'model', type: 'string', metavar: 'DIR', help: 'model bundle directory' },
+    IMAGE_CAP_FLAG,
     ...DECODE_FLAGS,
     { name: 'json', type: 'boolean', default: false, help: 'one JSON object per image: file, text, confidence, charConfidences (per character: its class\'s best posterior over its span), spans (per character, in input pixels)' },
     { name: 'backend', type: 'string', choices: BACKEND_NAMES, default: 'auto', help: 'tfjs backend' },

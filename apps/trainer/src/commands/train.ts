@@ -7,6 +7,7 @@ import { ModelOptionError } from '@scriptorium/models';
 import { initBackend } from '@scriptorium/runtime';
 import { UsageError } from '../cli/errors.js';
 import type { CommandSpec, ParsedFlags } from '../cli/flags.js';
+import { IMAGE_CAP_FLAG } from '../cli/image-cap.js';
 import { createReplica, type ModelChoice, type Replica, type TrainJob } from '../job.js';
 import { latestRunCheckpoint, type AppState } from '../train/checkpoint.js';
 import { freshOptimizerState, startEngine } from '../train/engine.js';
@@ -24,7 +25,7 @@ export const trainCommand: CommandSpec = {
   name: 'train',
   summary: 'Train a recogniser: in this process (--workers 0), with local worker processes (--workers N), or with remote workers (--listen).',
   synopsis: '[--data SPEC] [--model pham2014|cnn-blstm] [--workers N | --listen tcp://HOST:PORT] [options]',
-  flags: TRAIN_FLAGS,
+  flags: [...TRAIN_FLAGS, IMAGE_CAP_FLAG],
 };
 
 export interface TrainHooks {

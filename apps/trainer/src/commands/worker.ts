@@ -3,6 +3,7 @@ import { ModelOptionError } from '@scriptorium/models';
 import { BACKEND_NAMES, initBackend } from '@scriptorium/runtime';
 import { UsageError } from '../cli/errors.js';
 import { flagValue, type CommandSpec, type ParsedFlags } from '../cli/flags.js';
+import { IMAGE_CAP_FLAG } from '../cli/image-cap.js';
 import { createReplica, jobDifferences, readJob, type Replica, type TrainJob } from '../job.js';
 import { HEARTBEAT_MISSES, joinTimeoutMs } from '../train/engine.js';
 import { readCurveKeys } from './keys-file.js';
@@ -24,6 +25,7 @@ export const workerCommand: CommandSpec = {
       name: 'data-root', type: 'string', metavar: 'DIR',
       help: "open only data files (manifests, images, PAGE XML, IAM) that resolve, symlinks followed, inside DIR: the coordinator chooses the data spec (default: the working directory; local workers of `train --workers` get '/')",
     },
+    IMAGE_CAP_FLAG,
     { name: 'cache-mb', type: 'int', min: 0, metavar: 'N', help: "MiB of decoded training lines to keep in this process (default: the coordinator's --cache-mb)" },
     { name: 'curve-keys', type: 'string', metavar: 'FILE', help: "this worker's key file (from `scriptorium keys`)" },
     { name: 'server-key', type: 'string', metavar: 'KEY', help: "the coordinator's public key (with --curve-keys)" },
