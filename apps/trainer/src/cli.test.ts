@@ -77,10 +77,31 @@ describe('scriptorium train', () => {
     expect(json.charConfidences).toHaveLength([...json.text].length);
     expect(json.spans).toHaveLength([...json.text].length);
     for (const c of json.charConfidences) expect(c > 0 && c <= 1).toBe(true);
+  });
+
+  it('recognize: --max-image-pixels refuses a larger image; --page-xml writes TextEquivs into a copy of the file', async () => {
+    const out = path.join(tmp, 'inproc'); // the bundle of the test above
+    const line = mnistLines({ split: 'test', count: 1, seed: 3 }).compose(0);
+    const png = path.join(out, 'line.png');
+    const json = await (await Recognizer.load(path.join(out, 'best'))).recognize(png);
     // --max-image-pixels below the line's pixels: refused from its header, one line naming the cap.
     const capped = await cli(['recognize', '--model', path.join(out, 'best'), '--max-image-pixels', '100', png]);
     expect(capped.code).toBe(2);
     expect(capped.stderr.trim()).toMatch(new RegExp(`^scriptorium recognize: ${png}: image of \\d+x32 = [\\d,]+ pixels is over the cap of 100 `));
+
+    // --page-xml: the same line as the page image, one TextLine covering it: the same text as the PNG alone, written
+    // into a copy of the file whose other bytes are unchanged.
+    const w = line.image.width - 1;
+    const xml = `<?xml version="1.0"?>\n<PcGts><Page imageFilename="line.png"><TextRegion id="r"><Coords points="0,0 ${w},0 ${w},31 0,31"/>\n` +
+      `<TextLine id="t1"><Coords points="0,0 ${w},0 ${w},31 0,31"/></TextLine>\n</TextRegion></Page></PcGts>\n`;
+    writeFileSync(path.join(out, 'page.xml'), xml);
+    const paged = await cli(['recognize', '--model', path.join(out, 'best'), '--page-xml', path.join(out, 'page.xml'), '--out', path.join(out, 'page-out.xml')]);
+    expect(paged.code, paged.stderr).toBe(0);
+    const equiv = `<TextEquiv conf="${json.confidence.toFixed(4)}"><Unicode>${json.text}</Unicode></TextEquiv>`;
+    expect(readFileSync(path.join(out, 'page-out.xml'), 'utf8')).toBe(xml.replace('"/></TextLine>', `"/>${equiv}</TextLine>`));
+    expect(paged.stdout).toBe(`t1\t${json.text}\t${json.confidence.toFixed(3)}\n`);
+    const same = await cli(['recognize', '--model', path.join(out, 'best'), '--page-xml', path.join(out, 'page.xml'), '--out', path.join(out, 'page.xml')]);
+    expect([same.code, same.stderr.split('\n')[0]]).toEqual([2, `scriptorium recognize: recognize --page-xml: --out ${path.join(out, 'page.xml')} is the input file; write the result elsewhere`]);
   });
 
   it('each validation scores the valid lines as a fresh evaluation of that model does (the lines are loaded once and kept)', async () => {

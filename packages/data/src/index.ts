@@ -25,6 +25,7 @@ export type { ComposedLine, MnistLayoutOptions, MnistLinesDataset, MnistLinesOpt
 export { DATA_SPECS, isSyntheticSpec, openDataset, parseSpecOptions, syntheticSpec, SYNTHETIC_KINDS } from './open-dataset.js';
 export type { OpenDatasetOptions } from './open-dataset.js';
 export { pageXmlDataset } from './page-xml.js';
+export { pageXmlWithText, readPageForRecognition, type PageForRecognition, type PageLineText, type PageRecognitionLine } from './page-xml-write.js';
 export { checkEncodedImagePixels, checkImagePixels, DEFAULT_MAX_IMAGE_PIXELS, MAX_IMAGE_PIXELS_ENV, maxImagePixels, setMaxImagePixels } from './pixel-cap.js';
 export { augmentSample, loadSample, Prefetcher, sampleSeed } from './prefetch.js';
 export type { PrefetchOptions } from './prefetch.js';

@@ -150,8 +150,8 @@ describe('pageXmlDataset', () => {
       [pageXml('black.png', textLine('p', '0,0 5;0 5,5', 'x')), `${file}:7: bad Coords point '5;0' in TextLine 'p' (expected 'x1,y1 x2,y2 ...')`],
       [pageXml('nope.png', textLine('l', '0,0 5,0 5,5', 'x')), `${file}:4: image 'nope.png' not found (looked for ${path.join(bad, 'nope.png')})`],
       [pageXml('black.png', `${textLine('d', '0,0 5,0 5,5', 'x')}\n${textLine('d', '0,0 5,0 5,5', 'y')}`), `${file}:10: duplicate TextLine id 'd' (first on line 7)`],
-      [pageXml('black.png', '      <TextLine id="x"><Coords points="0,0 1,0 1,1">\n      </TextLine>'), `${file}:8: </TextLine> closes <Coords> (opened on line 7)`],
-      [pageXml('black.png', '      <TextLine id="x"><TextEquiv><Unicode>&nbsp;</Unicode></TextEquiv></TextLine>'), `${file}:7: unknown entity '&nbsp;'`],
+      [pageXml('black.png', '      <TextLine id="x"><Coords points="0,0 1,0 1,1">\n      </TextLine>'), `${file}:8: column 17: unexpected close tag`],
+      [pageXml('black.png', '      <TextLine id="x"><TextEquiv><Unicode>&nbsp;</Unicode></TextEquiv></TextLine>'), `${file}:7: column 49: undefined entity`],
       ['<?xml version="1.0"?>\n<mets/>', `${file}:2: root element is <mets>, expected <PcGts> (PAGE XML)`],
     ];
     for (const [xml, message] of cases) {
@@ -161,7 +161,7 @@ describe('pageXmlDataset', () => {
     // Hostile files: a DTD that declares entities, and TextLine text nested 20,000 elements deep (once a raw RangeError).
     const deep = `      <TextLine id="deep"><Coords points="0,0 5,0 5,5"/><TextEquiv><Unicode>${'<b>'.repeat(20_000)}x${'</b>'.repeat(20_000)}</Unicode></TextEquiv></TextLine>`;
     const hostile: [string, string][] = [
-      [`<?xml version="1.0"?>\n<!DOCTYPE PcGts [<!ENTITY e "x">]>\n${pageXml('black.png', textLine('l', '0,0 5,0 5,5', '&e;'))}`, `${file}:2: DOCTYPE with an internal subset is not supported`],
+      [`<?xml version="1.0"?>\n<!DOCTYPE PcGts [<!ENTITY e "x">]>\n${pageXml('black.png', textLine('l', '0,0 5,0 5,5', '&e;'))}`, `${file}:2: DOCTYPE with an internal subset (entity declarations) is not supported`],
       [pageXml('black.png', deep), `${file}:7: <b> nests elements deeper than 256 levels`],
     ];
     for (const [xml, message] of hostile) {

@@ -24,6 +24,8 @@ export interface PageLine {
   where: string;
   /** The Page element's line and declared size (0 when not given), for image errors. */
   page: { where: string; width: number; height: number };
+  /** The TextLine element, with its place in the source. */
+  element: XmlElement;
 }
 
 /** The decoded page image as ink bytes (0 background .. 255 ink), row-major. */
@@ -76,8 +78,8 @@ export async function pageXmlDataset(dir: string, preprocess: PreprocessConfig, 
   };
 }
 
-/** Parses one PAGE document into its lines (image paths still as written in the file). */
-function pageLines(file: string, source: string): { lines: PageLine[]; imageFilename: string } {
+/** Parses one PAGE document into its lines (image paths still as written in the file); for training, each needs a text. */
+export function pageLines(file: string, source: string, requireText = true): { lines: PageLine[]; imageFilename: string; page: PageLine['page'] } {
   let root: XmlElement;
   try {
     root = parseXml(source);
@@ -101,10 +103,10 @@ function pageLines(file: string, source: string): { lines: PageLine[]; imageFile
     if (first !== undefined) throw new DataError(`${where}: duplicate TextLine id '${lineId}' (first on line ${first})`);
     seen.set(lineId, tl.line);
     const text = lineText(tl);
-    if (text === '') throw new DataError(`${where}: TextLine '${lineId}' has no text (no TextEquiv/Unicode, or an empty one)`);
-    lines.push({ id: `${stem}_${lineId}`, text, points: linePoints(tl, file, lineId), image: imageFilename, where, page: pageInfo });
+    if (text === '' && requireText) throw new DataError(`${where}: TextLine '${lineId}' has no text (no TextEquiv/Unicode, or an empty one)`);
+    lines.push({ id: `${stem}_${lineId}`, text, points: linePoints(tl, file, lineId), image: imageFilename, where, page: pageInfo, element: tl });
   }
-  return { lines, imageFilename };
+  return { lines, imageFilename, page: pageInfo };
 }
 
 /** The elements named `name` under `el`, in document order, not looking inside a match (iterative: any depth). */
@@ -156,7 +158,7 @@ function linePoints(tl: XmlElement, file: string, lineId: string): Point[] {
 }
 
 /** The page image: relative to the XML file, or to its parent when the XML is in a `page/` folder (Transkribus). */
-async function findImage(xmlFile: string, imageFilename: string, where: string): Promise<string> {
+export async function findImage(xmlFile: string, imageFilename: string, where: string): Promise<string> {
   const xmlDir = path.dirname(xmlFile);
   const candidates = [path.resolve(xmlDir, imageFilename)];
   if (path.basename(xmlDir) === 'page') candidates.push(path.resolve(xmlDir, '..', imageFilename));
@@ -194,7 +196,7 @@ class PageCache {
   }
 }
 
-async function decodePage(line: PageLine): Promise<InkPage> {
+export async function decodePage(line: Pick<PageLine, 'image' | 'page'>): Promise<InkPage> {
   const { where, width, height } = line.page;
   const img = await decodeImage(line.image, `${where}: image '${line.image}'`);
   if ((width > 0 && width !== img.width) || (height > 0 && height !== img.height)) {

@@ -14,7 +14,7 @@ describe('parseXml', () => {
         '</p:doc>',
       ].join('\r\n'),
     );
-    expect(root.name).toBe('doc'); // prefix dropped
+    expect([root.name, root.qname]).toEqual(['doc', 'p:doc']); // matched by local name, written with its prefix
     expect(root.attrs).toEqual({ 'xmlns:p': 'urn:x', a: '1 & 2', b: 'say "hi"' });
     expect(root.line).toBe(4);
     const [item] = childElements(root, 'item');
@@ -23,22 +23,22 @@ describe('parseXml', () => {
     expect(textContent(text!)).toBe('x < y & <raw> z');
   });
 
+  // saxes's messages, with the column; the line goes to XmlError.line (and callers put it beside the file name).
   const errors: [string, string, number][] = [
-    ['<a>\n<b>\n</a>', '</a> closes <b> (opened on line 2)', 3],
-    ['<a>\n  <b>', '<b> is never closed', 2],
-    ['<a x="1"\n x="2"/>', "duplicate attribute 'x' in <a>", 2],
-    ['<a>\n&nbsp;</a>', "unknown entity '&nbsp;' (expected &amp; &lt; &gt; &quot; &apos; or &#N;)", 2],
-    ['<a>\n\nfish & chips</a>', "'&' must start an entity reference like '&amp;'", 3],
-    ['<a>&#0;</a>', "character reference '&#0;' is not a valid XML character", 1],
-    ['<a/>\n<b/>', 'second root element <b>', 2],
-    ['text<a/>', 'text outside the root element', 1],
-    ['<a x=1/>', "expected a quoted value for attribute 'x' in <a>", 1],
-    ['<a>\n<!-- open', "unterminated comment (no '-->')", 2],
-    ['<a b="1"c="2"/>', "expected whitespace, '>' or '/>' in <a>", 1],
-    ['', 'no root element', 1],
+    ['<a>\n<b>\n</a>', 'column 4: unexpected close tag', 3],
+    ['<a>\n  <b>', 'column 5: unclosed tag: b', 2],
+    ['<a x="1"\n x="2"/>', 'column 8: duplicate attribute: x', 2],
+    ['<a>\n&nbsp;</a>', 'column 6: undefined entity', 2],
+    ['<a>&#0;</a>', 'column 7: malformed character entity', 1],
+    ['<a/>\n<b/>', 'column 3: documents may contain only one root', 2],
+    ['text<a/>', 'column 5: text data outside of root node', 1],
+    ['<a x=1/>', 'column 6: unquoted attribute value', 1],
+    ['<a>\n<!-- open', 'column 9: unclosed tag: a', 2],
+    ['<a b="1"c="2"/>', 'column 9: no whitespace between attributes', 1],
+    ['', 'column 0: document must contain a root element', 1],
     // A DTD with an internal subset could declare entities (billion laughs, external files): refused.
-    ['<?xml version="1.0"?>\n<!DOCTYPE a [\n<!ENTITY x "xx">\n]>\n<a>&x;</a>', 'DOCTYPE with an internal subset is not supported', 2],
-    ['<a __proto__="1" __proto__="2"/>', "duplicate attribute '__proto__' in <a>", 1],
+    ['<?xml version="1.0"?>\n<!DOCTYPE a [\n<!ENTITY x "xx">\n]>\n<a>&x;</a>', 'DOCTYPE with an internal subset (entity declarations) is not supported', 4],
+    ['<a __proto__="1" __proto__="2"/>', 'column 32: duplicate attribute: __proto__', 1],
     [`<r>\n${'<a>'.repeat(MAX_XML_DEPTH)}`, `<a> nests elements deeper than ${MAX_XML_DEPTH} levels`, 2],
   ];
   for (const [xml, message, line] of errors) {
@@ -53,6 +53,17 @@ describe('parseXml', () => {
       expect([(caught as XmlError).message, (caught as XmlError).line]).toEqual([message, line]);
     });
   }
+
+  it('records where each element lies in the source: start tag, content and end tag, CRLF and astral characters counted', () => {
+    const src = '<?xml version="1.0"?>\r\n<pc:r xmlns:pc="u">\r\n \u{1D518}\u00e9<pc:b x="1"/>\r\n<c >t&amp;</c ></pc:r>';
+    const root = parseXml(src);
+    const [b] = childElements(root, 'b'), [c] = childElements(root, 'c');
+    expect(src.slice(root.start, root.contentStart)).toBe('<pc:r xmlns:pc="u">');
+    expect(src.slice(root.contentEnd, root.end)).toBe('</pc:r>');
+    expect([src.slice(b!.start, b!.end), b!.contentStart, b!.contentEnd]).toEqual(['<pc:b x="1"/>', b!.end, b!.end]);
+    expect([src.slice(c!.contentStart, c!.contentEnd), src.slice(c!.contentEnd, c!.end), textContent(c!)]).toEqual(['t&amp;', '</c >', 't&']);
+    expect(root.end).toBe(src.length);
+  });
 
   it('stores toString, constructor, __proto__ and hasOwnProperty as ordinary attributes', () => {
     const el = parseXml('<a toString="1" constructor="2" __proto__="3" hasOwnProperty="4" valueOf="5"/>');

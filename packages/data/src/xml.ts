@@ -1,14 +1,19 @@
+import { SaxesParser } from 'saxes';
+
 /**
- * A small, strict XML parser, enough for PAGE XML: elements, attributes (' or " quoted), self-closing tags,
- * text, the five predefined entities and character references, comments, CDATA, processing instructions and a
- * DOCTYPE without entity declarations. Namespace prefixes are dropped from element names (`pc:TextLine` ->
- * `TextLine`) so that callers need not depend on a namespace URI. Elements nest at most `maxDepth` deep
- * (default MAX_XML_DEPTH). Errors carry the 1-based line.
+ * XML read through saxes (a maintained, conformant streaming parser) into a small tree, enough for PAGE XML.
+ * Element names keep their qualified form (`qname`) and are matched by local name (`name`: `pc:TextLine` ->
+ * `TextLine`) so that callers need not depend on a namespace URI. Every element records where it lies in the
+ * source (offsets into the string as given), so that a caller can rewrite one element and keep every other
+ * byte (pageXmlWithText). Elements nest at most `maxDepth` deep (default MAX_XML_DEPTH); a DOCTYPE with an
+ * internal subset (entity declarations: billion laughs, external files) is refused. Errors carry the 1-based line.
  */
 
 export interface XmlElement {
   /** Local name: the qualified name without its prefix. */
   name: string;
+  /** The name as written, prefix included. */
+  qname: string;
   /**
    * Attributes by qualified name, entities decoded. An object without a prototype: `toString`,
    * `constructor` or `__proto__` are attributes like any other.
@@ -17,6 +22,11 @@ export interface XmlElement {
   children: XmlNode[];
   /** Line of the element's `<`. */
   line: number;
+  /** Offsets in the source: the `<` of the start tag, just after its `>`, the `<` of the end tag, just after its `>`. */
+  start: number;
+  contentStart: number;
+  contentEnd: number;
+  end: number;
 }
 
 export type XmlNode = XmlElement | string;
@@ -30,134 +40,60 @@ export class XmlError extends Error {
   }
 }
 
-/** The five entities XML predefines, by name. */
+/** The five entities XML predefines, by name (IAM's lines.txt writes them too). */
 export const NAMED_ENTITIES: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
 /** How deep elements may nest by default: PAGE XML needs under 10 levels; 20,000 is an attack or a broken file. */
 export const MAX_XML_DEPTH = 256;
-const NAME = /[^\s<>/=!?"']+/y;
-const SPACE = /\s*/y;
 
 export interface ParseXmlOptions {
   /** Deepest element nesting allowed (the root is depth 1). Default MAX_XML_DEPTH. */
   maxDepth?: number;
 }
 
-/** Parses a whole document and returns its root element. Line ends are normalised to `\n`. */
+/** Parses a whole document and returns its root element; the first error is thrown as an XmlError. */
 export function parseXml(source: string, options: ParseXmlOptions = {}): XmlElement {
   const maxDepth = options.maxDepth ?? MAX_XML_DEPTH;
-  const text = source.replace(/\r\n?/g, '\n');
-  const lineStarts = [0];
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1);
-  function lineAt(pos: number): number {
-    let lo = 0, hi = lineStarts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (lineStarts[mid]! <= pos) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo + 1;
-  }
-  function fail(message: string, pos: number): never {
-    throw new XmlError(message, lineAt(pos));
-  }
-  const indexOrFail = (token: string, from: number, what: string, start: number): number => {
-    const at = text.indexOf(token, from);
-    return at >= 0 ? at : fail(`unterminated ${what} (no '${token}')`, start);
+  const parser = new SaxesParser({ position: true });
+  const fail = (message: string, line = parser.line): never => {
+    throw new XmlError(message, line);
   };
-  const decode = (raw: string, pos: number): string =>
-    raw.includes('&') ? raw.replace(/&([^&;]*)(;?)/g, (m, ref: string, semi: string, offset: number) => decodeReference(ref, semi, pos + offset)) : raw;
-  const decodeReference = (ref: string, semi: string, pos: number): string => {
-    if (!semi) return fail(`'&' must start an entity reference like '&amp;'`, pos);
-    if (/^#x[0-9a-fA-F]+$|^#[0-9]+$/.test(ref)) {
-      const code = ref[1] === 'x' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
-      const valid = code === 0x9 || code === 0xa || code === 0xd || (code >= 0x20 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff));
-      return valid ? String.fromCodePoint(code) : fail(`character reference '&${ref};' is not a valid XML character`, pos);
-    }
-    return NAMED_ENTITIES[ref] ?? fail(`unknown entity '&${ref};' (expected &amp; &lt; &gt; &quot; &apos; or &#N;)`, pos);
-  };
-  const readName = (pos: number, what: string): string => {
-    NAME.lastIndex = pos;
-    const m = NAME.exec(text);
-    return m ? m[0] : fail(`expected ${what}`, pos);
-  };
-  const skipSpace = (pos: number): number => {
-    SPACE.lastIndex = pos;
-    SPACE.exec(text);
-    return SPACE.lastIndex;
-  };
-
-  const stack: { el: XmlElement; qname: string }[] = [];
+  // saxes says "2:8: duplicate attribute: x."; the line goes to XmlError.line, the column stays in the message.
+  parser.on('error', (err) => fail(err.message.replace(/^(\d+):(\d+): (.*?)\.?$/, 'column $2: $3')));
+  parser.on('doctype', (doctype) => {
+    if (doctype.includes('[')) fail('DOCTYPE with an internal subset (entity declarations) is not supported');
+  });
+  const stack: XmlElement[] = [];
   let root: XmlElement | undefined;
-  const addText = (value: string, pos: number): void => {
-    const top = stack.at(-1);
-    if (top) top.el.children.push(value);
-    else if (value.trim() !== '') fail('text outside the root element', pos);
-  };
-
-  let pos = 0;
-  while (pos < text.length) {
-    const lt = text.indexOf('<', pos);
-    const end = lt < 0 ? text.length : lt;
-    if (end > pos) addText(decode(text.slice(pos, end), pos), pos);
-    if (lt < 0) break;
-    if (text.startsWith('<!--', lt)) {
-      pos = indexOrFail('-->', lt + 4, 'comment', lt) + 3;
-    } else if (text.startsWith('<![CDATA[', lt)) {
-      const close = indexOrFail(']]>', lt + 9, 'CDATA section', lt);
-      addText(text.slice(lt + 9, close), lt);
-      pos = close + 3;
-    } else if (text.startsWith('<?', lt)) {
-      pos = indexOrFail('?>', lt + 2, 'processing instruction', lt) + 2;
-    } else if (text.startsWith('<!DOCTYPE', lt)) {
-      const gt = indexOrFail('>', lt, 'DOCTYPE', lt);
-      const bracket = text.indexOf('[', lt);
-      if (bracket >= 0 && bracket < gt) fail('DOCTYPE with an internal subset is not supported', lt);
-      pos = gt + 1;
-    } else if (text.startsWith('</', lt)) {
-      const qname = readName(lt + 2, 'an element name after </');
-      const gt = skipSpace(lt + 2 + qname.length);
-      if (text[gt] !== '>') fail(`expected '>' to close </${qname}`, gt);
-      const open = stack.pop();
-      if (!open) fail(`</${qname}> without an open element`, lt);
-      else if (open.qname !== qname) fail(`</${qname}> closes <${open.qname}> (opened on line ${open.el.line})`, lt);
-      pos = gt + 1;
-    } else {
-      const qname = readName(lt + 1, 'an element name after <');
-      if (stack.length >= maxDepth) fail(`<${qname}> nests elements deeper than ${maxDepth} levels`, lt);
-      const attrs = Object.create(null) as Record<string, string>;
-      const el: XmlElement = { name: qname.slice(qname.indexOf(':') + 1), attrs, children: [], line: lineAt(lt) };
-      let p = lt + 1 + qname.length;
-      for (;;) {
-        const afterSpace = skipSpace(p);
-        if (text.startsWith('/>', afterSpace) || text[afterSpace] === '>') {
-          p = afterSpace;
-          break;
-        }
-        if (afterSpace === p) fail(`expected whitespace, '>' or '/>' in <${qname}>`, p);
-        const attr = readName(afterSpace, `an attribute name, '>' or '/>' in <${qname}>`);
-        const eq = skipSpace(afterSpace + attr.length);
-        if (text[eq] !== '=') fail(`expected '=' after attribute '${attr}' in <${qname}>`, eq);
-        const q = skipSpace(eq + 1);
-        const quote = text[q];
-        if (quote !== '"' && quote !== "'") fail(`expected a quoted value for attribute '${attr}' in <${qname}>`, q);
-        const close = indexOrFail(quote!, q + 1, `value of attribute '${attr}'`, q);
-        const raw = text.slice(q + 1, close);
-        if (raw.includes('<')) fail(`'<' in the value of attribute '${attr}'`, q);
-        if (Object.hasOwn(attrs, attr)) fail(`duplicate attribute '${attr}' in <${qname}>`, afterSpace);
-        attrs[attr] = decode(raw, q + 1);
-        p = close + 1;
-      }
-      const parent = stack.at(-1);
-      if (parent) parent.el.children.push(el);
-      else if (root) fail(`second root element <${qname}>`, lt);
-      else root = el;
-      if (text[p] === '>') stack.push({ el, qname });
-      pos = p + (text[p] === '>' ? 1 : 2);
-    }
-  }
-  const open = stack.at(-1);
-  if (open) fail(`<${open.qname}> is never closed`, lineStarts[open.el.line - 1]!);
-  return root ?? fail('no root element', 0);
+  let start = 0, line = 1;
+  parser.on('opentagstart', (tag) => {
+    // Reported once the character after the name is read.
+    start = source.lastIndexOf('<', parser.position - tag.name.length - 1);
+    line = parser.line;
+    if (stack.length >= maxDepth) fail(`<${tag.name}> nests elements deeper than ${maxDepth} levels`);
+  });
+  parser.on('opentag', (tag) => {
+    const attrs = Object.create(null) as Record<string, string>;
+    for (const [k, v] of Object.entries(tag.attributes)) attrs[k] = typeof v === 'string' ? v : v.value;
+    const el: XmlElement = {
+      name: tag.name.slice(tag.name.indexOf(':') + 1), qname: tag.name, attrs, children: [], line,
+      start, contentStart: parser.position, contentEnd: parser.position, end: parser.position,
+    };
+    const parent = stack.at(-1);
+    if (parent) parent.children.push(el);
+    else root = el;
+    stack.push(el);
+  });
+  parser.on('closetag', () => {
+    const el = stack.pop()!;
+    el.end = parser.position;
+    if (el.end !== el.contentStart) el.contentEnd = source.lastIndexOf('</', el.end - 2);
+  });
+  const addText = (text: string) => stack.at(-1)?.children.push(text);
+  parser.on('text', addText);
+  parser.on('cdata', addText);
+  parser.write(source).close();
+  return root ?? fail('no root element');
 }
 
 /** The direct child elements of `el` named `name` (local name). */
@@ -175,4 +111,9 @@ export function textContent(el: XmlElement): string {
     else for (let i = node.children.length - 1; i >= 0; i--) todo.push(node.children[i]!);
   }
   return parts.join('');
+}
+
+/** Text escaped for element content or a double-quoted attribute value. */
+export function escapeXml(text: string): string {
+  return text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 }
