@@ -23,6 +23,24 @@ describe('CharNgramLm', () => {
     expect(lm.logProb([1], 0)).toBe(-Infinity); // the blank is not a character
   });
 
+  it('with a word boundary, contexts stop at it: hand-worked for a trigram model', () => {
+    // Text 'ab ba', order 3, classes a b ' ' (uniform 1/3), boundary ' '. Contexts counted: [^ ^] a, [^ a] b,
+    // [a b] ' ', then [W ' '] b (W: start of word, in place of what came before the space), [' ' b] a.
+    // Unigram: a:2, b:2, ' ':1, N = 5, T = 3: P(c) = (N(c) + 1) / 8, so P(b) = 3/8.
+    // After ' ': b:1: P(b | ' ') = (1 + 3/8) / 2 = 11/16. After [W ' ']: b:1: P(b | W ' ') = (1 + 11/16) / 2 = 27/32.
+    const abc = ['', 'a', 'b', ' '];
+    const wb = CharNgramLm.train('ab ba', { order: 3, alphabet: abc, wordBoundary: ' ' });
+    expect(Math.exp(wb.logProb([1, 3], 2))).toBeCloseTo(27 / 32, 12); // 'a ' + b: the 'a' is cut off
+    expect(Math.exp(wb.logProb([2, 2, 3], 2))).toBeCloseTo(27 / 32, 12); // any word before the space: the same
+    // Without the boundary, [a ' '] was never seen ([b ' '] was): only the bigram answers.
+    const plain = CharNgramLm.train('ab ba', { order: 3, alphabet: abc });
+    expect(Math.exp(plain.logProb([1, 3], 2))).toBeCloseTo(11 / 16, 12);
+    // The scorer and a JSON round trip keep the boundary.
+    const back = CharNgramLm.fromJSON(JSON.parse(JSON.stringify(wb.toJSON())));
+    expect([back.wordBoundary, back.scorer()([2, 2, 3], 2)]).toEqual([' ', wb.logProb([2, 2, 3], 2)]);
+    expect(() => CharNgramLm.train('ab', { order: 3, alphabet, wordBoundary: ' ' })).toThrow("wordBoundary: ' ' is not in the alphabet");
+  });
+
   it('is a distribution over the alphabet in every context (orders 1 to 4)', () => {
     const rng = new Rng(51);
     const text = Array.from({ length: 30 }, () => Array.from({ length: rng.int(8) }, () => 'abc'[rng.int(3)]).join('')).join('\n');

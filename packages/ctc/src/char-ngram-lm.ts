@@ -9,6 +9,14 @@ export interface CharNgramLmOptions {
    * blank, typically index 0) are never predicted. Characters of the text that are not in it are skipped.
    */
   alphabet: readonly string[];
+  /**
+   * A word boundary (typically ' ', which must be in the alphabet): when set, a context does not reach back across
+   * it. What came before the last boundary is replaced by a word-start marker, so a word's characters are predicted
+   * from the boundary and the word so far, whatever the previous word was (the counts of a corpus whose word order
+   * is not the test's then carry over better). The boundary itself is predicted from the word before it. Default:
+   * none, contexts run across words.
+   */
+  wordBoundary?: string;
 }
 
 /** The serialised form: the counts of the full-order n-grams, from which all lower orders are rebuilt. */
@@ -16,11 +24,15 @@ export interface CharNgramLmJson {
   className: 'CharNgramLm';
   order: number;
   alphabet: string[];
-  /** [context class indices (-1 = start of line)..., next class index, count], context of length order - 1. */
+  /** [context class indices (-1 = start of line, -2 = start of word)..., next class index, count], context of length order - 1. */
   ngrams: number[][];
+  /** CharNgramLmOptions.wordBoundary; absent when none. */
+  wordBoundary?: string;
 }
 
 const BOS = -1;
+/** Before the last word boundary, with CharNgramLmOptions.wordBoundary. */
+const BOW = -2;
 
 /**
  * A character n-gram language model with interpolated Witten-Bell smoothing (Witten and Bell 1991; the form in
@@ -36,6 +48,9 @@ const BOS = -1;
 export class CharNgramLm {
   readonly order: number;
   readonly alphabet: readonly string[];
+  readonly wordBoundary: string | undefined;
+  /** The class of wordBoundary; -3 (no class) without one. */
+  private readonly boundary: number;
   /** Characters of the training text that were not in the alphabet (skipped). */
   unknownCharacters = 0;
   private readonly classOf = new Map<string, number>();
@@ -60,6 +75,10 @@ export class CharNgramLm {
     this.order = order;
     this.alphabet = [...alphabet];
     this.vocabulary = this.classOf.size;
+    this.wordBoundary = options.wordBoundary;
+    const boundary = options.wordBoundary === undefined ? -3 : this.classOf.get(options.wordBoundary);
+    if (boundary === undefined) throw new CtcInputError(`wordBoundary: '${options.wordBoundary}' is not in the alphabet`);
+    this.boundary = boundary;
   }
 
   /** Counts the n-grams of `text`, one sequence per line. */
@@ -76,6 +95,7 @@ export class CharNgramLm {
         lm.add(history, c, 1);
         history.push(c);
         history.shift();
+        if (c === lm.boundary) history.fill(BOW, 0, history.length - 1);
       }
     }
     return lm;
@@ -84,7 +104,7 @@ export class CharNgramLm {
   /** Trains on a UTF-8 text file, one sequence per line. */
   static fromJSON(json: CharNgramLmJson): CharNgramLm {
     if (json.className !== 'CharNgramLm') throw new CtcInputError(`className: '${json.className}'; expected 'CharNgramLm'`);
-    const lm = new CharNgramLm({ order: json.order, alphabet: json.alphabet });
+    const lm = new CharNgramLm({ order: json.order, alphabet: json.alphabet, wordBoundary: json.wordBoundary });
     json.ngrams.forEach((g, i) => {
       const next = g[json.order - 1]!;
       const count = g[json.order]!;
@@ -103,7 +123,9 @@ export class CharNgramLm {
       if (context.length !== this.order - 1) continue;
       for (const [c, n] of next) ngrams.push([...context, c, n]);
     }
-    return { className: 'CharNgramLm', order: this.order, alphabet: [...this.alphabet], ngrams };
+    const json: CharNgramLmJson = { className: 'CharNgramLm', order: this.order, alphabet: [...this.alphabet], ngrams };
+    if (this.wordBoundary !== undefined) json.wordBoundary = this.wordBoundary;
+    return json;
   }
 
   /** Natural-log probability of class `next` after the classes `prefix` (the start of a line). */
@@ -144,10 +166,16 @@ export class CharNgramLm {
     };
   }
 
-  /** The last order - 1 classes of `prefix`, padded on the left with the start-of-line marker. */
+  /**
+   * The last order - 1 classes of `prefix`, padded on the left with the start-of-line marker; with a word boundary,
+   * everything before the last boundary in them is the start-of-word marker (as `train` counts them).
+   */
   private history(prefix: readonly number[]): number[] {
     const n = this.order - 1;
-    return Array.from({ length: n }, (_, k) => (prefix.length - n + k >= 0 ? prefix[prefix.length - n + k]! : BOS));
+    const h = Array.from({ length: n }, (_, k) => (prefix.length - n + k >= 0 ? prefix[prefix.length - n + k]! : BOS));
+    const last = h.lastIndexOf(this.boundary);
+    if (last > 0) h.fill(BOW, 0, last);
+    return h;
   }
 
   /** Adds `count` occurrences of `next` after `context` (length order - 1) to every order. */

@@ -48,6 +48,21 @@ describe('scriptorium lm', () => {
     await expect(loadLm(letters, digits)).rejects.toThrow(`--lm ${letters}: no character of the text is in the model's alphabet (0123456789)`);
   });
 
+  it('--word-boundary: contexts stop at spaces (the JSON says so); refused for a model without a space', async () => {
+    const withSpace = path.join(tmp, 'spaced');
+    const ab = Alphabet.fromTexts(['ab ']);
+    await saveBundle(withSpace, { model: buildModel('pham2014', { alphabetSize: ab.size, height: 32, seed: 2, dropout: 0 }), alphabet: ab });
+    const text = path.join(tmp, 'words.txt'), out = path.join(tmp, 'wb.json');
+    writeFileSync(text, 'ab ba\n');
+    const logged: string[] = [];
+    await runLm(parseFlags(lmCommand, ['--model', withSpace, '--out', out, '--order', '3', '--word-boundary', text]), { log: (l) => logged.push(l) });
+    const lm = await loadLm(out, ab);
+    const expected = CharNgramLm.train('ab ba', { order: 3, alphabet: ['', ...ab.chars], wordBoundary: ' ' });
+    expect([lm.wordBoundary, lm.toJSON()]).toEqual([' ', expected.toJSON()]);
+    expect(logged[0]).toBe(`${out}: 3-gram LM over 3 characters, contexts stopping at spaces, from 5 characters in 1 lines`);
+    await expect(runLm(parseFlags(lmCommand, ['--model', bundle, '--out', out, '--word-boundary', text]))).rejects.toThrow("lm --word-boundary: the model's alphabet has no space (0123456789)");
+  });
+
   it('refuses a missing text, and text with no character of the alphabet', async () => {
     const out = path.join(tmp, 'none.json');
     await expect(runLm(parseFlags(lmCommand, ['--model', bundle, '--out', out, path.join(tmp, 'missing.txt')]))).rejects.toThrow(/missing\.txt: cannot read the text \(ENOENT\)/);

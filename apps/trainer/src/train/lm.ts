@@ -18,9 +18,10 @@ export interface BuiltLm {
 
 /**
  * A character n-gram LM over a model's classes from texts (one sequence per line, NFC). Characters outside the
- * alphabet are left out of the counts (the n-gram context runs on across them) and reported in `dropped`.
+ * alphabet are left out of the counts (the n-gram context runs on across them) and reported in `dropped`. With
+ * `wordBoundary` (a character of the alphabet, ' '), contexts stop at it (CharNgramLmOptions.wordBoundary).
  */
-export function buildLm(texts: readonly string[], alphabet: Alphabet, order: number = LM_DEFAULTS.order): BuiltLm {
+export function buildLm(texts: readonly string[], alphabet: Alphabet, order: number = LM_DEFAULTS.order, wordBoundary?: string): BuiltLm {
   const text = texts.map((t) => t.normalize('NFC')).join('\n');
   const known = new Set(alphabet.chars);
   const dropped = new Map<string, number>();
@@ -32,7 +33,7 @@ export function buildLm(texts: readonly string[], alphabet: Alphabet, order: num
       else dropped.set(ch, (dropped.get(ch) ?? 0) + 1);
     }
   }
-  return { lm: CharNgramLm.train(text, { order, alphabet: ['', ...alphabet.chars] }), lines, chars, dropped };
+  return { lm: CharNgramLm.train(text, { order, alphabet: ['', ...alphabet.chars], wordBoundary }), lines, chars, dropped };
 }
 
 /**
