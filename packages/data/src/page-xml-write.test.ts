@@ -69,6 +69,11 @@ describe('PAGE XML out', () => {
     expect(lineLevel(parseXml(out))).toEqual({ l1: [['new <&> "line"', '0.9123']], l2: [['two', undefined]], l3: [['three', '1.0000']] });
     // A line without a result is left alone.
     expect(pageXmlWithText(page, [undefined, undefined, undefined])).toBe(SOURCE);
+    // A byte order mark at the start of the file is kept.
+    writeFileSync(path.join(dir, 'bom.xml'), `\uFEFF${SOURCE}`);
+    const withBom = await readPageForRecognition(path.join(dir, 'bom.xml'));
+    const two = SOURCE.replace('<pc:TextStyle fontSize="10"/>', '<pc:TextEquiv><pc:Unicode>two</pc:Unicode></pc:TextEquiv><pc:TextStyle fontSize="10"/>');
+    expect(pageXmlWithText(withBom, [undefined, { text: 'two' }, undefined])).toBe(`\uFEFF${two}`);
   });
 
   it('without a prefix, new elements have none', async () => {

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { checkInsideRoot, type DataRoot } from './data-root.js';
 import type { LineImage } from './line-image.js';
 import { cropPolygon, decodePage, findImage, pageLines } from './page-xml.js';
@@ -17,8 +18,10 @@ export interface PageRecognitionLine {
 
 export interface PageForRecognition {
   file: string;
-  /** The file's text as read: pageXmlWithText rewrites only the TextLines' TextEquiv in it. */
+  /** The file's text as read (a leading BOM dropped): pageXmlWithText rewrites only the TextLines' TextEquiv in it. */
   source: string;
+  /** Whether the file started with a UTF-8 byte order mark (pageXmlWithText puts it back). */
+  bom?: boolean;
   lines: PageRecognitionLine[];
 }
 
@@ -29,13 +32,14 @@ export interface PageForRecognition {
 export async function readPageForRecognition(file: string, root?: DataRoot): Promise<PageForRecognition> {
   await checkInsideRoot(root, file, 'PAGE XML file');
   const source = await readUtf8(file, 'PAGE XML file');
+  const bom = (await readFile(file)).subarray(0, 3).equals(Buffer.from([0xef, 0xbb, 0xbf]));
   const doc = pageLines(file, source, false);
-  if (doc.lines.length === 0) return { file, source, lines: [] };
+  if (doc.lines.length === 0) return { file, source, bom, lines: [] };
   const image = await findImage(file, doc.imageFilename, doc.page.where);
   await checkInsideRoot(root, image, `${doc.page.where}: imageFilename`);
   const page = await decodePage({ image, page: doc.page });
   const lines = doc.lines.map((l) => ({ id: l.element.attrs['id'] ?? l.id, where: l.where, image: cropPolygon(page, l.points), element: l.element }));
-  return { file, source, lines };
+  return { file, source, bom, lines };
 }
 
 /** What to write into one TextLine: the text, and its confidence in [0, 1] (the TextEquiv's `conf`) when known. */
@@ -79,7 +83,7 @@ export function pageXmlWithText(page: PageForRecognition, results: ReadonlyArray
     edits.push({ from: at, to: at, text: equiv });
   });
   edits.sort((a, b) => a.from - b.from);
-  const parts: string[] = [];
+  const parts: string[] = page.bom ? ['\uFEFF'] : [];
   let at = 0;
   for (const e of edits) {
     parts.push(page.source.slice(at, e.from), e.text);
