@@ -75,7 +75,7 @@ describe('replica data loading', () => {
 
   it('with a dataRoot (a remote worker\'s --data-root), data outside it is refused by name; inside it trains', async () => {
     const elsewhere = mkdtempSync(path.join(tmpdir(), 'trainer-elsewhere-'));
-    await expect(createReplica(job(), { dataRoot: elsewhere })).rejects.toThrow(`manifest: '${manifest}' resolves to ${manifest}, outside the data root ${elsewhere}`);
+    await expect(createReplica(job(), { dataRoot: elsewhere })).rejects.toThrow(`manifest: '${manifest}' is outside the data root ${elsewhere}`);
     const inside = await createReplica(job(), { dataRoot: tmp });
     expect(inside.layout.size).toBeGreaterThan(0);
     inside.model.model.dispose();

@@ -22,17 +22,26 @@ export async function dataRoot(dir: string): Promise<DataRoot> {
   }
 }
 
-/** Throws a DataError naming `where`, the file and the root when `file` resolves outside `root`; no-op without a root. */
+const outside = (dir: string, file: string): boolean => {
+  const rel = path.relative(dir, file);
+  return rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel);
+};
+
+/**
+ * Throws a DataError naming `where`, the file and the root when `file` lies outside `root`: as written (`..`,
+ * absolute paths; whether or not it exists), or once symlinks are followed. The message does not say where a
+ * symlink leads or whether the file exists: it may go back to whoever sent the data spec. No-op without a root.
+ */
 export async function checkInsideRoot(root: DataRoot | undefined, file: string, where: string): Promise<void> {
   if (!root) return;
+  const refuse = () => new DataError(`${where}: '${file}' is outside the data root ${root.dir} (a worker opens only files inside its --data-root)`);
+  const resolved = path.resolve(file);
+  if (outside(root.real, resolved) && outside(path.resolve(root.dir), resolved)) throw refuse();
   let real: string;
   try {
     real = await realpath(file);
   } catch {
-    return;
+    return; // does not exist (inside the root as written): opening it says so
   }
-  const rel = path.relative(root.real, real);
-  if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) {
-    throw new DataError(`${where}: '${file}' resolves to ${real}, outside the data root ${root.dir} (a worker opens only files inside its --data-root)`);
-  }
+  if (outside(root.real, real)) throw refuse();
 }

@@ -19,6 +19,12 @@ describe('paperLevel', () => {
     // Ink on 90% of the image: the median is ink, the 5th percentile paper.
     const dense = page(20, 10, 0.2, 0, 0.8, [0, 18, 0, 10]);
     expect(paperLevel(dense.data, 0.8)).toBeCloseTo(0.2, 6);
+    // Faded ink (0.55) on darker paper (0.3 +- 0.03): the median, not the 5th percentile; the paper then maps to ~0.
+    const faint = page(100, 40, 0.3, 0.03, 0.55, [10, 60, 10, 20]);
+    const level = paperLevel(faint.data, 0.55);
+    expect(Math.abs(level - 0.3)).toBeLessThan(0.01);
+    const out = normalizeLineSync(faint, { height: 40, cropMargins: false });
+    expect(out.data.reduce((a, v) => a + v, 0) / out.data.length).toBeLessThan(0.15 + 0.05); // ink covers 12.5% at 1
   });
 });
 

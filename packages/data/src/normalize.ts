@@ -29,8 +29,8 @@ const INK_THRESHOLD = 0.3;
 
 /**
  * The paper's grey level: the median of the values (clamped to [0, 1], from a 256-bin histogram), since paper is most
- * of a line image; where the median is above half of `max` (ink covers most of the image, or it is one grey), the
- * 5th percentile instead.
+ * of a line image; where the median lies above the middle of the 5th percentile and `max` (ink covers most of the
+ * image), the 5th percentile instead. Faint ink on dark paper keeps the median: both are measured from the image.
  */
 export function paperLevel(data: Float32Array, max: number): number {
   const hist = new Uint32Array(256);
@@ -43,8 +43,8 @@ export function paperLevel(data: Float32Array, max: number): number {
     for (let seen = hist[0]!; seen < q * data.length; ) seen += hist[++k]!;
     return k / 255;
   };
-  const median = percentile(0.5);
-  return median > max / 2 ? percentile(0.05) : median;
+  const median = percentile(0.5), low = percentile(0.05);
+  return median > (low + max) / 2 ? low : median;
 }
 
 /**

@@ -76,6 +76,11 @@ describe('PAGE XML out', () => {
     expect(pageXmlWithText(withBom, [undefined, { text: 'two' }, undefined])).toBe(`\uFEFF${two}`);
   });
 
+  it('refuses a file that declares an encoding other than UTF-8 (the text is written as UTF-8)', async () => {
+    writeFileSync(path.join(dir, 'latin1.xml'), SOURCE.replace('encoding="UTF-8"', 'encoding="ISO-8859-1"'));
+    await expect(readPageForRecognition(path.join(dir, 'latin1.xml'))).rejects.toThrow(`${path.join(dir, 'latin1.xml')}:1: declares encoding 'ISO-8859-1'`);
+  });
+
   it('without a prefix, new elements have none', async () => {
     const plain = SOURCE.replaceAll('pc:', '').replace('xmlns:pc=', 'xmlns=');
     writeFileSync(path.join(dir, 'plain.xml'), plain);

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { checkInsideRoot, type DataRoot } from './data-root.js';
 import type { LineImage } from './line-image.js';
+import { DataError } from './errors.js';
 import { cropPolygon, decodePage, findImage, pageLines } from './page-xml.js';
 import { readUtf8 } from './text-file.js';
 import { childElements, escapeXml, type XmlElement } from './xml.js';
@@ -33,6 +34,9 @@ export async function readPageForRecognition(file: string, root?: DataRoot): Pro
   await checkInsideRoot(root, file, 'PAGE XML file');
   const source = await readUtf8(file, 'PAGE XML file');
   const bom = (await readFile(file)).subarray(0, 3).equals(Buffer.from([0xef, 0xbb, 0xbf]));
+  // Text is written back as UTF-8: a file that declares another encoding would then be misread by other tools.
+  const declared = /^\s*<\?xml[^>]*\bencoding\s*=\s*["']([^"']+)["']/.exec(source)?.[1];
+  if (declared && !/^utf-?8$/i.test(declared)) throw new DataError(`${file}:1: declares encoding '${declared}'; recognised text is written as UTF-8, so only UTF-8 PAGE files are rewritten (convert it first)`);
   const doc = pageLines(file, source, false);
   if (doc.lines.length === 0) return { file, source, bom, lines: [] };
   const image = await findImage(file, doc.imageFilename, doc.page.where);

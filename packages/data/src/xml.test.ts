@@ -63,6 +63,8 @@ describe('parseXml', () => {
     expect([src.slice(b!.start, b!.end), b!.contentStart, b!.contentEnd]).toEqual(['<pc:b x="1"/>', b!.end, b!.end]);
     expect([src.slice(c!.contentStart, c!.contentEnd), src.slice(c!.contentEnd, c!.end), textContent(c!)]).toEqual(['t&amp;', '</c >', 't&']);
     expect(root.end).toBe(src.length);
+    // The line is the '<''s, also when a line end follows the name.
+    expect(parseXml('<a>\r\n<TextLine\r\n id="x"/></a>').children.filter((c) => typeof c !== 'string').map((c) => (c as { line: number }).line)).toEqual([2]);
   });
 
   it('stores toString, constructor, __proto__ and hasOwnProperty as ordinary attributes', () => {

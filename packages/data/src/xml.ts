@@ -65,11 +65,12 @@ export function parseXml(source: string, options: ParseXmlOptions = {}): XmlElem
   });
   const stack: XmlElement[] = [];
   let root: XmlElement | undefined;
-  let start = 0, line = 1;
+  let start = 0, line = 1, counted = 0; // the line of `start`, newlines counted up to `counted`
   parser.on('opentagstart', (tag) => {
-    // Reported once the character after the name is read.
+    // Reported once the character after the name is read (a newline there would be counted in parser.line).
     start = source.lastIndexOf('<', parser.position - tag.name.length - 1);
-    line = parser.line;
+    for (let i = source.indexOf('\n', counted); i >= 0 && i < start; i = source.indexOf('\n', i + 1)) line++;
+    counted = start;
     if (stack.length >= maxDepth) fail(`<${tag.name}> nests elements deeper than ${maxDepth} levels`);
   });
   parser.on('opentag', (tag) => {

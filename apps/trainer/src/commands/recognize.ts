@@ -1,4 +1,4 @@
-import { rename, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { normalizeLine, pageXmlWithText, readPageForRecognition } from '@scriptorium/data';
 import { Recognizer, type RecognizeOptions } from '@scriptorium/models';
@@ -63,8 +63,13 @@ async function recognizePage(rec: Recognizer, file: string, out: string, decode:
     return r && { text: r.text, conf: r.confidence };
   }));
   const tmp = `${out}.tmp-${process.pid}`;
-  await writeFile(tmp, xml);
-  await rename(tmp, out);
+  try {
+    await writeFile(tmp, xml);
+    await rename(tmp, out);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
   for (const l of inside) console.log(`${l.id}\t${byLine.get(l)!.text}\t${byLine.get(l)!.confidence.toFixed(3)}`);
   console.error(`${file}: ${inside.length} of ${page.lines.length} TextLines recognised, written to ${out}`);
 }

@@ -16,7 +16,7 @@
  * arrives during a setup waits for it. A shard still being computed when the worker goes back to
  * CONNECTING is finished and its GRADS sent all the same: a coordinator that only answered late
  * keeps the shard with a worker that rejoins under the same id. A STEP the worker has already answered (same run,
- * step, shard and parameter version: the coordinator re-sends a held shard's STEP after a repeated HELLO) gets the
+ * step, shard, parameter version and items: the coordinator re-sends a held shard's STEP after a repeated HELLO) gets the
  * same GRADS again, not a second computation.
  */
 import { performance } from 'node:perf_hooks';
@@ -270,7 +270,7 @@ export class WorkerMachine {
       this.o.log('warn', `worker ${this.o.id}: STEP ${msg.step} at version ${msg.version} without parameters (have ${session.version}); rejoining`);
       return this.rejoin(Date.now());
     }
-    const key = `${session.run}/${msg.step}/${msg.shard}/${session.version}`;
+    const key = `${session.run}/${msg.step}/${msg.shard}/${session.version}/${JSON.stringify(msg.items)}`;
     if (this.answered?.key === key) {
       this.o.log('debug', `worker ${this.o.id}: STEP ${msg.step} shard ${msg.shard} again; sending its GRADS again`);
       return this.send(this.answered.msg, this.answered.grads);
