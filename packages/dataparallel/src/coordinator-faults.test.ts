@@ -10,42 +10,16 @@
  */
 import { Packr } from 'msgpackr';
 import * as zmq from 'zeromq';
-import { initBackend } from '@scriptorium/runtime';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Coordinator, type CoordinatorEvent, type CoordinatorOptions } from './coordinator.js';
+import { describe, expect, it } from 'vitest';
+import type { CoordinatorEvent } from './coordinator.js';
 import { MAX_HELLO_BYTES } from './coordinator/bounds.js';
-import { FAST, OPTIMIZER, spawnWorkers, type SpawnedWorkers } from './fixtures/harness.js';
-import { batchIndices, createTinyModel, initialParams } from './fixtures/tiny-model.js';
+import { coordinatorFixture } from './fixtures/coordinator-fixture.js';
+import { batchIndices } from './fixtures/tiny-model.js';
 
 const BATCH = 12;
 
-let layout: ReturnType<typeof createTinyModel>['layout'];
-let params0: Float32Array;
-const cleanups: (() => Promise<unknown>)[] = [];
-
-beforeAll(async () => {
-  await initBackend({ backend: 'cpu', log: null });
-  const model = createTinyModel();
-  layout = model.layout;
-  params0 = initialParams(model);
-  model.dispose();
-});
-
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function start(extra: Partial<CoordinatorOptions> = {}): Promise<Coordinator> {
-  const coord = await Coordinator.start({ layout, params: params0, optimizer: OPTIMIZER, ...FAST, ...extra });
-  cleanups.push(() => coord.close());
-  return coord;
-}
-
-function spawn(n: number, endpoint: string, args: string[] = []): SpawnedWorkers {
-  const w = spawnWorkers(n, endpoint, args);
-  cleanups.push(() => w.stop());
-  return w;
-}
+const fx = coordinatorFixture();
+const { start, spawn } = fx;
 
 /** Blocks this process's event loop for `ms` (as a synchronous validation pass does). */
 function busyWait(ms: number): void {
@@ -85,7 +59,7 @@ describe('coordinator faults', () => {
     const coord = await start({ onEvent: (e) => events.push(e) });
     const packr = new Packr({ useRecords: false });
     const hostile = new zmq.Dealer({ routingId: 'hostile', linger: 0 });
-    cleanups.push(async () => hostile.close());
+    fx.onCleanup(async () => hostile.close());
     hostile.connect(coord.endpoint);
     const hello = (caps: object) => packr.pack({ t: 'HELLO', v: 1, worker: 'hostile', caps });
     // Each frame is under the per-frame limit (layout.size * 4 + 1 MiB), so libzmq passes the message on.
@@ -112,7 +86,7 @@ describe('coordinator faults', () => {
     const coord = await start();
     const waiting = coord.waitForWorkers(1, 200);
     const peer = new zmq.Dealer({ routingId: 'late', linger: 0 });
-    cleanups.push(async () => peer.close());
+    fx.onCleanup(async () => peer.close());
     peer.connect(coord.endpoint);
     void peer.send(new Packr({ useRecords: false }).pack({ t: 'HELLO', v: 1, worker: 'late', caps: {} }));
     // libzmq's own threads connect and deliver the HELLO while this thread is stalled past the 200 ms.

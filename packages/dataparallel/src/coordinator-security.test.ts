@@ -1,11 +1,11 @@
 import { Packr } from 'msgpackr';
-import { initBackend } from '@scriptorium/runtime';
 import * as zmq from 'zeromq';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Coordinator, type CoordinatorOptions } from './coordinator.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Coordinator } from './coordinator.js';
 import { generateCurveKeyPair } from './curve.js';
-import { FAST, maxAbsDiff, OPTIMIZER, referenceRun, spawnWorkers } from './fixtures/harness.js';
-import { batchIndices, createTinyModel, initialParams } from './fixtures/tiny-model.js';
+import { maxAbsDiff, referenceRun, spawnWorkers } from './fixtures/harness.js';
+import { coordinatorFixture } from './fixtures/coordinator-fixture.js';
+import { batchIndices } from './fixtures/tiny-model.js';
 import { silentLogger } from './logger.js';
 import { runWorker } from './worker.js';
 
@@ -14,34 +14,18 @@ const STEPS = 4;
 const packr = new Packr({ useRecords: false });
 const pack = (x: unknown) => packr.pack(x);
 
-let layout: ReturnType<typeof createTinyModel>['layout'];
-let params0: Float32Array;
+const fx = coordinatorFixture();
+const { start } = fx;
 let reference: ReturnType<typeof referenceRun>;
-const cleanups: (() => unknown)[] = [];
 
-beforeAll(async () => {
-  await initBackend({ backend: 'cpu', log: null });
-  const model = createTinyModel();
-  layout = model.layout;
-  params0 = initialParams(model);
-  model.dispose();
+beforeAll(() => {
   reference = referenceRun(STEPS, BATCH);
 });
-
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function start(extra: Partial<CoordinatorOptions> = {}): Promise<Coordinator> {
-  const coord = await Coordinator.start({ layout, params: params0, optimizer: OPTIMIZER, ...FAST, ...extra });
-  cleanups.push(() => coord.close());
-  return coord;
-}
 
 function dealer(endpoint: string, routingId: string, extra: zmq.SocketOptions<zmq.Dealer> = {}): zmq.Dealer {
   const d = new zmq.Dealer({ routingId, linger: 0, ...extra });
   d.connect(endpoint);
-  cleanups.push(() => d.close());
+  fx.onCleanup(() => d.close());
   return d;
 }
 
@@ -59,9 +43,9 @@ describe('Coordinator against hostile peers', () => {
     const drops: string[] = [];
     const coord = await start({ stepTimeoutMs: 1500, onEvent: (e) => e.type === 'drop' && drops.push(e.reason) });
     spawnWorkers(1, coord.endpoint).exited; // the one honest worker
-    cleanups.push(() => undefined);
+    fx.onCleanup(() => undefined);
     await coord.waitForWorkers(1);
-    const P = layout.size;
+    const P = fx.layout.size;
 
     // Before HELLO: garbage, unknown type, GRADS from a stranger.
     const rogue = dealer(coord.endpoint, 'rogue');
@@ -139,7 +123,7 @@ describe('Coordinator against hostile peers', () => {
     const stranger = generateCurveKeyPair();
     const coord = await start({ curve: { ...server, allowedClients: [good.publicKey] } });
     const workers = spawnWorkers(1, coord.endpoint, ['--curve', server.publicKey, good.publicKey, good.secretKey]);
-    cleanups.push(() => workers.stop());
+    fx.onCleanup(() => workers.stop());
     await coord.waitForWorkers(1);
 
     const warnings: string[] = [];
@@ -169,7 +153,7 @@ describe('Coordinator against hostile peers', () => {
   });
 
   it('refuses a non-loopback bind without CURVE unless insecure is set', async () => {
-    await expect(Coordinator.start({ layout, params: params0, endpoint: 'tcp://0.0.0.0:0', log: silentLogger })).rejects.toThrow(
+    await expect(Coordinator.start({ layout: fx.layout, params: fx.params0, endpoint: 'tcp://0.0.0.0:0', log: silentLogger })).rejects.toThrow(
       /'tcp:\/\/0\.0\.0\.0:\*' is not loopback; use CURVE .* or set insecure: true/,
     );
     const coord = await start({ endpoint: 'tcp://0.0.0.0:0', insecure: true });

@@ -1,42 +1,20 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '@scriptorium/runtime';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Coordinator, type CoordinatorEvent, type CoordinatorOptions, type StepResult } from './coordinator.js';
-import { FAST, maxAbsDiff, OPTIMIZER, referenceRun, spawnWorkers, type SpawnedWorkers } from './fixtures/harness.js';
-import { batchIndices, createTinyModel, initialParams } from './fixtures/tiny-model.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Coordinator, type CoordinatorEvent, type StepResult } from './coordinator.js';
+import { maxAbsDiff, referenceRun } from './fixtures/harness.js';
+import { coordinatorFixture } from './fixtures/coordinator-fixture.js';
+import { batchIndices } from './fixtures/tiny-model.js';
 
 const BATCH = 12;
 const STEPS = 4;
 
-let layout: ReturnType<typeof createTinyModel>['layout'];
-let params0: Float32Array;
+const fx = coordinatorFixture();
+const { start, spawn } = fx;
 let reference: ReturnType<typeof referenceRun>;
-const cleanups: (() => Promise<unknown>)[] = [];
 
-beforeAll(async () => {
-  await initBackend({ backend: 'cpu', log: null });
-  const model = createTinyModel();
-  layout = model.layout;
-  params0 = initialParams(model);
-  model.dispose();
+beforeAll(() => {
   reference = referenceRun(STEPS, BATCH);
 });
-
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function start(extra: Partial<CoordinatorOptions> = {}): Promise<Coordinator> {
-  const coord = await Coordinator.start({ layout, params: params0, optimizer: OPTIMIZER, ...FAST, ...extra });
-  cleanups.push(() => coord.close());
-  return coord;
-}
-
-function spawn(n: number, endpoint: string, args: string[] = []): SpawnedWorkers {
-  const w = spawnWorkers(n, endpoint, args);
-  cleanups.push(() => w.stop());
-  return w;
-}
 
 async function runSteps(coord: Coordinator, from: number, to: number): Promise<StepResult[]> {
   const results: StepResult[] = [];
@@ -61,7 +39,7 @@ describe('Coordinator with worker processes', () => {
     }
     // Float tolerance: k shard means averaged in float64 vs one mean over the batch in float32.
     expect(maxAbsDiff(coord.params, reference.params)).toBeLessThan(1e-5);
-    expect(maxAbsDiff(coord.params, params0)).toBeGreaterThan(1e-3); // training moved them
+    expect(maxAbsDiff(coord.params, fx.params0)).toBeGreaterThan(1e-3); // training moved them
     await coord.close();
     const codes = await workers.exited;
     expect(codes, workers.output()).toEqual(Array(k).fill(0));
