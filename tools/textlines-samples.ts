@@ -8,7 +8,9 @@
 import { textLines, writeLinePng, type LineImage } from '@scriptorium/data';
 
 const OUT = process.argv[2] ?? 'docs/images/textlines-samples.png';
-const HEIGHT = 48, GAP = 6, PER_SPLIT = 4;
+const HEIGHT = 48,
+  GAP = 6,
+  PER_SPLIT = 4;
 
 const lines: LineImage[] = [];
 for (const split of ['train', 'valid', 'test'] as const) {

@@ -5,6 +5,12 @@ import { defaultClientConditions, defineConfig } from 'vite';
 export default defineConfig({
   base: './',
   resolve: { conditions: ['@scriptorium/source', ...defaultClientConditions] },
-  build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 4096, reportCompressedSize: false },
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    target: 'es2022',
+    chunkSizeWarningLimit: 4096,
+    reportCompressedSize: false,
+  },
   logLevel: 'warn',
 });

@@ -20,7 +20,10 @@ const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1]! : dflt;
 };
-const STEPS = Number(arg('steps', '3000')), WARMUP = Number(arg('warmup-steps', '2000')), PARALLEL = Number(arg('parallel', '2')), OUT = arg('out', 'runs/augment-sweep');
+const STEPS = Number(arg('steps', '3000')),
+  WARMUP = Number(arg('warmup-steps', '2000')),
+  PARALLEL = Number(arg('parallel', '2')),
+  OUT = arg('out', 'runs/augment-sweep');
 const CONFIGS: Record<string, string> = {
   none: 'none',
   default: 'default',
@@ -38,10 +41,42 @@ const names = only ? only.split(',') : Object.keys(CONFIGS);
 
 function train(name: string): Promise<void> {
   const args = [
-    '--import', 'tsx', '--conditions=@scriptorium/source', 'apps/trainer/src/main.ts', 'train', '--model', 'pham2014', '--data', 'mnist-lines',
-    '--workers', '0', '--batch', '8', '--dropout', '0', '--mdlstm-cell', 'bounded', '--ema', '0.999', '--train-lines', '100000',
-    ...(WARMUP > 0 ? ['--warmup-data', syntheticSpec('mnist-lines', MNIST_WARMUP_LAYOUT), '--warmup-steps', String(WARMUP)] : []),
-    '--bucket', '20', '--max-steps', String(STEPS), '--eval-every', String(STEPS), '--augment', CONFIGS[name]!, '--out', path.join(OUT, name), '--backend', 'wasm',
+    '--import',
+    'tsx',
+    '--conditions=@scriptorium/source',
+    'apps/trainer/src/main.ts',
+    'train',
+    '--model',
+    'pham2014',
+    '--data',
+    'mnist-lines',
+    '--workers',
+    '0',
+    '--batch',
+    '8',
+    '--dropout',
+    '0',
+    '--mdlstm-cell',
+    'bounded',
+    '--ema',
+    '0.999',
+    '--train-lines',
+    '100000',
+    ...(WARMUP > 0
+      ? ['--warmup-data', syntheticSpec('mnist-lines', MNIST_WARMUP_LAYOUT), '--warmup-steps', String(WARMUP)]
+      : []),
+    '--bucket',
+    '20',
+    '--max-steps',
+    String(STEPS),
+    '--eval-every',
+    String(STEPS),
+    '--augment',
+    CONFIGS[name]!,
+    '--out',
+    path.join(OUT, name),
+    '--backend',
+    'wasm',
   ];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -53,11 +88,15 @@ function train(name: string): Promise<void> {
 
 mkdirSync(OUT, { recursive: true });
 const queue = [...names];
-await Promise.all(Array.from({ length: PARALLEL }, async () => {
-  for (let name = queue.shift(); name; name = queue.shift()) await train(name);
-}));
+await Promise.all(
+  Array.from({ length: PARALLEL }, async () => {
+    for (let name = queue.shift(); name; name = queue.shift()) await train(name);
+  }),
+);
 await initBackend({ backend: 'wasm', log: null });
-console.log(`| augmentation | spec | valid CER, training layout | valid CER, unseen layout |\n| --- | --- | ---: | ---: |`);
+console.log(
+  `| augmentation | spec | valid CER, training layout | valid CER, unseen layout |\n| --- | --- | ---: | ---: |`,
+);
 for (const name of names) {
   const rec = await Recognizer.load(path.join(OUT, name, 'best'));
   const cers: string[] = [];

@@ -49,12 +49,17 @@ function time(fn: () => void, seconds: number): number {
 }
 
 /** PyTorch in a child process, one JSON request and answer per line (ctc_torch.py --serve). */
-function startTorch(): { measure: (shape: Shape, threads: number, seconds: number) => Promise<number>; stop: () => void } {
-  const child = spawn('/usr/bin/python3', ['tools/bench/ctc_torch.py', '--serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
+function startTorch(): {
+  measure: (shape: Shape, threads: number, seconds: number) => Promise<number>;
+  stop: () => void;
+} {
+  const child = spawn('/usr/bin/python3', ['tools/bench/ctc_torch.py', '--serve'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   return {
     async measure(shape, threads, seconds) {
-      child.stdin!.write(JSON.stringify({ shape, threads, seconds }) + '\n');
+      child.stdin!.write(`${JSON.stringify({ shape, threads, seconds })}\n`);
       const { value, done } = await lines.next();
       if (done) throw new Error('tools/bench/ctc_torch.py --serve exited (is python3-torch installed?)');
       return (JSON.parse(value as string) as { ms: number }).ms;
@@ -113,7 +118,10 @@ async function main(): Promise<void> {
   };
   const loads: string[] = [];
   for (let round = 1; round <= rounds; round++) {
-    const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+    const load = os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
     loads.push(load);
     for (const shape of SHAPES) {
       process.stdout.write(`round ${round} (load ${load}) [${shape.join(',')}]:`);
@@ -126,12 +134,19 @@ async function main(): Promise<void> {
     }
   }
   torch?.stop();
-  console.log(`\nload average (1, 5, 15 min) at the start of each round: ${loads.join('; ')}; now ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `\nload average (1, 5, 15 min) at the start of each round: ${loads.join('; ')}; now ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   console.log(
     `median over ${rounds} rounds, ms per iteration; ratio = PyTorch 2 threads / ours within each round (above 1, ours is ` +
       `faster), median over rounds\n`,
   );
-  console.log('| shape | op wasm | op cpu | ctcForwardBackward | PyTorch 2 threads | PyTorch 1 thread | ratio wasm | ratio cpu |');
+  console.log(
+    '| shape | op wasm | op cpu | ctcForwardBackward | PyTorch 2 threads | PyTorch 1 thread | ratio wasm | ratio cpu |',
+  );
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const shape of SHAPES) {
     const m = (s: Series) => median(results.get(`${shape.join(',')}|${s}`) ?? [NaN]);
@@ -140,7 +155,7 @@ async function main(): Promise<void> {
     const series = (s: Series) => results.get(`${shape.join(',')}|${s}`) ?? [];
     const ratio = (ours: Series) => {
       const torch2 = series('torch 2 threads');
-      return median(series(ours).map((ms, round) => torch2[round]! / ms)).toFixed(2) + 'x';
+      return `${median(series(ours).map((ms, round) => torch2[round]! / ms)).toFixed(2)}x`;
     };
     console.log(
       `| [B${B}, T${T}, C${C}, L${L}] | ${cells.map((v) => v.toFixed(2)).join(' | ')} | ${ratio('op wasm')} | ${ratio('op cpu')} |`,

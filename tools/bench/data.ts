@@ -16,7 +16,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { Rng } from '@scriptorium/runtime/rng';
-import { AUGMENT_PRESETS, augmentLine, mnistLines, type Dataset, decodeImage, loadLine, type LineImage, Prefetcher } from '@scriptorium/data';
+import {
+  AUGMENT_PRESETS,
+  augmentLine,
+  mnistLines,
+  type Dataset,
+  decodeImage,
+  loadLine,
+  type LineImage,
+  Prefetcher,
+} from '@scriptorium/data';
 
 const SECONDS = (() => {
   const i = process.argv.indexOf('--seconds');
@@ -26,21 +35,27 @@ const LINES = 50;
 const preprocess = { height: 64 };
 
 sharp.concurrency(1);
-if (process.env.UV_THREADPOOL_SIZE !== '1') console.warn('note: UV_THREADPOOL_SIZE is not 1, decoding may use more than one core');
+if (process.env.UV_THREADPOOL_SIZE !== '1')
+  console.warn('note: UV_THREADPOOL_SIZE is not 1, decoding may use more than one core');
 
 /** Ink-dark-on-white 8-bit grey PNG of a line image. */
 async function encodePng(img: LineImage): Promise<Buffer> {
   const bytes = Buffer.from(Uint8Array.from(img.data, (v) => 255 - Math.round(Math.min(1, Math.max(0, v)) * 255)));
-  return sharp(bytes, { raw: { width: img.width, height: img.height, channels: 1 } }).toColourspace('b-w').png().toBuffer();
+  return sharp(bytes, { raw: { width: img.width, height: img.height, channels: 1 } })
+    .toColourspace('b-w')
+    .png()
+    .toBuffer();
 }
 
 /** Calls `step` (which processes some lines and returns how many) for SECONDS after a warm-up of LINES lines. */
 async function measure(step: (k: number) => Promise<number>): Promise<{ lines: number; seconds: number; cpu: number }> {
   for (let warm = 0; warm < LINES; ) warm += await step(warm);
-  const cpu0 = process.cpuUsage(), t0 = performance.now();
+  const cpu0 = process.cpuUsage(),
+    t0 = performance.now();
   let lines = 0;
   while (performance.now() - t0 < SECONDS * 1000) lines += await step(lines);
-  const seconds = (performance.now() - t0) / 1000, cpu = process.cpuUsage(cpu0);
+  const seconds = (performance.now() - t0) / 1000,
+    cpu = process.cpuUsage(cpu0);
   return { lines, seconds, cpu: (cpu.user + cpu.system) / 1e6 / seconds };
 }
 
@@ -61,7 +76,10 @@ try {
   });
   const normalised = await Promise.all(pngs.map((png) => loadLine(png, preprocess)));
   const bad = normalised.find((n) => n.data.length !== n.width * n.height);
-  if (bad) throw new Error(`loadLine returned ${bad.data.length} values for ${bad.width} x ${bad.height} px (expected one per pixel)`);
+  if (bad)
+    throw new Error(
+      `loadLine returned ${bad.data.length} values for ${bad.width} x ${bad.height} px (expected one per pixel)`,
+    );
   const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
   console.log(
     `${LINES} lines: source ${mean(composed.map((c) => c.width)).toFixed(0)} x 96 px, PNG ${(mean(pngs.map((p) => p.length)) / 1024).toFixed(1)} KiB, ` +
@@ -87,16 +105,27 @@ try {
     ['(a) decode + normalise (PNG buffer)', each((k) => loadLine(pngs[k]!, preprocess))],
     ['(a) decode + normalise (PNG file)', each((k) => loadLine(files[k]!, preprocess))],
     ['(a) decode + normalise (RGB PNG buffer: sharp decodes)', each((k) => loadLine(rgbPngs[k]!, preprocess))],
-    ['(b) decode + normalise + augment default (PNG buffer)', each(async (k) => augmentLine(await loadLine(pngs[k]!, preprocess), augment, rng))],
-    ['(b) decode + normalise + augment default (PNG file)', each(async (k) => augmentLine(await loadLine(files[k]!, preprocess), augment, rng))],
+    [
+      '(b) decode + normalise + augment default (PNG buffer)',
+      each(async (k) => augmentLine(await loadLine(pngs[k]!, preprocess), augment, rng)),
+    ],
+    [
+      '(b) decode + normalise + augment default (PNG file)',
+      each(async (k) => augmentLine(await loadLine(files[k]!, preprocess), augment, rng)),
+    ],
     ['(c) augment default alone (normalised, cached)', each((k) => augmentLine(normalised[k]!, augment, rng))],
-    ['(b) through a Prefetcher (batches of 8, depth 2, concurrency 4)', async () => (await prefetcher.next()).value!.length],
+    [
+      '(b) through a Prefetcher (batches of 8, depth 2, concurrency 4)',
+      async () => (await prefetcher.next()).value!.length,
+    ],
   ];
   console.log('| stage | lines | lines/s | ms/line | CPU/wall |');
   console.log('| --- | ---: | ---: | ---: | ---: |');
   for (const [name, fn] of rows) {
     const r = await measure(fn);
-    console.log(`| ${name} | ${r.lines} | ${(r.lines / r.seconds).toFixed(0)} | ${((r.seconds * 1000) / r.lines).toFixed(2)} | ${r.cpu.toFixed(2)} |`);
+    console.log(
+      `| ${name} | ${r.lines} | ${(r.lines / r.seconds).toFixed(0)} | ${((r.seconds * 1000) / r.lines).toFixed(2)} | ${r.cpu.toFixed(2)} |`,
+    );
   }
   await prefetcher.close();
 } finally {

@@ -54,7 +54,10 @@ async function raw(bytes: number, ks: number[]): Promise<Map<number, number>> {
   return out;
 }
 
-async function dataparallel(size: number, k: number): Promise<{ ms: number; overhead: number; average: number; optimizer: number }> {
+async function dataparallel(
+  size: number,
+  k: number,
+): Promise<{ ms: number; overhead: number; average: number; optimizer: number }> {
   const layout = createLayout([{ name: 'w', shape: [size] }]);
   const coord = await Coordinator.start({ layout, params: new Float32Array(size).fill(0.01), log: () => {} });
   const workers = launchLocal({ workers: k, nodeArgs, script, args: ['worker', coord.endpoint, String(computeMs)] });
@@ -78,9 +81,16 @@ async function dataparallel(size: number, k: number): Promise<{ ms: number; over
   }
 }
 
-console.log(`# dataparallel overhead (${os.cpus().length} cores ${os.cpus()[0]?.model}; load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')})`);
+console.log(
+  `# dataparallel overhead (${os.cpus().length} cores ${os.cpus()[0]?.model}; load ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')})`,
+);
 console.log(`# compute per shard ${computeMs} ms, ${steps} timed steps (median), node ${process.version}`);
-console.log('| params | workers | bytes/step | step ms | overhead ms | % of step | of which averaging ms | adadelta ms | raw ms | overhead / raw |');
+console.log(
+  '| params | workers | bytes/step | step ms | overhead ms | % of step | of which averaging ms | adadelta ms | raw ms | overhead / raw |',
+);
 console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const size of sizes) {
   const rawMs = await raw(size * 4, workerCounts);
@@ -93,4 +103,9 @@ for (const size of sizes) {
     );
   }
 }
-console.log(`# load after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `# load after: ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);

@@ -14,7 +14,16 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { DEFAULT_PREPROCESS, mnistDigitPools, normalizeLineSync, openDataset, splitRange, writeSplit, type Dataset, type LineImage } from '@scriptorium/data';
+import {
+  DEFAULT_PREPROCESS,
+  mnistDigitPools,
+  normalizeLineSync,
+  openDataset,
+  splitRange,
+  writeSplit,
+  type Dataset,
+  type LineImage,
+} from '@scriptorium/data';
 import { Recognizer } from '@scriptorium/models';
 import { initBackend, Rng } from '@scriptorium/runtime';
 import { train } from '../../apps/trainer/src/commands/train.js';
@@ -28,30 +37,47 @@ const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1]! : dflt;
 };
-const MODEL = arg('model', 'runs/demo/best'), STEPS = Number(arg('steps', '1000')), OUT = arg('out', 'runs/finetune-plus-minus');
+const MODEL = arg('model', 'runs/demo/best'),
+  STEPS = Number(arg('steps', '1000')),
+  OUT = arg('out', 'runs/finetune-plus-minus');
 const VARIANTS = arg('variants', 'all,output,rehearsal').split(',');
 const SIZE = 28;
 
 /** A '+' or '-' in a font, drawn at MNIST's scale (the em over 28 rows), cut to its ink columns; ink high. */
 function symbol(ch: string, font: string, rng: Rng): LineImage {
   const img = renderTextLine({
-    text: ch, font, fontSize: SIZE * rng.uniform(0.9, 1.2), letterSpacing: 0, wordSpacing: 1, slant: rng.uniform(-0.2, 0.2),
-    drift: { amplitude: 0, period: 30, phase: 0 }, glyphJitter: 0, stroke: 0, ink: 1, paper: 0, noise: 0, pixelSeed: rng.uint32(),
+    text: ch,
+    font,
+    fontSize: SIZE * rng.uniform(0.9, 1.2),
+    letterSpacing: 0,
+    wordSpacing: 1,
+    slant: rng.uniform(-0.2, 0.2),
+    drift: { amplitude: 0, period: 30, phase: 0 },
+    glyphJitter: 0,
+    stroke: 0,
+    ink: 1,
+    paper: 0,
+    noise: 0,
+    pixelSeed: rng.uint32(),
   });
   return normalizeLineSync(img, { height: SIZE, cropMargins: false, contrastNormalize: true });
 }
 
 /** Lines of 3 to 8 tokens: MNIST digits of `split`, and '+' or '-' (15% each token) in the split's fonts. */
 function plusMinusLines(split: 'train' | 'valid' | 'test', count: number, seed: number): Dataset {
-  const pools = mnistDigitPools(), fonts = fontsOfSplit(split).map((f) => f.name);
+  const pools = mnistDigitPools(),
+    fonts = fontsOfSplit(split).map((f) => f.name);
   const compose = (i: number) => {
     const rng = new Rng(seed * 1_000_003 + i);
     const tokens: string[] = [];
-    for (let n = 3 + rng.int(6), k = 0; k < n; k++) tokens.push(rng.next() < 0.3 ? '+-'[rng.int(2)]! : String(rng.int(10)));
+    for (let n = 3 + rng.int(6), k = 0; k < n; k++)
+      tokens.push(rng.next() < 0.3 ? '+-'[rng.int(2)]! : String(rng.int(10)));
     const font = fonts[rng.int(fonts.length)]!;
     const parts = tokens.map((t): LineImage => {
       if (t === '+' || t === '-') return symbol(t, font, rng);
-      const d = Number(t), [a, b] = splitRange(d, split), k = a + rng.int(b - a);
+      const d = Number(t),
+        [a, b] = splitRange(d, split),
+        k = a + rng.int(b - a);
       return { data: pools[d]!.subarray(k * SIZE * SIZE, (k + 1) * SIZE * SIZE), width: SIZE, height: SIZE };
     });
     const gaps = parts.map(() => 1 + rng.int(6));
@@ -59,17 +85,30 @@ function plusMinusLines(split: 'train' | 'valid' | 'test', count: number, seed: 
     const data = new Float32Array(width * SIZE);
     let x = 2;
     parts.forEach((p, k) => {
-      for (let y = 0; y < SIZE; y++) for (let c = 0; c < p.width; c++) data[y * width + x + c] = Math.max(data[y * width + x + c]!, p.data[y * p.width + c]!);
+      for (let y = 0; y < SIZE; y++)
+        for (let c = 0; c < p.width; c++)
+          data[y * width + x + c] = Math.max(data[y * width + x + c]!, p.data[y * p.width + c]!);
       x += p.width + gaps[k]!;
     });
-    return { id: `plus-minus-${split}-${i}`, text: tokens.join(''), image: normalizeLineSync({ data, width, height: SIZE }, DEFAULT_PREPROCESS) };
+    return {
+      id: `plus-minus-${split}-${i}`,
+      text: tokens.join(''),
+      image: normalizeLineSync({ data, width, height: SIZE }, DEFAULT_PREPROCESS),
+    };
   };
-  return { name: `plus-minus:${split}`, size: count, id: (i) => `plus-minus-${split}-${i}`, text: (i) => compose(i).text, load: async (i) => compose(i) };
+  return {
+    name: `plus-minus:${split}`,
+    size: count,
+    id: (i) => `plus-minus-${split}-${i}`,
+    text: (i) => compose(i).text,
+    load: async (i) => compose(i),
+  };
 }
 
 /** Of the '+' and '-' in the references, how many the hypotheses have in their place (minimum-edit alignment). */
 function symbolRecall(report: EvalReport): string {
-  let seen = 0, right = 0;
+  let seen = 0,
+    right = 0;
   for (const l of report.lines) {
     for (const op of alignCharacters([...l.ref], [...l.hyp])) {
       if (op.ref !== '+' && op.ref !== '-') continue;
@@ -90,14 +129,26 @@ const manifests = {
 };
 if (VARIANTS.includes('rehearsal')) {
   // The new lines and as many lines of the old task, in one manifest (paths relative to it).
-  const old = await writeSplit(await openDataset('mnist-lines', { split: 'train', count: 4000, seed: 4 }), path.join(dir, 'mnist-train'));
-  const rows = (file: string, sub: string) => readFileSync(file, 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).map((l) => `${sub}/${l}`);
+  const old = await writeSplit(
+    await openDataset('mnist-lines', { split: 'train', count: 4000, seed: 4 }),
+    path.join(dir, 'mnist-train'),
+  );
+  const rows = (file: string, sub: string) =>
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => `${sub}/${l}`);
   writeFileSync(manifests.mixed, `${[...rows(manifests.train, 'train'), ...rows(old, 'mnist-train')].join('\n')}\n`);
 }
 const test = plusMinusLines('test', 300, 3);
 const score = async (bundle: string) => {
   const rec = await Recognizer.load(bundle);
-  const digits = await openDataset('mnist-lines', { split: 'test', count: 300, seed: 12345, preprocess: rec.meta.preprocess });
+  const digits = await openDataset('mnist-lines', {
+    split: 'test',
+    count: 300,
+    seed: 12345,
+    preprocess: rec.meta.preprocess,
+  });
   const [pm, dg] = [await evaluate(rec, test), await evaluate(rec, digits)];
   return `plus-minus test CER ${(100 * pm.cer).toFixed(2)}%, '+'/'-' read ${symbolRecall(pm)}; mnist-lines test CER ${(100 * dg.cer).toFixed(2)}%`;
 };
@@ -106,17 +157,37 @@ console.log(`before (${MODEL}): ${await score(MODEL)}`);
 // lines mixed in: what each buys and costs.
 const RUNS: Record<string, { name: string; data: string; freeze?: string[] }> = {
   all: { name: 'all layers', data: manifests.train },
-  output: { name: 'output layer only (--freeze mdlstm1,conv1,mdlstm2,conv2,mdlstm3)', data: manifests.train, freeze: ['mdlstm1', 'conv1', 'mdlstm2', 'conv2', 'mdlstm3'] },
+  output: {
+    name: 'output layer only (--freeze mdlstm1,conv1,mdlstm2,conv2,mdlstm3)',
+    data: manifests.train,
+    freeze: ['mdlstm1', 'conv1', 'mdlstm2', 'conv2', 'mdlstm3'],
+  },
   rehearsal: { name: 'all layers, half the lines mnist-lines (rehearsal)', data: manifests.mixed },
 };
 for (const v of VARIANTS) {
   const run = RUNS[v];
   if (!run) throw new Error(`--variants: unknown '${v}' (expected ${Object.keys(RUNS).join(', ')})`);
   const t0 = Date.now();
-  const summary = await train({
-    ...TRAIN_DEFAULTS, data: `manifest:${run.data}`, valid: `manifest:${manifests.valid}`, initFrom: MODEL, freeze: run.freeze,
-    model: { arch: 'pham2014', modelOptions: { dropout: 0 } }, batch: 8, maxSteps: STEPS, evalEvery: 250, validLines: 200, workers: 0,
-    out: path.join(OUT, `run-${v}`), backend: 'wasm', quiet: true,
-  }, { log: () => {} });
-  console.log(`fine-tuned ${run.name}: ${summary.steps} steps in ${((Date.now() - t0) / 60_000).toFixed(1)} min (batch 8), best ${summary.bestDir}: ${await score(summary.bestDir)}`);
+  const summary = await train(
+    {
+      ...TRAIN_DEFAULTS,
+      data: `manifest:${run.data}`,
+      valid: `manifest:${manifests.valid}`,
+      initFrom: MODEL,
+      freeze: run.freeze,
+      model: { arch: 'pham2014', modelOptions: { dropout: 0 } },
+      batch: 8,
+      maxSteps: STEPS,
+      evalEvery: 250,
+      validLines: 200,
+      workers: 0,
+      out: path.join(OUT, `run-${v}`),
+      backend: 'wasm',
+      quiet: true,
+    },
+    { log: () => {} },
+  );
+  console.log(
+    `fine-tuned ${run.name}: ${summary.steps} steps in ${((Date.now() - t0) / 60_000).toFixed(1)} min (batch 8), best ${summary.bestDir}: ${await score(summary.bestDir)}`,
+  );
 }

@@ -16,15 +16,21 @@ const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1]! : dflt;
 };
-const MODEL = arg('model', 'runs/demo-text/best'), LINES = Number(arg('lines', '200')), BEAM = Number(arg('beam', '16'));
+const MODEL = arg('model', 'runs/demo-text/best'),
+  LINES = Number(arg('lines', '200')),
+  BEAM = Number(arg('beam', '16'));
 
 await initBackend({ backend: 'wasm', log: null });
 const rec = await Recognizer.load(MODEL);
-const valid = await loadLines(await openDataset('textlines', { split: 'valid', count: LINES, seed: 777, preprocess: rec.meta.preprocess }));
+const valid = await loadLines(
+  await openDataset('textlines', { split: 'valid', count: LINES, seed: 777, preprocess: rec.meta.preprocess }),
+);
 const lm = (await loadLm('textlines', rec.alphabet)).scorer();
 const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
 const greedy = await evaluateSamples(rec, valid);
-console.log(`| decoding | weight | bonus | valid CER | valid WER |\n| --- | ---: | ---: | ---: | ---: |\n| greedy | | | ${pct(greedy.cer)} | ${pct(greedy.wer)} |`);
+console.log(
+  `| decoding | weight | bonus | valid CER | valid WER |\n| --- | ---: | ---: | ---: | ---: |\n| greedy | | | ${pct(greedy.cer)} | ${pct(greedy.wer)} |`,
+);
 const plain = await evaluateSamples(rec, valid, { beam: BEAM });
 console.log(`| beam ${BEAM}, no LM | | | ${pct(plain.cer)} | ${pct(plain.wer)} |`);
 for (const weight of [0.3, 0.5, 0.8, 1.2])

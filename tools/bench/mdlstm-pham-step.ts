@@ -51,14 +51,21 @@ function median(xs: number[]): number {
 }
 
 /** The PyTorch peer as a child process answering one JSON request per line (see mdlstm_pham_torch.py). */
-function torchPeer(): (shape: [number, number, number], threads: number, steps: number) => Promise<{ ms: number; torch: string }> {
-  const child = spawn('/usr/bin/python3', ['tools/bench/mdlstm_pham_torch.py', '--serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
+function torchPeer(): (
+  shape: [number, number, number],
+  threads: number,
+  steps: number,
+) => Promise<{ ms: number; torch: string }> {
+  const child = spawn('/usr/bin/python3', ['tools/bench/mdlstm_pham_torch.py', '--serve'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   process.on('exit', () => child.kill());
   return async (shape, threads, steps) => {
-    child.stdin.write(JSON.stringify({ shape, threads, steps }) + '\n');
+    child.stdin.write(`${JSON.stringify({ shape, threads, steps })}\n`);
     const line = await lines.next();
-    if (line.done) throw new Error('tools/bench/mdlstm_pham_torch.py --serve ended without an answer (is python3-torch installed?)');
+    if (line.done)
+      throw new Error('tools/bench/mdlstm_pham_torch.py --serve ended without an answer (is python3-torch installed?)');
     return JSON.parse(line.value) as { ms: number; torch: string };
   };
 }
@@ -75,7 +82,10 @@ async function shape(count: number, height: number, width: number, reps: number)
   };
   const times: Record<string, number[]> = { javascript: [], simd: [] };
   let torchVersion = '';
-  for (const v of ['javascript', 'simd'] as const) { setVariant(m, v); step(); } // warm-up
+  for (const v of ['javascript', 'simd'] as const) {
+    setVariant(m, v);
+    step();
+  } // warm-up
   for (let r = 0; r < ROUNDS; r++) {
     for (const v of ['javascript', 'simd'] as const) {
       setVariant(m, v);
@@ -95,16 +105,28 @@ async function shape(count: number, height: number, width: number, reps: number)
   const row = (name: string, ms: number) =>
     `| ${what} | ${name} | ${ms.toFixed(0)} | ${((count * 1000) / ms).toFixed(1)} | ${(ms / simd).toFixed(2)}x |`;
   return [
-    row('Scriptorium, MDLSTM in the JavaScript orders (cells at 2 units, diagonals at 10 and 50)', median(times.javascript!)),
+    row(
+      'Scriptorium, MDLSTM in the JavaScript orders (cells at 2 units, diagonals at 10 and 50)',
+      median(times.javascript!),
+    ),
     row('Scriptorium, MDLSTM in the SIMD kernel', simd),
-    ...(torch ? TORCH_THREADS.map((t) => row(`PyTorch ${torchVersion} CPU, ${t} thread${t > 1 ? 's' : ''}`, median(times[`torch${t}`]!))) : []),
+    ...(torch
+      ? TORCH_THREADS.map((t) =>
+          row(`PyTorch ${torchVersion} CPU, ${t} thread${t > 1 ? 's' : ''}`, median(times[`torch${t}`]!)),
+        )
+      : []),
   ];
 }
 
 await initBackend({ backend: 'wasm', log: null });
-const rows = ['| shape | implementation | ms/step (median) | lines/s | time / SIMD time |', '| --- | --- | ---: | ---: | ---: |'];
+const rows = [
+  '| shape | implementation | ms/step (median) | lines/s | time / SIMD time |',
+  '| --- | --- | ---: | ---: | ---: |',
+];
 rows.push(...(await shape(16, 32, 256, 3)));
 rows.push(...(await shape(8, 64, 1024, 1)));
-console.log(`wasm, ${ROUNDS} interleaved rounds; pham2014, ${buildModel('pham2014', { alphabetSize: CLASSES, height: 32 }).model.countParams()} parameters\n`);
+console.log(
+  `wasm, ${ROUNDS} interleaved rounds; pham2014, ${buildModel('pham2014', { alphabetSize: CLASSES, height: 32 }).model.countParams()} parameters\n`,
+);
 console.log(rows.join('\n'));
 process.exit(0);

@@ -51,16 +51,22 @@ function perCellScan(x: tf.Tensor4D, w: MDLSTMWeights, rows: number): tf.Tensor 
   const r = tf.squeeze(tf.slice(w.recurrentKernel, [0, 0, 0], [1, 2 * U, 5 * U]), [0]);
   const b = tf.squeeze(tf.slice(w.bias, [0, 0], [1, 5 * U]), [0]);
   const zero = tf.zeros([B, U]);
-  let prevRowH: tf.Tensor[] = Array(W).fill(zero), prevRowC: tf.Tensor[] = Array(W).fill(zero);
+  let prevRowH: tf.Tensor[] = Array(W).fill(zero),
+    prevRowC: tf.Tensor[] = Array(W).fill(zero);
   const outs: tf.Tensor[] = [];
   for (let i = 0; i < rows; i++) {
-    const rowH: tf.Tensor[] = [], rowC: tf.Tensor[] = [];
+    const rowH: tf.Tensor[] = [],
+      rowC: tf.Tensor[] = [];
     for (let j = 0; j < W; j++) {
       const xij = tf.reshape(tf.slice(x, [0, i, j, 0], [B, 1, 1, C]), [B, C]);
-      const hx = j ? rowH[j - 1]! : zero, cx = j ? rowC[j - 1]! : zero;
+      const hx = j ? rowH[j - 1]! : zero,
+        cx = j ? rowC[j - 1]! : zero;
       const a = tf.add(tf.add(tf.matMul(xij, k), tf.matMul(tf.concat([prevRowH[j]!, hx], 1), r)), b);
       const [ai, afy, afx, ao, ag] = tf.split(a, 5, 1);
-      const c = tf.add(tf.mul(tf.sigmoid(ai!), tf.tanh(ag!)), tf.add(tf.mul(tf.sigmoid(afy!), prevRowC[j]!), tf.mul(tf.sigmoid(afx!), cx)));
+      const c = tf.add(
+        tf.mul(tf.sigmoid(ai!), tf.tanh(ag!)),
+        tf.add(tf.mul(tf.sigmoid(afy!), prevRowC[j]!), tf.mul(tf.sigmoid(afx!), cx)),
+      );
       const h = tf.mul(tf.sigmoid(ao!), tf.tanh(c));
       rowH.push(h);
       rowC.push(c);
@@ -97,19 +103,27 @@ async function compare(backend: string, out: string[]): Promise<void> {
   const ROUNDS = 7;
   await initBackend({ backend, log: null });
   const impls = ['cells', 'diagonals', 'simd'] as const;
-  const a = tf.randomNormal([512, 512]), bm = tf.randomNormal([512, 512]);
+  const a = tf.randomNormal([512, 512]),
+    bm = tf.randomNormal([512, 512]);
   const peak = (2 * 512 ** 3) / (await timeIt(() => run(() => tf.matMul(a, bm)), 1000)) / 1e6; // GFLOP/s
   tf.dispose([a, bm]);
-  out.push(`\n### ${backend}: ${ROUNDS} interleaved rounds, median ms (matmul 512x512x512: ${peak.toFixed(2)} GFLOP/s)\n`);
-  out.push('| grid (units, channels, HxW), batch 8 | implementation | forward ms | fwd+bwd ms | cells/s fwd+bwd | GFLOP/s fwd (% of matmul) | fwd+bwd vs cells |');
+  out.push(
+    `\n### ${backend}: ${ROUNDS} interleaved rounds, median ms (matmul 512x512x512: ${peak.toFixed(2)} GFLOP/s)\n`,
+  );
+  out.push(
+    '| grid (units, channels, HxW), batch 8 | implementation | forward ms | fwd+bwd ms | cells/s fwd+bwd | GFLOP/s fwd (% of matmul) | fwd+bwd vs cells |',
+  );
   out.push('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
   for (const s of SIZES) {
-    const D = 4, U = s.units, C = s.channels;
+    const D = 4,
+      U = s.units,
+      C = s.channels;
     const x = tf.randomUniform([BATCH, s.h, s.w, C]) as tf.Tensor4D;
     const w = weights(D, C, U);
     const cells = BATCH * s.h * s.w * D;
     const flopsPerCell = 2 * C * 5 * U + 2 * 2 * U * 5 * U + 20 * U; // as in the full table below
-    const fwdOf = (implementation: (typeof impls)[number]) => () => run(() => mdlstm(x, w, { implementation }) as tf.Tensor);
+    const fwdOf = (implementation: (typeof impls)[number]) => () =>
+      run(() => mdlstm(x, w, { implementation }) as tf.Tensor);
     const bwdOf = (implementation: (typeof impls)[number]) => () =>
       tf.tidy(() => {
         const g = tf.grads((xx: tf.Tensor, k: tf.Tensor, r: tf.Tensor) =>
@@ -118,7 +132,10 @@ async function compare(backend: string, out: string[]): Promise<void> {
         g.forEach((t) => t.dataSync());
       });
     const times = new Map(impls.map((i) => [i, { fwd: [] as number[], bwd: [] as number[] }]));
-    for (const i of impls) { fwdOf(i)(); bwdOf(i)(); } // warm-up
+    for (const i of impls) {
+      fwdOf(i)();
+      bwdOf(i)();
+    } // warm-up
     for (let r = 0; r < ROUNDS; r++) {
       for (const i of impls) {
         times.get(i)!.fwd.push(await timeIt(fwdOf(i), 300));
@@ -127,7 +144,8 @@ async function compare(backend: string, out: string[]): Promise<void> {
     }
     const cellsBwd = median(times.get('cells')!.bwd);
     for (const i of impls) {
-      const f = median(times.get(i)!.fwd), b = median(times.get(i)!.bwd);
+      const f = median(times.get(i)!.fwd),
+        b = median(times.get(i)!.bwd);
       const gflops = (cells * flopsPerCell) / f / 1e6;
       out.push(
         `| ${U}, ${C}, ${s.h}x${s.w} | ${i} | ${f.toFixed(1)} | ${b.toFixed(1)} | ${(cells / b / 1e3).toFixed(2)}M | ${gflops.toFixed(2)} (${((100 * gflops) / peak).toFixed(0)}%) | ${(cellsBwd / b).toFixed(1)}x |`,
@@ -140,13 +158,18 @@ async function compare(backend: string, out: string[]): Promise<void> {
 for (const backend of backends) {
   await initBackend({ backend, log: null });
   // The backend's own matmul speed, for scale.
-  const a = tf.randomNormal([512, 512]), bm = tf.randomNormal([512, 512]);
+  const a = tf.randomNormal([512, 512]),
+    bm = tf.randomNormal([512, 512]);
   const mmMs = await timeIt(() => run(() => tf.matMul(a, bm)), 1000);
   lines.push(`\n### ${backend} (matmul 512x512x512: ${((2 * 512 ** 3) / mmMs / 1e6).toFixed(2)} GFLOP/s)\n`);
-  lines.push('| grid (units, channels, HxW), batch 8 | implementation | forward ms | fwd+bwd ms | cells/s fwd | cells/s fwd+bwd | GFLOP/s fwd | per-cell tfjs scan fwd ms | speed-up vs per-cell | reference fwd ms |');
+  lines.push(
+    '| grid (units, channels, HxW), batch 8 | implementation | forward ms | fwd+bwd ms | cells/s fwd | cells/s fwd+bwd | GFLOP/s fwd | per-cell tfjs scan fwd ms | speed-up vs per-cell | reference fwd ms |',
+  );
   lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const s of SIZES) {
-    const D = 4, U = s.units, C = s.channels;
+    const D = 4,
+      U = s.units,
+      C = s.channels;
     const x = tf.randomUniform([BATCH, s.h, s.w, C]) as tf.Tensor4D;
     const w = weights(D, C, U);
     const cells = BATCH * s.h * s.w * D; // cells of all four directions
@@ -157,8 +180,23 @@ for (const backend of backends) {
     const perCellFull = cellMs * (s.h / rows) * D;
     // Reference (float64, one cell at a time in JS), batch 1, scaled to the batch.
     const x64 = Float64Array.from(x.slice([0, 0, 0, 0], [1, s.h, s.w, C]).dataSync());
-    const wr = { kernel: Float64Array.from(w.kernel.dataSync()), recurrentKernel: Float64Array.from(w.recurrentKernel.dataSync()), bias: Float64Array.from(w.bias.dataSync()) };
-    const refMs = (await timeIt(() => mdlstmReference({ x: x64, shape: [1, s.h, s.w, C], units: U, directions: ['tl', 'tr', 'bl', 'br'], weights: wr }), 500)) * BATCH;
+    const wr = {
+      kernel: Float64Array.from(w.kernel.dataSync()),
+      recurrentKernel: Float64Array.from(w.recurrentKernel.dataSync()),
+      bias: Float64Array.from(w.bias.dataSync()),
+    };
+    const refMs =
+      (await timeIt(
+        () =>
+          mdlstmReference({
+            x: x64,
+            shape: [1, s.h, s.w, C],
+            units: U,
+            directions: ['tl', 'tr', 'bl', 'br'],
+            weights: wr,
+          }),
+        500,
+      )) * BATCH;
     for (const implementation of ['cells', 'diagonals', 'wavefront'] as const) {
       const fwd = await timeIt(() => run(() => mdlstm(x, w, { implementation }) as tf.Tensor));
       const bwd = await timeIt(() =>
@@ -170,7 +208,7 @@ for (const backend of backends) {
         }),
       );
       lines.push(
-        `| ${U}, ${C}, ${s.h}x${s.w} | ${implementation} | ${fwd.toFixed(1)} | ${bwd.toFixed(1)} | ${(cells / fwd / 1e3).toFixed(2)}M | ${(cells / bwd / 1e3).toFixed(2)}M | ${((cells * flopsPerCell) / fwd / 1e6).toFixed(3)} | ${perCellFull.toFixed(0)}${rows < s.h ? ' (extrapolated from ' + rows + ' rows, 1 direction)' : ' (1 direction x4)'} | ${(perCellFull / fwd).toFixed(1)}x | ${refMs.toFixed(1)} |`,
+        `| ${U}, ${C}, ${s.h}x${s.w} | ${implementation} | ${fwd.toFixed(1)} | ${bwd.toFixed(1)} | ${(cells / fwd / 1e3).toFixed(2)}M | ${(cells / bwd / 1e3).toFixed(2)}M | ${((cells * flopsPerCell) / fwd / 1e6).toFixed(3)} | ${perCellFull.toFixed(0)}${rows < s.h ? ` (extrapolated from ${rows} rows, 1 direction)` : ' (1 direction x4)'} | ${(perCellFull / fwd).toFixed(1)}x | ${refMs.toFixed(1)} |`,
       );
     }
     tf.dispose([x, w.kernel, w.recurrentKernel, w.bias]);

@@ -16,7 +16,8 @@ function wideLines(): LineSample[] {
   return Array.from({ length: 8 }, (_, i) => {
     const s = ds.compose(i);
     const data = new Float32Array(64 * 1024);
-    for (let y = 0; y < 64; y++) for (let x = 0; x < 1024; x++) data[y * 1024 + x] = s.image.data[y * s.image.width + (x % s.image.width)]!;
+    for (let y = 0; y < 64; y++)
+      for (let x = 0; x < 1024; x++) data[y * 1024 + x] = s.image.data[y * s.image.width + (x % s.image.width)]!;
     return { id: s.id, text: s.text, image: { data, height: 64, width: 1024 } };
   });
 }
@@ -65,21 +66,38 @@ function perLayer(samples: LineSample[], reps: number): Array<{ part: string; fw
     const vars = [x, ...layer.trainableWeights.map((w) => w.read() as tf.Variable)];
     const apply = () => layer.apply(ins.length === 1 ? x : [x, ...ins.slice(1)], { training: true }) as tf.Tensor;
     const fwd = timeIt(() => tf.tidy(() => void apply().dataSync()), reps);
-    const fwdBwd = timeIt(() => tf.tidy(() => tf.dispose(Object.values(tf.variableGrads(() => tf.sum(apply()) as tf.Scalar, vars).grads))), reps);
+    const fwdBwd = timeIt(
+      () => tf.tidy(() => tf.dispose(Object.values(tf.variableGrads(() => tf.sum(apply()) as tf.Scalar, vars).grads))),
+      reps,
+    );
     rows.push({ part: `${layer.name} (${layer.getClassName()}, in [${ins[0]!.shape.join(', ')}])`, fwd, fwdBwd });
     x.dispose();
   }
   const logits = tf.variable(m.forward(batch));
   const labels = tf.tensor2d(batch.labels, [B, batch.maxLabelLength], 'int32');
-  const loss = () => ctcLoss({ logits, labels, logitLengths: m.outputLengths(batch.widths), labelLengths: batch.labelLengths, reduction: 'mean' });
+  const loss = () =>
+    ctcLoss({
+      logits,
+      labels,
+      logitLengths: m.outputLengths(batch.widths),
+      labelLengths: batch.labelLengths,
+      reduction: 'mean',
+    });
   rows.push({
     part: `CTC loss (logits [${logits.shape.join(', ')}])`,
     fwd: timeIt(() => tf.tidy(() => void loss().dataSync()), reps),
-    fwdBwd: timeIt(() => tf.tidy(() => tf.dispose(Object.values(tf.variableGrads(() => loss() as tf.Scalar, [logits]).grads))), reps),
+    fwdBwd: timeIt(
+      () => tf.tidy(() => tf.dispose(Object.values(tf.variableGrads(() => loss() as tf.Scalar, [logits]).grads))),
+      reps,
+    ),
   });
   const opt = new Adadelta();
   const grads = Object.fromEntries(m.variables.map((v) => [v.name, tf.onesLike(v)]));
-  rows.push({ part: `Adadelta update (${m.model.countParams()} parameters)`, fwd: NaN, fwdBwd: timeIt(() => opt.applyGradients(grads), reps) });
+  rows.push({
+    part: `Adadelta update (${m.model.countParams()} parameters)`,
+    fwd: NaN,
+    fwdBwd: timeIt(() => opt.applyGradients(grads), reps),
+  });
   tf.dispose([...inputs, labels, logits, ...values, ...Object.values(grads)]);
   tf.disposeVariables();
   return rows;
@@ -94,9 +112,13 @@ const wide = wideLines();
 for (const backend of backends) {
   await initBackend({ backend, log: null });
   const a = await timeStep(32, digits, 5);
-  console.log(`| ${backend} | 16 mnist-lines (32 px high, ${Math.round(digits.reduce((s, d) => s + d.image.width, 0) / 16)} px wide on average) | ${a.params} | ${a.ms.toFixed(0)} | ${((16 * 1000) / a.ms).toFixed(1)} |`);
+  console.log(
+    `| ${backend} | 16 mnist-lines (32 px high, ${Math.round(digits.reduce((s, d) => s + d.image.width, 0) / 16)} px wide on average) | ${a.params} | ${a.ms.toFixed(0)} | ${((16 * 1000) / a.ms).toFixed(1)} |`,
+  );
   const b = await timeStep(64, wide, 2);
-  console.log(`| ${backend} | 8 lines of 64x1024 px | ${b.params} | ${b.ms.toFixed(0)} | ${((8 * 1000) / b.ms).toFixed(1)} |`);
+  console.log(
+    `| ${backend} | 8 lines of 64x1024 px | ${b.params} | ${b.ms.toFixed(0)} | ${((8 * 1000) / b.ms).toFixed(1)} |`,
+  );
 }
 for (const backend of backends) {
   await initBackend({ backend, log: null });
@@ -104,6 +126,7 @@ for (const backend of backends) {
   console.log('| part | forward | forward + backward |');
   console.log('| --- | ---: | ---: |');
   const rows = perLayer(digits, 5);
-  for (const r of rows) console.log(`| ${r.part} | ${Number.isNaN(r.fwd) ? '' : r.fwd.toFixed(1)} | ${r.fwdBwd.toFixed(1)} |`);
+  for (const r of rows)
+    console.log(`| ${r.part} | ${Number.isNaN(r.fwd) ? '' : r.fwd.toFixed(1)} | ${r.fwdBwd.toFixed(1)} |`);
   console.log(`| sum of parts | | ${rows.reduce((s, r) => s + r.fwdBwd, 0).toFixed(1)} |`);
 }

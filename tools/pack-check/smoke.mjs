@@ -36,7 +36,10 @@ for (const name of libraries) {
   check(Object.keys(esm).length > 0, `import('${name}') has ${Object.keys(esm).length} exports`);
   // require(esm): Node >= 20.19 / 22.12 load an ES module through require() when the export map has a `default`.
   const cjs = require(name);
-  check(Object.keys(cjs).length === Object.keys(esm).length, `require('${name}') has the same ${Object.keys(esm).length} exports`);
+  check(
+    Object.keys(cjs).length === Object.keys(esm).length,
+    `require('${name}') has the same ${Object.keys(esm).length} exports`,
+  );
 }
 
 if (names.includes('@scriptorium/runtime')) {
@@ -57,7 +60,10 @@ if (names.includes('@scriptorium/ctc')) {
   const logits = tf.zeros([1, 2, 2]);
   const loss = ctcLoss({ logits, labels: [[1]], logitLengths: [2], reduction: 'sum' });
   const value = (await loss.data())[0];
-  check(Math.abs(value - 0.2876820724517809) < 1e-6, `ctcLoss on [1, 2, 2] zeros, label [1] = ${value} (expected -ln(3/4) = 0.287682)`);
+  check(
+    Math.abs(value - 0.2876820724517809) < 1e-6,
+    `ctcLoss on [1, 2, 2] zeros, label [1] = ${value} (expected -ln(3/4) = 0.287682)`,
+  );
   tf.dispose([logits, loss]);
 }
 

@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 
 const main = new URL('../dist/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(main))) {
-  console.error(`scriptorium: the CLI is not built (${fileURLToPath(main)} is missing): run \`npm run build\` at the repository root`);
+  console.error(
+    `scriptorium: the CLI is not built (${fileURLToPath(main)} is missing): run \`npm run build\` at the repository root`,
+  );
   process.exit(2);
 }
 await import(main.href);

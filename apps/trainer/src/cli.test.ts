@@ -4,7 +4,13 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { generateCurveKeyPair, listCheckpoints, loadCheckpoint, latestCheckpoint, saveCheckpoint } from '@scriptorium/dataparallel';
+import {
+  generateCurveKeyPair,
+  listCheckpoints,
+  loadCheckpoint,
+  latestCheckpoint,
+  saveCheckpoint,
+} from '@scriptorium/dataparallel';
 import { Alphabet, mnistLines, openDataset, writeLinePng } from '@scriptorium/data';
 import { buildModel, Recognizer, saveBundle } from '@scriptorium/models';
 import { initBackend } from '@scriptorium/runtime';
@@ -21,7 +27,10 @@ const tmp = mkdtempSync(path.join(tmpdir(), 'trainer-'));
 /** Runs the CLI from source; resolves with exit code and output (never rejects). */
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await run(process.execPath, [...NODE_ARGS, MAIN, ...args], { cwd: path.resolve(__dirname, '../../..'), env: { ...process.env, SCRIPTORIUM_BACKEND: 'wasm' } });
+    const r = await run(process.execPath, [...NODE_ARGS, MAIN, ...args], {
+      cwd: path.resolve(__dirname, '../../..'),
+      env: { ...process.env, SCRIPTORIUM_BACKEND: 'wasm' },
+    });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -43,8 +52,24 @@ function freePort(): Promise<number> {
 // A tiny pham2014 (small units) trained on a few short mnist-lines.
 const tiny = (out: string, extra: string[] = []) =>
   parseFlags(trainCommand, [
-    '--out', out, '--train-lines', '24', '--valid-lines', '6', '--batch', '4', '--eval-every', '3', '--checkpoint-every', '2',
-    '--backend', 'wasm', '--quiet', '--dropout', '0', ...extra,
+    '--out',
+    out,
+    '--train-lines',
+    '24',
+    '--valid-lines',
+    '6',
+    '--batch',
+    '4',
+    '--eval-every',
+    '3',
+    '--checkpoint-every',
+    '2',
+    '--backend',
+    'wasm',
+    '--quiet',
+    '--dropout',
+    '0',
+    ...extra,
   ]);
 const quiet = { log: () => {} };
 
@@ -53,14 +78,35 @@ describe('scriptorium train', () => {
     const out = path.join(tmp, 'inproc');
     const s = await runTrain(tiny(out, ['--max-steps', '3']), quiet);
     expect(s.steps).toBe(3);
-    for (const f of ['best/model.json', 'best/weights.bin', 'best/alphabet.json', 'best/bundle.json', 'last/bundle.json', 'metrics.jsonl', 'loss.png', 'cer.png', 'job.json']) {
+    for (const f of [
+      'best/model.json',
+      'best/weights.bin',
+      'best/alphabet.json',
+      'best/bundle.json',
+      'last/bundle.json',
+      'metrics.jsonl',
+      'loss.png',
+      'cer.png',
+      'job.json',
+    ]) {
       expect(existsSync(path.join(out, f)), f).toBe(true);
     }
-    const metrics = readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const metrics = readFileSync(path.join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(metrics.filter((m) => m.type === 'train').map((m) => m.step)).toEqual([1, 2, 3]);
     expect(metrics.some((m) => m.type === 'valid' && m.step === 3 && m.cer >= 0)).toBe(true);
 
-    const ev = await cli(['eval', '--model', path.join(out, 'best'), '--lines', '4', '--jsonl', path.join(out, 'eval.jsonl')]);
+    const ev = await cli([
+      'eval',
+      '--model',
+      path.join(out, 'best'),
+      '--lines',
+      '4',
+      '--jsonl',
+      path.join(out, 'eval.jsonl'),
+    ]);
     expect(ev.code).toBe(0);
     expect(ev.stdout).toMatch(/4 lines of mnist-lines:test: CER \d+\.\d\d%/);
     expect(readFileSync(path.join(out, 'eval.jsonl'), 'utf8').trim().split('\n')).toHaveLength(4);
@@ -87,32 +133,63 @@ describe('scriptorium train', () => {
     // --max-image-pixels below the line's pixels: refused from its header, one line naming the cap.
     const capped = await cli(['recognize', '--model', path.join(out, 'best'), '--max-image-pixels', '100', png]);
     expect(capped.code).toBe(2);
-    expect(capped.stderr.trim()).toMatch(new RegExp(`^scriptorium recognize: ${png}: image of \\d+x32 = [\\d,]+ pixels is over the cap of 100 `));
+    expect(capped.stderr.trim()).toMatch(
+      new RegExp(`^scriptorium recognize: ${png}: image of \\d+x32 = [\\d,]+ pixels is over the cap of 100 `),
+    );
 
     // --page-xml: the same line as the page image, one TextLine covering it: the same text as the PNG alone, written
     // into a copy of the file whose other bytes are unchanged.
     const w = line.image.width - 1;
-    const xml = `<?xml version="1.0"?>\n<PcGts><Page imageFilename="line.png"><TextRegion id="r"><Coords points="0,0 ${w},0 ${w},31 0,31"/>\n` +
+    const xml =
+      `<?xml version="1.0"?>\n<PcGts><Page imageFilename="line.png"><TextRegion id="r"><Coords points="0,0 ${w},0 ${w},31 0,31"/>\n` +
       `<TextLine id="t1"><Coords points="0,0 ${w},0 ${w},31 0,31"/></TextLine>\n</TextRegion></Page></PcGts>\n`;
     writeFileSync(path.join(out, 'page.xml'), xml);
-    const paged = await cli(['recognize', '--model', path.join(out, 'best'), '--page-xml', path.join(out, 'page.xml'), '--out', path.join(out, 'page-out.xml')]);
+    const paged = await cli([
+      'recognize',
+      '--model',
+      path.join(out, 'best'),
+      '--page-xml',
+      path.join(out, 'page.xml'),
+      '--out',
+      path.join(out, 'page-out.xml'),
+    ]);
     expect(paged.code, paged.stderr).toBe(0);
     const equiv = `<TextEquiv conf="${json.confidence.toFixed(4)}"><Unicode>${json.text}</Unicode></TextEquiv>`;
-    expect(readFileSync(path.join(out, 'page-out.xml'), 'utf8')).toBe(xml.replace('"/></TextLine>', `"/>${equiv}</TextLine>`));
+    expect(readFileSync(path.join(out, 'page-out.xml'), 'utf8')).toBe(
+      xml.replace('"/></TextLine>', `"/>${equiv}</TextLine>`),
+    );
     expect(paged.stdout).toBe(`t1\t${json.text}\t${json.confidence.toFixed(3)}\n`);
-    const same = await cli(['recognize', '--model', path.join(out, 'best'), '--page-xml', path.join(out, 'page.xml'), '--out', path.join(out, 'page.xml')]);
-    expect([same.code, same.stderr.split('\n')[0]]).toEqual([2, `scriptorium recognize: recognize --page-xml: --out ${path.join(out, 'page.xml')} is the input file; write the result elsewhere`]);
+    const same = await cli([
+      'recognize',
+      '--model',
+      path.join(out, 'best'),
+      '--page-xml',
+      path.join(out, 'page.xml'),
+      '--out',
+      path.join(out, 'page.xml'),
+    ]);
+    expect([same.code, same.stderr.split('\n')[0]]).toEqual([
+      2,
+      `scriptorium recognize: recognize --page-xml: --out ${path.join(out, 'page.xml')} is the input file; write the result elsewhere`,
+    ]);
   });
 
   it('each validation scores the valid lines as a fresh evaluation of that model does (the lines are loaded once and kept)', async () => {
     const out = path.join(tmp, 'validkeep');
     // --lr 0 keeps the random initial weights, whose outputs (not yet all blank) depend on every line.
     await runTrain(tiny(out, ['--max-steps', '6', '--seed', '4', '--lr', '0']), quiet);
-    const valid = readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.type === 'valid');
+    const valid = readFileSync(path.join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((m) => m.type === 'valid');
     expect(valid.map((m) => m.step)).toEqual([3, 6]);
     // The step-6 evaluation used the kept lines; score the final model on freshly composed ones.
     const rec = await Recognizer.load(path.join(out, 'last'));
-    const fresh = await evaluate(rec, await openDataset('mnist-lines', { split: 'valid', count: 6, seed: 5, preprocess: rec.meta.preprocess }));
+    const fresh = await evaluate(
+      rec,
+      await openDataset('mnist-lines', { split: 'valid', count: 6, seed: 5, preprocess: rec.meta.preprocess }),
+    );
     expect(fresh.cer).not.toBe(1);
     expect(valid[1].cer).toBe(fresh.cer);
     expect(valid[1].wer).toBe(fresh.wer);
@@ -121,10 +198,15 @@ describe('scriptorium train', () => {
   it('with 2 local worker processes equals the in-process run (same global batches, same augmentation, averaged gradients)', async () => {
     const aug = ['--max-steps', '2', '--augment', 'default'];
     const a = await runTrain(tiny(path.join(tmp, 'single'), aug), quiet);
-    const b = await runTrain(tiny(path.join(tmp, 'two'), [...aug, '--workers', '2']), { ...quiet, workerScript: MAIN, workerNodeArgs: NODE_ARGS });
+    const b = await runTrain(tiny(path.join(tmp, 'two'), [...aug, '--workers', '2']), {
+      ...quiet,
+      workerScript: MAIN,
+      workerNodeArgs: NODE_ARGS,
+    });
     const plain = await runTrain(tiny(path.join(tmp, 'plain'), ['--max-steps', '2']), quiet);
     expect(b.steps).toBe(2);
-    const params = async (dir: string) => (await loadCheckpoint((await latestCheckpoint(path.join(dir, 'checkpoints')))!)).params;
+    const params = async (dir: string) =>
+      (await loadCheckpoint((await latestCheckpoint(path.join(dir, 'checkpoints')))!)).params;
     const maxDiff = (x: Float32Array, y: Float32Array) => x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i]!)), 0);
     const [pa, pb, pp] = [await params(a.runDir), await params(b.runDir), await params(plain.runDir)];
     // Two shards of 2 lines averaged by count equal one batch of 4 up to float32 summation order; each process
@@ -137,7 +219,10 @@ describe('scriptorium train', () => {
   it('--curve-keys with --workers: the local workers get the keys they need, join, and the run completes its step', async () => {
     const keyFile = path.join(tmp, 'coordinator.keys');
     writeFileSync(keyFile, JSON.stringify(generateCurveKeyPair()));
-    const s = await runTrain(tiny(path.join(tmp, 'curve-local'), ['--max-steps', '1', '--workers', '1', '--curve-keys', keyFile]), { ...quiet, workerScript: MAIN, workerNodeArgs: NODE_ARGS });
+    const s = await runTrain(
+      tiny(path.join(tmp, 'curve-local'), ['--max-steps', '1', '--workers', '1', '--curve-keys', keyFile]),
+      { ...quiet, workerScript: MAIN, workerNodeArgs: NODE_ARGS },
+    );
     expect(s.steps).toBe(1);
   });
 
@@ -158,13 +243,17 @@ describe('scriptorium train', () => {
     writeFileSync(other, JSON.stringify({ ...job, seed: 7 }));
     const wrong = await cli(['worker', '--connect', endpoint, '--job', other, '--quiet']);
     expect(wrong.code).toBe(2);
-    expect(wrong.stderr.trim()).toBe(`scriptorium worker: --job ${other} is not the coordinator's job (seed differ); leave --job out to use the coordinator's`);
+    expect(wrong.stderr.trim()).toBe(
+      `scriptorium worker: --job ${other} is not the coordinator's job (seed differ); leave --job out to use the coordinator's`,
+    );
     // A job from a newer version, with a model option this one does not know, is refused rather than half-read.
     const newer = path.join(tmp, 'newer-job.json');
     writeFileSync(newer, JSON.stringify({ ...job, modelOptions: { ...(job.modelOptions as object), cell: 'leaky' } }));
     const unknown = await cli(['worker', '--connect', endpoint, '--job', newer, '--quiet']);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr.trim()).toMatch(new RegExp(`^scriptorium worker: --job ${newer}: pham2014: unknown model option 'cell' \\(expected one of: `));
+    expect(unknown.stderr.trim()).toMatch(
+      new RegExp(`^scriptorium worker: --job ${newer}: pham2014: unknown model option 'cell' \\(expected one of: `),
+    );
     const good = await cli(['worker', '--connect', endpoint, '--quiet']);
     expect(good.code).toBe(0);
     expect((await training).steps).toBe(2);
@@ -173,11 +262,20 @@ describe('scriptorium train', () => {
   it('--lr-decay lowers the learning rate linearly over the end of the budget, and a resume must repeat it', async () => {
     const out = path.join(tmp, 'decay');
     await runTrain(tiny(out, ['--max-steps', '4', '--lr', '0.8', '--lr-decay', '0.5']), quiet);
-    const lrs = readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.type === 'train').map((m) => m.lr);
+    const lrs = readFileSync(path.join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((m) => m.type === 'train')
+      .map((m) => m.lr);
     // Budget used before steps 1..4: 0, 1/4, 1/2, 3/4; decay from 1/2: full rate, then half-way down at 3/4.
     expect(lrs).toEqual([0.8, 0.8, 0.8, 0.4]);
-    await expect(runTrain(tiny(out, ['--max-steps', '6', '--lr', '0.8', '--resume']), quiet)).rejects.toThrow(/was trained with --lr-decay 0\.5/);
-    await expect(runTrain(tiny(path.join(tmp, 'decay-nobudget'), ['--lr-decay', '0.5']), quiet)).rejects.toThrow('--lr-decay needs a budget to decay over: --max-steps or --time-limit');
+    await expect(runTrain(tiny(out, ['--max-steps', '6', '--lr', '0.8', '--resume']), quiet)).rejects.toThrow(
+      /was trained with --lr-decay 0\.5/,
+    );
+    await expect(runTrain(tiny(path.join(tmp, 'decay-nobudget'), ['--lr-decay', '0.5']), quiet)).rejects.toThrow(
+      '--lr-decay needs a budget to decay over: --max-steps or --time-limit',
+    );
   });
 
   it('an interrupted run resumed with --resume equals the uninterrupted run bit for bit', async () => {
@@ -197,7 +295,8 @@ describe('scriptorium train', () => {
     const partDir = path.join(tmp, 'part-drop');
     await runTrain(tiny(partDir, ['--max-steps', '2', ...drop]), quiet);
     await runTrain(tiny(partDir, ['--max-steps', '4', '--resume', ...drop]), quiet);
-    const last = async (dir: string) => (await loadCheckpoint((await latestCheckpoint(path.join(dir, 'checkpoints')))!)).params;
+    const last = async (dir: string) =>
+      (await loadCheckpoint((await latestCheckpoint(path.join(dir, 'checkpoints')))!)).params;
     const none = await runTrain(tiny(path.join(tmp, 'whole-nodrop'), ['--max-steps', '4']), quiet);
     const [pw, pr, p0] = [await last(whole.runDir), await last(partDir), await last(none.runDir)];
     expect(Buffer.from(pr.buffer).equals(Buffer.from(pw.buffer))).toBe(true);
@@ -223,30 +322,38 @@ describe('scriptorium train', () => {
     await runTrain(tiny(partDir, ['--max-steps', '4', '--resume', ...ema]), quiet);
     const r4 = await loadCheckpoint((await latestCheckpoint(path.join(partDir, 'checkpoints')))!);
     expect(Buffer.from(r4.extras.ema!.buffer).equals(Buffer.from(a4.buffer))).toBe(true);
-    await expect(runTrain(tiny(partDir, ['--max-steps', '5', '--resume']), quiet)).rejects.toThrow(/was trained with --ema 0\.5; give the same/);
-    await expect(runTrain(tiny(path.join(tmp, 'ema1'), ['--ema', '1']), quiet)).rejects.toThrow(/^--ema 1: expected a decay in \[0, 1\)/);
+    await expect(runTrain(tiny(partDir, ['--max-steps', '5', '--resume']), quiet)).rejects.toThrow(
+      /was trained with --ema 0\.5; give the same/,
+    );
+    await expect(runTrain(tiny(path.join(tmp, 'ema1'), ['--ema', '1']), quiet)).rejects.toThrow(
+      /^--ema 1: expected a decay in \[0, 1\)/,
+    );
   });
 
   it('refuses to resume with a different model or optimisation flags', async () => {
-    await expect(runTrain(tiny(path.join(tmp, 'part'), ['--max-steps', '5', '--resume', '--height', '64']), quiet)).rejects.toThrow(
+    await expect(
+      runTrain(tiny(path.join(tmp, 'part'), ['--max-steps', '5', '--resume', '--height', '64']), quiet),
+    ).rejects.toThrow(
       /was written with a different preprocess \(model pham2014, data mnist-lines\); refusing to mix runs/,
     );
-    await expect(runTrain(tiny(path.join(tmp, 'part'), ['--max-steps', '5', '--resume', '--rho', '0.9', '--batch', '6']), quiet)).rejects.toThrow(
-      /was trained with --batch 4, --rho 0\.95; give the same to continue that run/,
-    );
+    await expect(
+      runTrain(tiny(path.join(tmp, 'part'), ['--max-steps', '5', '--resume', '--rho', '0.9', '--batch', '6']), quiet),
+    ).rejects.toThrow(/was trained with --batch 4, --rho 0\.95; give the same to continue that run/);
     // The model is rebuilt from the saved options: another cell or dropout would silently be the saved one.
-    await expect(runTrain(tiny(path.join(tmp, 'part'), ['--max-steps', '5', '--resume', '--mdlstm-cell', 'bounded']), quiet)).rejects.toThrow(
-      /was trained with --mdlstm-cell standard; give the same to continue that run/,
-    );
-    await expect(runTrain(tiny(path.join(tmp, 'part'), ['--max-steps', '5', '--resume', '--dropout', '0.2']), quiet)).rejects.toThrow(
-      /was trained with --dropout 0; give the same to continue that run/,
-    );
+    await expect(
+      runTrain(tiny(path.join(tmp, 'part'), ['--max-steps', '5', '--resume', '--mdlstm-cell', 'bounded']), quiet),
+    ).rejects.toThrow(/was trained with --mdlstm-cell standard; give the same to continue that run/);
+    await expect(
+      runTrain(tiny(path.join(tmp, 'part'), ['--max-steps', '5', '--resume', '--dropout', '0.2']), quiet),
+    ).rejects.toThrow(/was trained with --dropout 0; give the same to continue that run/);
     // Bucketing changes the batches: it must be repeated too (or, as here, not added).
-    await expect(runTrain(tiny(path.join(tmp, 'part'), ['--max-steps', '5', '--resume', '--bucket', '3']), quiet)).rejects.toThrow(
-      /was trained with --bucket \(unset\); give the same to continue that run/,
-    );
+    await expect(
+      runTrain(tiny(path.join(tmp, 'part'), ['--max-steps', '5', '--resume', '--bucket', '3']), quiet),
+    ).rejects.toThrow(/was trained with --bucket \(unset\); give the same to continue that run/);
     // --skip-bad only decides what a bad line does: it may be turned on to get a run past one.
-    expect((await runTrain(tiny(path.join(tmp, 'part'), ['--max-steps', '5', '--resume', '--skip-bad']), quiet)).steps).toBe(5);
+    expect(
+      (await runTrain(tiny(path.join(tmp, 'part'), ['--max-steps', '5', '--resume', '--skip-bad']), quiet)).steps,
+    ).toBe(5);
     // A checkpoint from before the flags were recorded (no settings in its state) has nothing to compare: it resumes.
     const legacyDir = path.join(tmp, 'legacy');
     await runTrain(tiny(legacyDir, ['--max-steps', '2']), quiet);
@@ -260,17 +367,23 @@ describe('scriptorium train', () => {
 
 describe('bad input on the command line', () => {
   it('an invalid Adadelta setting or a height the model cannot pool is a usage error naming the flag', async () => {
-    await expect(runTrain(tiny(path.join(tmp, 'rho'), ['--rho', '2']), quiet)).rejects.toThrow(/^--rho: adadelta: rho = 2 is invalid/);
-    await expect(runTrain(tiny(path.join(tmp, 'h24'), ['--height', '24']), quiet)).rejects.toThrow(/^--height 24: pham2014: height 24 must be a multiple of/);
-    await expect(runTrain(tiny(path.join(tmp, 'cell'), ['--model', 'cnn-blstm', '--mdlstm-cell', 'bounded']), quiet)).rejects.toThrow(
-      /^--mdlstm-cell bounded: model cnn-blstm has no MDLSTM layers/,
+    await expect(runTrain(tiny(path.join(tmp, 'rho'), ['--rho', '2']), quiet)).rejects.toThrow(
+      /^--rho: adadelta: rho = 2 is invalid/,
     );
+    await expect(runTrain(tiny(path.join(tmp, 'h24'), ['--height', '24']), quiet)).rejects.toThrow(
+      /^--height 24: pham2014: height 24 must be a multiple of/,
+    );
+    await expect(
+      runTrain(tiny(path.join(tmp, 'cell'), ['--model', 'cnn-blstm', '--mdlstm-cell', 'bounded']), quiet),
+    ).rejects.toThrow(/^--mdlstm-cell bounded: model cnn-blstm has no MDLSTM layers/);
   });
 
   it('unknown command, flag or value: one line plus usage, exit 2, no stack trace', async () => {
     const a = await cli(['trian']);
     expect(a.code).toBe(2);
-    expect(a.stderr).toMatch(/^scriptorium: unknown command 'trian' \(expected one of: train, worker, eval, recognize, lm, keys, demo, serve\)/);
+    expect(a.stderr).toMatch(
+      /^scriptorium: unknown command 'trian' \(expected one of: train, worker, eval, recognize, lm, keys, demo, serve\)/,
+    );
     const b = await cli(['train', '--bach', '3']);
     expect(b.code).toBe(2);
     expect(b.stderr).toMatch(/^scriptorium train: unknown option '--bach' for 'train'\n\nusage: scriptorium train/);
@@ -294,12 +407,16 @@ describe('bad input on the command line', () => {
     const manifest = path.join(dir, 'lines.tsv');
     (await import('node:fs')).writeFileSync(manifest, `${rows.join('\n')}\n`);
     const flags = ['--data', `manifest:${manifest}`, '--max-steps', '2'];
-    await expect(runTrain(tiny(path.join(tmp, 'noskip'), flags), quiet)).rejects.toThrow(`${manifest}:3: 'l2.png' not found`);
+    await expect(runTrain(tiny(path.join(tmp, 'noskip'), flags), quiet)).rejects.toThrow(
+      `${manifest}:3: 'l2.png' not found`,
+    );
     const lines: string[] = [];
     const s = await runTrain(tiny(path.join(tmp, 'skipped'), [...flags, '--skip-bad']), { log: (l) => lines.push(l) });
     expect(s.steps).toBe(2);
     expect(s.skippedLines).toBe(1);
-    expect(lines.filter((l) => l.startsWith('skipped line'))).toEqual([`skipped line 2 ('l2.png'): ${manifest}:3: 'l2.png' not found (paths are relative to the manifest)`]);
+    expect(lines.filter((l) => l.startsWith('skipped line'))).toEqual([
+      `skipped line 2 ('l2.png'): ${manifest}:3: 'l2.png' not found (paths are relative to the manifest)`,
+    ]);
     expect(lines.join('\n')).toMatch(/lines left out \(per batch\)\s+1/);
   });
 
@@ -317,7 +434,10 @@ describe('bad input on the command line', () => {
   it('a corrupt bundle (one flipped bit in weights.bin) is one line naming the file, exit 2, no stack trace', async () => {
     await initBackend({ backend: 'wasm', log: null });
     const dir = path.join(tmp, 'flipped-bundle');
-    await saveBundle(dir, { model: buildModel('pham2014', { alphabetSize: 11, seed: 1, units: [2, 4, 8] }), alphabet: Alphabet.fromTexts(['0123456789']) });
+    await saveBundle(dir, {
+      model: buildModel('pham2014', { alphabetSize: 11, seed: 1, units: [2, 4, 8] }),
+      alphabet: Alphabet.fromTexts(['0123456789']),
+    });
     const weights = readFileSync(path.join(dir, 'weights.bin'));
     weights[3]! ^= 0x40;
     writeFileSync(path.join(dir, 'weights.bin'), weights);
@@ -325,6 +445,10 @@ describe('bad input on the command line', () => {
     await writeLinePng(mnistLines({ split: 'test', count: 1, seed: 1 }).compose(0).image, png);
     const r = await cli(['recognize', '--model', dir, png]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(new RegExp(`^scriptorium recognize: ${dir}/weights\\.bin: SHA-256 mismatch \\(.*\\): the file is corrupt or was changed\n$`));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^scriptorium recognize: ${dir}/weights\\.bin: SHA-256 mismatch \\(.*\\): the file is corrupt or was changed\n$`,
+      ),
+    );
   });
 });

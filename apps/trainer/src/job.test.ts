@@ -32,7 +32,11 @@ describe('replica data loading', () => {
     const hinted = await createReplica(job());
     // Both start from the same parameters (those the model was built with, same seed).
     const init = Float32Array.from(plain.variables.flatMap((v) => Array.from(v.dataSync())));
-    const steps = [[0, 1], [2, 3], [4, 5]];
+    const steps = [
+      [0, 1],
+      [2, 3],
+      [4, 5],
+    ];
     for (let s = 0; s < steps.length; s++) {
       const a = await plain.computeGradients(init, steps[s]!, s + 1);
       const b = await hinted.computeGradients(init, steps[s]!, s + 1, steps[s + 1]);
@@ -56,13 +60,14 @@ describe('replica data loading', () => {
     expect((cached.dataset as LineCache).stats()).toMatchObject({ misses: 3, hits: 6 });
   });
 
-  it('with a warm-up, every line of step 1 is the warm-up data\'s, and none after its last step', async () => {
+  it("with a warm-up, every line of step 1 is the warm-up data's, and none after its last step", async () => {
     const warmup = { spec: 'mnist-lines:minDigits=1,maxDigits=2', steps: 4 };
     const warmed = await createReplica(job({ warmup }));
     const plain = await createReplica(job());
     const warmOnly = await createReplica(job({ data: { spec: warmup.spec, count: 6, seed: 1 } }));
     const init = Float32Array.from(plain.variables.flatMap((v) => Array.from(v.dataSync())));
-    const grads = async (r: typeof plain, step: number) => Array.from((await r.computeGradients(init, [0, 1, 2], step)).grads);
+    const grads = async (r: typeof plain, step: number) =>
+      Array.from((await r.computeGradients(init, [0, 1, 2], step)).grads);
     expect(await grads(warmed, 1)).toEqual(await grads(warmOnly, 1));
     expect(await grads(warmed, 5)).toEqual(await grads(plain, 5));
     expect(await grads(warmed, 5)).not.toEqual(await grads(warmOnly, 5));
@@ -70,12 +75,16 @@ describe('replica data loading', () => {
 
   it('refuses a job with a field it does not know, rather than train without it', async () => {
     const future = { ...job(), curriculum: { steps: 3 } } as unknown as TrainJob;
-    await expect(createReplica(future)).rejects.toThrow(/^job: unknown field\(s\) curriculum \(written by a newer scriptorium\? expected: arch, modelOptions, /);
+    await expect(createReplica(future)).rejects.toThrow(
+      /^job: unknown field\(s\) curriculum \(written by a newer scriptorium\? expected: arch, modelOptions, /,
+    );
   });
 
-  it('with a dataRoot (a remote worker\'s --data-root), data outside it is refused by name; inside it trains', async () => {
+  it("with a dataRoot (a remote worker's --data-root), data outside it is refused by name; inside it trains", async () => {
     const elsewhere = mkdtempSync(path.join(tmpdir(), 'trainer-elsewhere-'));
-    await expect(createReplica(job(), { dataRoot: elsewhere })).rejects.toThrow(`manifest: '${manifest}' is outside the data root ${elsewhere}`);
+    await expect(createReplica(job(), { dataRoot: elsewhere })).rejects.toThrow(
+      `manifest: '${manifest}' is outside the data root ${elsewhere}`,
+    );
     const inside = await createReplica(job(), { dataRoot: tmp });
     expect(inside.layout.size).toBeGreaterThan(0);
     inside.model.model.dispose();

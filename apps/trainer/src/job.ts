@@ -1,6 +1,20 @@
 import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
-import { Alphabet, augmentSample, collate, LineCache, loadSample, openDataset, sampleSeed, skipBad, type AugmentConfig, type Dataset, type LineSample, type PreprocessConfig, type SkippedSample } from '@scriptorium/data';
+import {
+  Alphabet,
+  augmentSample,
+  collate,
+  LineCache,
+  loadSample,
+  openDataset,
+  sampleSeed,
+  skipBad,
+  type AugmentConfig,
+  type Dataset,
+  type LineSample,
+  type PreprocessConfig,
+  type SkippedSample,
+} from '@scriptorium/data';
 import { requiredFrames } from '@scriptorium/ctc';
 import { flattenNamedTensors, layoutFromVariables, type ParamLayout, assignFlat } from '@scriptorium/dataparallel';
 import { buildModel, type ArchName, type ArchOptions, type HtrModel } from '@scriptorium/models';
@@ -79,18 +93,46 @@ export interface ReplicaOptions {
 }
 
 /** Every field a job may have: a worker refuses others rather than train without what they say. */
-const JOB_FIELDS: ReadonlySet<string> = new Set<keyof TrainJob>(['arch', 'modelOptions', 'alphabet', 'data', 'warmup', 'freeze', 'preprocess', 'augment', 'skipBad', 'cacheMb', 'seed']);
+const JOB_FIELDS: ReadonlySet<string> = new Set<keyof TrainJob>([
+  'arch',
+  'modelOptions',
+  'alphabet',
+  'data',
+  'warmup',
+  'freeze',
+  'preprocess',
+  'augment',
+  'skipBad',
+  'cacheMb',
+  'seed',
+]);
 
 export async function createReplica(job: TrainJob, options: ReplicaOptions = {}): Promise<Replica> {
   const unknown = Object.keys(job).filter((k) => !JOB_FIELDS.has(k));
-  if (unknown.length > 0) throw new UsageError(`job: unknown field(s) ${unknown.join(', ')} (written by a newer scriptorium? expected: ${[...JOB_FIELDS].join(', ')})`, false);
+  if (unknown.length > 0)
+    throw new UsageError(
+      `job: unknown field(s) ${unknown.join(', ')} (written by a newer scriptorium? expected: ${[...JOB_FIELDS].join(', ')})`,
+      false,
+    );
   const alphabet = Alphabet.fromJSON(job.alphabet, 'job alphabet');
-  const openTrain = (spec: string) => openDataset(spec, { split: 'train', count: job.data.count, seed: job.data.seed, preprocess: job.preprocess, dataRoot: options.dataRoot });
+  const openTrain = (spec: string) =>
+    openDataset(spec, {
+      split: 'train',
+      count: job.data.count,
+      seed: job.data.seed,
+      preprocess: job.preprocess,
+      dataRoot: options.dataRoot,
+    });
   const opened = await openTrain(job.data.spec);
   const cached = (ds: Dataset) => (job.cacheMb ? new LineCache(ds, { maxBytes: job.cacheMb * 2 ** 20 }) : ds);
   const dataset = cached(opened);
   const warmData = job.warmup && cached(await openTrain(job.warmup.spec));
-  const model = buildModel(job.arch, { ...job.modelOptions, alphabetSize: alphabet.size, height: job.preprocess.height, seed: job.seed });
+  const model = buildModel(job.arch, {
+    ...job.modelOptions,
+    alphabetSize: alphabet.size,
+    height: job.preprocess.height,
+    seed: job.seed,
+  });
   const variables = model.variables;
   const layout = layoutFromVariables(variables);
   const frozen = job.freeze ? frozenRanges(layout, job.freeze) : [];
@@ -146,8 +188,13 @@ export async function createReplica(job: TrainJob, options: ReplicaOptions = {})
       loadStats.waitMs += performance.now() - waitStart;
       if (next && next.length > 0) prefetch(next, step + 1);
       const kept = loaded.filter((l): l is { index: number; sample: LineSample } => l.sample !== undefined);
-      if (kept.length === 0) return { grads: new Float32Array(layout.size), lossSum: 0, count: 0, losses: new Float32Array(0) };
-      const batch = collate(kept.map((l) => l.sample), alphabet, { padWidthTo: model.widthMultiple });
+      if (kept.length === 0)
+        return { grads: new Float32Array(layout.size), lossSum: 0, count: 0, losses: new Float32Array(0) };
+      const batch = collate(
+        kept.map((l) => l.sample),
+        alphabet,
+        { padWidthTo: model.widthMultiple },
+      );
       // Dropout masks seeded by (run seed, step, the shard's first line): a resumed run draws the same ones.
       const dropoutSeed = sampleSeed(job.seed, step, kept[0]!.index);
       const { lossSum, losses, grads, count, infeasible } = model.lossAndGrads(batch, { dropoutSeed });
@@ -157,7 +204,8 @@ export async function createReplica(job: TrainJob, options: ReplicaOptions = {})
         const key = `${warm ? 'warm-up' : 'train'}:${sample.id}`;
         if (reportedInfeasible.has(key)) continue;
         reportedInfeasible.add(key);
-        const row = b * batch.maxLabelLength, needed = requiredFrames(batch.labels.subarray(row, row + batch.labelLengths[b]!));
+        const row = b * batch.maxLabelLength,
+          needed = requiredFrames(batch.labels.subarray(row, row + batch.labelLengths[b]!));
         const frames = model.outputLengths([sample.image.width])[0];
         options.onSkip?.({
           index,
@@ -175,8 +223,11 @@ export async function createReplica(job: TrainJob, options: ReplicaOptions = {})
 
 /** The fields in which two jobs differ, other than skipBad and cacheMb (each process may choose its own). */
 export function jobDifferences(a: TrainJob, b: TrainJob): string[] {
-  const x: Record<string, unknown> = a, y: Record<string, unknown> = b;
-  return Object.keys({ ...a, ...b }).filter((k) => k !== 'skipBad' && k !== 'cacheMb' && JSON.stringify(x[k]) !== JSON.stringify(y[k]));
+  const x: Record<string, unknown> = a,
+    y: Record<string, unknown> = b;
+  return Object.keys({ ...a, ...b }).filter(
+    (k) => k !== 'skipBad' && k !== 'cacheMb' && JSON.stringify(x[k]) !== JSON.stringify(y[k]),
+  );
 }
 
 /** A job.json (worker --job): JSON as a run wrote it; its model options are checked when the model is built. */
@@ -184,6 +235,9 @@ export async function readJob(file: string): Promise<TrainJob> {
   try {
     return JSON.parse(await readFile(file, 'utf8')) as TrainJob;
   } catch (err) {
-    throw new UsageError(`--job: cannot read '${file}' (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, false);
+    throw new UsageError(
+      `--job: cannot read '${file}' (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      false,
+    );
   }
 }

@@ -39,7 +39,15 @@ function version(): string {
 }
 
 /** Errors that are the user's to fix: one line, no stack trace. */
-const USER_ERRORS = new Set(['UsageError', 'DataError', 'BundleError', 'BackendError', 'AdadeltaConfigError', 'MDLSTMInputError', 'CtcInputError']);
+const USER_ERRORS = new Set([
+  'UsageError',
+  'DataError',
+  'BundleError',
+  'BackendError',
+  'AdadeltaConfigError',
+  'MDLSTMInputError',
+  'CtcInputError',
+]);
 /** Failures of a distributed run (too few workers, none joined, no coordinator answering): one line, no stack trace, status 1. */
 const RUN_ERRORS = new Set(['CoordinatorError', 'WorkerError']);
 
@@ -55,7 +63,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const entry = COMMANDS.find(([c]) => c.name === name);
   try {
-    if (!entry) throw new UsageError(`unknown command '${name}' (expected one of: ${COMMANDS.map(([c]) => c.name).join(', ')})`);
+    if (!entry)
+      throw new UsageError(`unknown command '${name}' (expected one of: ${COMMANDS.map(([c]) => c.name).join(', ')})`);
     const [spec, run] = entry;
     if (rest.includes('--help') || rest.includes('-h')) {
       console.log(usage(spec));

@@ -10,7 +10,13 @@ import { build, type Plugin } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
-const ENTRIES = ['@scriptorium/runtime/browser', '@scriptorium/mdlstm/browser', '@scriptorium/ctc/browser', '@scriptorium/data/browser', '@scriptorium/models/browser'];
+const ENTRIES = [
+  '@scriptorium/runtime/browser',
+  '@scriptorium/mdlstm/browser',
+  '@scriptorium/ctc/browser',
+  '@scriptorium/data/browser',
+  '@scriptorium/models/browser',
+];
 const NODE_ONLY = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`), 'sharp', 'zeromq']);
 
 /** Bundles `entry` for browsers; the Node-only imports met on the way, as 'importer -> module'. */
@@ -42,7 +48,9 @@ async function nodeImports(entry: string): Promise<string[]> {
 }
 
 describe('browser entry points', () => {
-  it.each(ENTRIES)('%s bundles for the browser with no Node built-in or sharp imported by our packages', async (entry) => {
+  it.each(
+    ENTRIES,
+  )('%s bundles for the browser with no Node built-in or sharp imported by our packages', async (entry) => {
     const found = await nodeImports(entry);
     expect(found.filter((line) => line.startsWith('packages/'))).toEqual([]);
     // The rest are tfjs's and seedrandom's requires behind their own Node checks (their package.json "browser"
@@ -54,6 +62,8 @@ describe('browser entry points', () => {
     const data = await nodeImports('@scriptorium/data');
     expect(data).toContain('packages/data/src/image-io.ts -> sharp');
     expect(data).toContain('packages/data/src/png.ts -> node:zlib');
-    expect((await nodeImports('@scriptorium/models')).some((l) => l.startsWith('packages/models/src/bundle.ts -> node:fs'))).toBe(true);
+    expect(
+      (await nodeImports('@scriptorium/models')).some((l) => l.startsWith('packages/models/src/bundle.ts -> node:fs')),
+    ).toBe(true);
   });
 });

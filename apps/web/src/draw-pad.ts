@@ -52,7 +52,10 @@ export class DrawPad {
   /** The pointer in canvas pixels (the canvas may be displayed scaled). */
   private point(e: PointerEvent): { x: number; y: number } {
     const r = this.canvas.getBoundingClientRect();
-    return { x: ((e.clientX - r.left) * this.canvas.width) / r.width, y: ((e.clientY - r.top) * this.canvas.height) / r.height };
+    return {
+      x: ((e.clientX - r.left) * this.canvas.width) / r.width,
+      y: ((e.clientY - r.top) * this.canvas.height) / r.height,
+    };
   }
 
   private segment(a: { x: number; y: number }, b: { x: number; y: number }): void {

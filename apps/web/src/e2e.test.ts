@@ -27,13 +27,20 @@ const ARTIFACTS = path.join(WEB, 'test-artifacts');
 
 /** The Chromium to drive: SCRIPTORIUM_CHROMIUM, else Debian's or another usual path; undefined when none is installed. */
 function findChromium(): string | undefined {
-  const candidates = [process.env.SCRIPTORIUM_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+  const candidates = [
+    process.env.SCRIPTORIUM_CHROMIUM,
+    '/usr/bin/chromium',
+    '/usr/bin/chromium-browser',
+    '/usr/bin/google-chrome',
+  ];
   return candidates.find((c): c is string => !!c && existsSync(c));
 }
 
 const executablePath = findChromium();
 if (!executablePath) {
-  console.warn('web e2e: skipped, no Chromium found; install it with `apt-get install -y chromium` (or set SCRIPTORIUM_CHROMIUM=/path/to/chrome)');
+  console.warn(
+    'web e2e: skipped, no Chromium found; install it with `apt-get install -y chromium` (or set SCRIPTORIUM_CHROMIUM=/path/to/chrome)',
+  );
 }
 
 let server: ChildProcess | undefined;
@@ -50,7 +57,19 @@ const requestsAfterReady: string[] = [];
 function startServe(model: string): Promise<string> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '--conditions=@scriptorium/source', 'apps/trainer/src/main.ts', 'serve', '--model', model, '--port', '0', '--backend', 'wasm'],
+    [
+      '--import',
+      'tsx',
+      '--conditions=@scriptorium/source',
+      'apps/trainer/src/main.ts',
+      'serve',
+      '--model',
+      model,
+      '--port',
+      '0',
+      '--backend',
+      'wasm',
+    ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   server = child;
@@ -67,14 +86,26 @@ function startServe(model: string): Promise<string> {
   });
 }
 
-const pageState = () => page.evaluate(() => {
-  const s = (window as unknown as { scriptorium: PageState }).scriptorium;
-  return { recognitions: s.recognitions, last: s.last, readyAt: s.readyAt, firstRecognitionAt: s.firstRecognitionAt, backend: s.backend, error: s.error };
-});
+const pageState = () =>
+  page.evaluate(() => {
+    const s = (window as unknown as { scriptorium: PageState }).scriptorium;
+    return {
+      recognitions: s.recognitions,
+      last: s.last,
+      readyAt: s.readyAt,
+      firstRecognitionAt: s.firstRecognitionAt,
+      backend: s.backend,
+      error: s.error,
+    };
+  });
 
 /** Waits until the page has shown `n` recognitions; its last one. */
 async function recognitionNumber(n: number) {
-  await page.waitForFunction((k) => (window as unknown as { scriptorium: PageState }).scriptorium.recognitions >= k, n, { timeout: 30_000 });
+  await page.waitForFunction(
+    (k) => (window as unknown as { scriptorium: PageState }).scriptorium.recognitions >= k,
+    n,
+    { timeout: 30_000 },
+  );
   return (await pageState()).last!;
 }
 
@@ -92,12 +123,21 @@ function expectSame(got: Recognition, want: Recognition): void {
 
 describe.skipIf(!executablePath)('the recogniser page in headless Chromium', () => {
   beforeAll(async () => {
-    if (!existsSync(path.join(WEB, 'dist/index.html'))) throw new Error('apps/web/dist is not built: run `npm run build -w apps/web` (npm test in apps/web builds it first)');
+    if (!existsSync(path.join(WEB, 'dist/index.html')))
+      throw new Error(
+        'apps/web/dist is not built: run `npm run build -w apps/web` (npm test in apps/web builds it first)',
+      );
     await initBackend({ backend: 'wasm', log: null });
-    bundle = process.env.SCRIPTORIUM_WEB_BUNDLE ? path.resolve(ROOT, process.env.SCRIPTORIUM_WEB_BUNDLE) : path.join(mkdtempSync(path.join(tmpdir(), 'web-e2e-')), 'bundle');
+    bundle = process.env.SCRIPTORIUM_WEB_BUNDLE
+      ? path.resolve(ROOT, process.env.SCRIPTORIUM_WEB_BUNDLE)
+      : path.join(mkdtempSync(path.join(tmpdir(), 'web-e2e-')), 'bundle');
     if (!process.env.SCRIPTORIUM_WEB_BUNDLE) {
       const alphabet = Alphabet.fromTexts(['0123456789']);
-      await saveBundle(bundle, { model: buildModel('pham2014', { alphabetSize: alphabet.size, seed: 7, units: [2, 4, 8] }), alphabet, training: { steps: 0 } });
+      await saveBundle(bundle, {
+        model: buildModel('pham2014', { alphabetSize: alphabet.size, seed: 7, units: [2, 4, 8] }),
+        alphabet,
+        training: { steps: 0 },
+      });
     }
     reference = await Recognizer.load(bundle);
     url = await startServe(bundle);
@@ -127,7 +167,11 @@ describe.skipIf(!executablePath)('the recogniser page in headless Chromium', () 
     const node = await reference.recognize(readFileSync(FIXTURE));
     expectSame(upload.recognition, node);
 
-    const api = await fetch(new URL('recognize', url), { method: 'POST', body: readFileSync(FIXTURE), headers: { 'content-type': 'image/png' } });
+    const api = await fetch(new URL('recognize', url), {
+      method: 'POST',
+      body: readFileSync(FIXTURE),
+      headers: { 'content-type': 'image/png' },
+    });
     const answer = (await api.json()) as { text: string; spans: Array<[number, number]> };
     expect(answer.text).toBe(node.text);
     expect(answer.spans).toEqual(node.pixelSpans);
@@ -138,7 +182,7 @@ describe.skipIf(!executablePath)('the recogniser page in headless Chromium', () 
     );
   });
 
-  it('reads a colour JPEG through the browser\'s decoder as Node reads it through sharp (text)', async () => {
+  it("reads a colour JPEG through the browser's decoder as Node reads it through sharp (text)", async () => {
     const before = (await pageState()).recognitions;
     await page.setInputFiles('#image', COLOUR_FIXTURE);
     const got = await recognitionNumber(before + 1);
@@ -146,12 +190,17 @@ describe.skipIf(!executablePath)('the recogniser page in headless Chromium', () 
     // Not the same pixels: Chromium's JPEG decoder and the mean of R, G, B against libjpeg-turbo in sharp and its
     // luminance; the text is what should agree.
     expect(got.recognition.text).toBe((await reference.recognize(readFileSync(COLOUR_FIXTURE))).text);
-    times.push(`colour JPEG (normalised to ${got.width}x${got.height}) read in the page in ${got.ms.toFixed(1)} ms: '${got.recognition.text}'`);
+    times.push(
+      `colour JPEG (normalised to ${got.width}x${got.height}) read in the page in ${got.ms.toFixed(1)} ms: '${got.recognition.text}'`,
+    );
   });
 
   it('loads a bundle the user picks (its four files) and reads with it as Node does', async () => {
     const before = (await pageState()).recognitions;
-    await page.setInputFiles('#bundle', ['bundle.json', 'model.json', 'weights.bin', 'alphabet.json'].map((f) => path.join(bundle, f)));
+    await page.setInputFiles(
+      '#bundle',
+      ['bundle.json', 'model.json', 'weights.bin', 'alphabet.json'].map((f) => path.join(bundle, f)),
+    );
     await page.waitForFunction(() => document.getElementById('model')!.textContent!.endsWith('(chosen files)'));
     await page.setInputFiles('#image', []);
     await page.setInputFiles('#image', FIXTURE);
@@ -165,8 +214,15 @@ describe.skipIf(!executablePath)('the recogniser page in headless Chromium', () 
     // Two strokes, a '1' and a '7', in pad coordinates scaled to the displayed canvas.
     const at = (x: number, y: number) => [box.x + (x / 768) * box.width, box.y + (y / 128) * box.height] as const;
     const strokes = [
-      [[100, 20], [100, 110]],
-      [[160, 20], [220, 20], [180, 110]],
+      [
+        [100, 20],
+        [100, 110],
+      ],
+      [
+        [160, 20],
+        [220, 20],
+        [180, 110],
+      ],
     ];
     for (const stroke of strokes) {
       await page.mouse.move(...at(stroke[0]![0]!, stroke[0]![1]!));
@@ -183,15 +239,24 @@ describe.skipIf(!executablePath)('the recogniser page in headless Chromium', () 
       const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height);
       return { data: Array.from(d.data), width: d.width, height: d.height };
     });
-    const node = await reference.recognize({ data: Uint8Array.from(pixels.data), width: pixels.width, height: pixels.height, channels: 4 });
+    const node = await reference.recognize({
+      data: Uint8Array.from(pixels.data),
+      width: pixels.width,
+      height: pixels.height,
+      channels: 4,
+    });
     // The last recognition may be of a slightly earlier state of the pad if drawing went on: wait for quiet, then compare.
     const settled = (await pageState()).last!;
     expectSame(settled.recognition, node);
-    times.push(`drawn line (768x128 canvas, normalised to ${settled.width}x${settled.height}) read in the page in ${settled.ms.toFixed(1)} ms: '${settled.recognition.text}'`);
+    times.push(
+      `drawn line (768x128 canvas, normalised to ${settled.width}x${settled.height}) read in the page in ${settled.ms.toFixed(1)} ms: '${settled.recognition.text}'`,
+    );
 
     expect(requestsAfterReady).toEqual([]); // uploads, a picked bundle and drawing included
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, 'web-e2e.png'), fullPage: true });
-    console.log(`web e2e (bundle ${path.relative(ROOT, bundle) || bundle}):\n  ${times.join('\n  ')}\n  screenshot: ${path.relative(ROOT, path.join(ARTIFACTS, 'web-e2e.png'))}`);
+    console.log(
+      `web e2e (bundle ${path.relative(ROOT, bundle) || bundle}):\n  ${times.join('\n  ')}\n  screenshot: ${path.relative(ROOT, path.join(ARTIFACTS, 'web-e2e.png'))}`,
+    );
   });
 });

@@ -6,7 +6,13 @@
  * tab: no network request. `window.scriptorium` exposes the state for the end-to-end test.
  */
 import { normalizeLineSync, rawPixelsToLine, type LineImage } from '@scriptorium/data/browser';
-import { LineRecognizer, loadBundleFromFiles, loadBundleFromUrl, type LoadedBundle, type Recognition } from '@scriptorium/models/browser';
+import {
+  LineRecognizer,
+  loadBundleFromFiles,
+  loadBundleFromUrl,
+  type LoadedBundle,
+  type Recognition,
+} from '@scriptorium/models/browser';
 import { simdAvailable } from '@scriptorium/mdlstm/browser';
 import { initBrowserBackend } from '@scriptorium/runtime/browser';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
@@ -50,7 +56,8 @@ function showError(message: string): void {
 function useBundle(b: LoadedBundle, where: string): void {
   recognizer = LineRecognizer.fromBundle(b);
   const steps = b.meta.training.steps;
-  $('model').textContent = `model: ${b.meta.arch}, ${b.alphabet.chars.length} characters${typeof steps === 'number' ? `, ${steps} steps` : ''} (${where})`;
+  $('model').textContent =
+    `model: ${b.meta.arch}, ${b.alphabet.chars.length} characters${typeof steps === 'number' ? `, ${steps} steps` : ''} (${where})`;
 }
 
 /** Reads one line; calls are queued so live recognitions never overlap. */
@@ -75,7 +82,11 @@ function read(image: LineImage, source: 'upload' | 'pad'): Promise<void> {
 
 async function start(): Promise<void> {
   const backend = await initBrowserBackend({
-    wasmPaths: { 'tfjs-backend-wasm.wasm': wasmPlain, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimd },
+    wasmPaths: {
+      'tfjs-backend-wasm.wasm': wasmPlain,
+      'tfjs-backend-wasm-simd.wasm': wasmSimd,
+      'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimd,
+    },
   });
   // The MDLSTM layers run our WebAssembly SIMD kernel where the browser validates it, typed-array scans elsewhere.
   const mdlstm = simdAvailable() ? 'MDLSTM SIMD kernel' : 'MDLSTM in JavaScript (no WebAssembly SIMD)';
@@ -89,9 +100,12 @@ async function start(): Promise<void> {
   state.readyAt = performance.now();
 }
 
-const pad = new DrawPad($<HTMLCanvasElement>('pad'), debounce(() => {
-  if (!pad.empty) void read(rawPixelsToLine(pad.pixels(), 'pad'), 'pad');
-}, LIVE_DEBOUNCE_MS));
+const pad = new DrawPad(
+  $<HTMLCanvasElement>('pad'),
+  debounce(() => {
+    if (!pad.empty) void read(rawPixelsToLine(pad.pixels(), 'pad'), 'pad');
+  }, LIVE_DEBOUNCE_MS),
+);
 $('clear').addEventListener('click', () => pad.clear());
 
 $<HTMLInputElement>('image').addEventListener('change', async (e) => {

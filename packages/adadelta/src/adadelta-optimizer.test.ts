@@ -71,7 +71,12 @@ describe('Adadelta (tf.Optimizer)', () => {
         tf.dispose(copy.map((c) => c.tensor));
       }
       tf.tidy(() => a.applyGradients({ [w1.name]: tf.tensor(gw!, [3, 4]), [b1.name]: tf.tensor(gb!) }));
-      tf.tidy(() => b.applyGradients([{ name: w2.name, tensor: tf.tensor(gw!, [3, 4]) }, { name: b2.name, tensor: tf.tensor(gb!) }]));
+      tf.tidy(() =>
+        b.applyGradients([
+          { name: w2.name, tensor: tf.tensor(gw!, [3, 4]) },
+          { name: b2.name, tensor: tf.tensor(gb!) },
+        ]),
+      );
     }
     expect(Array.from(w2.dataSync())).toEqual(Array.from(w1.dataSync()));
     expect(Array.from(b2.dataSync())).toEqual(Array.from(b1.dataSync()));

@@ -2,7 +2,12 @@ import * as tf from '@tensorflow/tfjs-core';
 
 /** tfjs-core's NamedTensor, which its index does not export. */
 type NamedTensor = { name: string; tensor: tf.Tensor };
-import { AdadeltaConfigError, resolveAdadeltaConfig, type AdadeltaConfig, type ResolvedAdadeltaConfig } from './config.js';
+import {
+  AdadeltaConfigError,
+  resolveAdadeltaConfig,
+  type AdadeltaConfig,
+  type ResolvedAdadeltaConfig,
+} from './config.js';
 
 interface Slots {
   accumGrad: tf.Variable;
@@ -103,7 +108,10 @@ export class Adadelta extends tf.Optimizer {
   override async getWeights(): Promise<NamedTensor[]> {
     const weights: NamedTensor[] = [await this.saveIterations()];
     for (const [name, s] of this.slots) {
-      weights.push({ name: `${name}/accum_grad`, tensor: s.accumGrad }, { name: `${name}/accum_delta`, tensor: s.accumDelta });
+      weights.push(
+        { name: `${name}/accum_grad`, tensor: s.accumGrad },
+        { name: `${name}/accum_delta`, tensor: s.accumDelta },
+      );
     }
     return weights;
   }
@@ -113,7 +121,10 @@ export class Adadelta extends tf.Optimizer {
     const byVar = new Map<string, Partial<Record<'accumGrad' | 'accumDelta', tf.Tensor>>>();
     for (const { name, tensor } of rest) {
       const m = /^(.*)\/(accum_grad|accum_delta)$/.exec(name);
-      if (!m) throw new AdadeltaConfigError(`adadelta: unexpected optimizer weight '${name}' (expected '<variable>/accum_grad' or '/accum_delta')`);
+      if (!m)
+        throw new AdadeltaConfigError(
+          `adadelta: unexpected optimizer weight '${name}' (expected '<variable>/accum_grad' or '/accum_delta')`,
+        );
       const entry = byVar.get(m[1]!) ?? {};
       entry[m[2] === 'accum_grad' ? 'accumGrad' : 'accumDelta'] = tensor;
       byVar.set(m[1]!, entry);
@@ -121,7 +132,8 @@ export class Adadelta extends tf.Optimizer {
     for (const s of this.slots.values()) tf.dispose([s.accumGrad, s.accumDelta]);
     this.slots.clear();
     for (const [name, e] of byVar) {
-      if (!e.accumGrad || !e.accumDelta) throw new AdadeltaConfigError(`adadelta: optimizer weights for '${name}' are incomplete`);
+      if (!e.accumGrad || !e.accumDelta)
+        throw new AdadeltaConfigError(`adadelta: optimizer weights for '${name}' are incomplete`);
       this.slots.set(name, {
         accumGrad: e.accumGrad.clone().variable(false, `${name}/accum_grad`),
         accumDelta: e.accumDelta.clone().variable(false, `${name}/accum_delta`),

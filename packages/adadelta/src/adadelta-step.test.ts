@@ -74,13 +74,17 @@ describe('adadeltaStep', () => {
     const x = new Float32Array(2);
     const r = adadeltaStep(x, new Float32Array([3, 4]), createAdadeltaState(2), { clipNorm: 1 });
     expect(r.gradNorm).toBeCloseTo(5, 6);
-    for (const [i, g] of [[0, 0.6], [1, 0.8]] as const) {
+    for (const [i, g] of [
+      [0, 0.6],
+      [1, 0.8],
+    ] as const) {
       expect(x[i]).toBeCloseTo((-Math.sqrt(1e-6) / Math.sqrt(0.05 * g * g + 1e-6)) * g, 7);
     }
   });
 
   it('coupled and decoupled weight decay shrink a parameter with zero gradient', () => {
-    const a = new Float32Array([2]), b = new Float32Array([2]);
+    const a = new Float32Array([2]),
+      b = new Float32Array([2]);
     adadeltaStep(a, new Float32Array([0]), createAdadeltaState(1), { weightDecay: 0.1 });
     adadeltaStep(b, new Float32Array([0]), createAdadeltaState(1), { weightDecay: 0.1, decoupledWeightDecay: true });
     // Coupled: g = 0.1 * 2 = 0.2 goes through Adadelta: step sqrt(1e-6)/sqrt(0.05*0.04+1e-6)*0.2 = 0.0044710.
@@ -112,10 +116,16 @@ describe('adadeltaStep', () => {
   });
 
   it('rejects bad hyperparameters and mismatched buffers by name', () => {
-    const x = new Float32Array(2), g = new Float32Array(2), s = createAdadeltaState(2);
-    expect(() => adadeltaStep(x, g, s, { rho: 1.5 })).toThrow('adadelta: rho = 1.5 is invalid (expected a number in [0, 1])');
+    const x = new Float32Array(2),
+      g = new Float32Array(2),
+      s = createAdadeltaState(2);
+    expect(() => adadeltaStep(x, g, s, { rho: 1.5 })).toThrow(
+      'adadelta: rho = 1.5 is invalid (expected a number in [0, 1])',
+    );
     expect(() => adadeltaStep(x, g, s, { rho: -0.1 })).toThrow(/rho = -0.1/);
-    expect(() => adadeltaStep(x, g, s, { epsilon: 0 })).toThrow('adadelta: epsilon = 0 is invalid (expected a finite number > 0)');
+    expect(() => adadeltaStep(x, g, s, { epsilon: 0 })).toThrow(
+      'adadelta: epsilon = 0 is invalid (expected a finite number > 0)',
+    );
     expect(() => adadeltaStep(x, g, s, { learningRate: -1 })).toThrow(/learningRate = -1/);
     expect(() => adadeltaStep(x, new Float32Array(3), s)).toThrow('adadelta: grads has 3 values, params 2');
     expect(() => adadeltaStep(x, g, createAdadeltaState(5))).toThrow(/state holds 5\/5 values, params 2/);
@@ -126,7 +136,8 @@ describe('adadeltaStep', () => {
 describe('state serialisation', () => {
   it('save mid-training, load, continue == uninterrupted, bit for bit', () => {
     const n = 50;
-    const a = gradients(n, 9), b = a.slice();
+    const a = gradients(n, 9),
+      b = a.slice();
     const sa = createAdadeltaState(n);
     let sb = createAdadeltaState(n);
     for (let step = 0; step < 20; step++) {

@@ -40,7 +40,9 @@ export function adadeltaStep(
     const g = grads[i]!;
     if (!Number.isFinite(g)) {
       if (c.onNonFinite === 'skip') return { skipped: true, gradNorm: NaN, badIndex: i };
-      throw new AdadeltaConfigError(`adadelta: gradient at index ${i} is ${g} (expected a finite number); nothing was changed`);
+      throw new AdadeltaConfigError(
+        `adadelta: gradient at index ${i} is ${g} (expected a finite number); nothing was changed`,
+      );
     }
     sumSq += g * g;
   }
@@ -49,7 +51,8 @@ export function adadeltaStep(
   const { rho, epsilon: eps, learningRate: lr } = c;
   const coupled = c.decoupledWeightDecay ? 0 : c.weightDecay;
   const decoupled = c.decoupledWeightDecay ? lr * c.weightDecay : 0;
-  const eg2 = state.accumGrad, edx2 = state.accumDelta;
+  const eg2 = state.accumGrad,
+    edx2 = state.accumDelta;
   for (let i = 0; i < n; i++) {
     const x = params[i]!;
     const g = grads[i]! * scale + coupled * x;

@@ -47,13 +47,16 @@ export function resolveAdadeltaConfig(config: AdadeltaConfig = {}): ResolvedAdad
   const c = { ...ADADELTA_DEFAULTS, ...Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)) };
   const bad = (field: string, value: unknown, expected: string) =>
     new AdadeltaConfigError(`adadelta: ${field} = ${String(value)} is invalid (expected ${expected})`);
-  if (!(Number.isFinite(c.learningRate) && c.learningRate >= 0)) throw bad('learningRate', c.learningRate, 'a finite number >= 0');
+  if (!(Number.isFinite(c.learningRate) && c.learningRate >= 0))
+    throw bad('learningRate', c.learningRate, 'a finite number >= 0');
   if (!(c.rho >= 0 && c.rho <= 1)) throw bad('rho', c.rho, 'a number in [0, 1]');
   if (!(Number.isFinite(c.epsilon) && c.epsilon > 0)) throw bad('epsilon', c.epsilon, 'a finite number > 0');
-  if (!(Number.isFinite(c.weightDecay) && c.weightDecay >= 0)) throw bad('weightDecay', c.weightDecay, 'a finite number >= 0');
+  if (!(Number.isFinite(c.weightDecay) && c.weightDecay >= 0))
+    throw bad('weightDecay', c.weightDecay, 'a finite number >= 0');
   if (c.clipNorm !== undefined && !(Number.isFinite(c.clipNorm) && c.clipNorm > 0)) {
     throw bad('clipNorm', c.clipNorm, 'a finite number > 0, or undefined for no clipping');
   }
-  if (c.onNonFinite !== 'throw' && c.onNonFinite !== 'skip') throw bad('onNonFinite', c.onNonFinite, "'throw' or 'skip'");
+  if (c.onNonFinite !== 'throw' && c.onNonFinite !== 'skip')
+    throw bad('onNonFinite', c.onNonFinite, "'throw' or 'skip'");
   return c as ResolvedAdadeltaConfig;
 }

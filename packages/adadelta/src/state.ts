@@ -8,7 +8,8 @@ export interface AdadeltaState {
 }
 
 export function createAdadeltaState(size: number): AdadeltaState {
-  if (!Number.isInteger(size) || size < 0) throw new AdadeltaConfigError(`adadelta: state size ${size} is invalid (expected an integer >= 0)`);
+  if (!Number.isInteger(size) || size < 0)
+    throw new AdadeltaConfigError(`adadelta: state size ${size} is invalid (expected an integer >= 0)`);
   return { accumGrad: new Float32Array(size), accumDelta: new Float32Array(size), iterations: 0 };
 }
 
@@ -20,7 +21,9 @@ const HEADER = 20;
 export function serializeAdadeltaState(state: AdadeltaState): Uint8Array {
   const n = state.accumGrad.length;
   if (state.accumDelta.length !== n) {
-    throw new AdadeltaConfigError(`adadelta: state accumGrad has ${n} values but accumDelta ${state.accumDelta.length}`);
+    throw new AdadeltaConfigError(
+      `adadelta: state accumGrad has ${n} values but accumDelta ${state.accumDelta.length}`,
+    );
   }
   const bytes = new Uint8Array(HEADER + 8 * n);
   const view = new DataView(bytes.buffer);
@@ -37,14 +40,21 @@ export function serializeAdadeltaState(state: AdadeltaState): Uint8Array {
 }
 
 export function deserializeAdadeltaState(bytes: Uint8Array): AdadeltaState {
-  if (bytes.byteLength < HEADER) throw new AdadeltaConfigError(`adadelta state: ${bytes.byteLength} bytes is too short for the ${HEADER}-byte header`);
+  if (bytes.byteLength < HEADER)
+    throw new AdadeltaConfigError(
+      `adadelta state: ${bytes.byteLength} bytes is too short for the ${HEADER}-byte header`,
+    );
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.getUint32(0, true) !== MAGIC) throw new AdadeltaConfigError('adadelta state: bad magic (not an Adadelta state)');
+  if (view.getUint32(0, true) !== MAGIC)
+    throw new AdadeltaConfigError('adadelta state: bad magic (not an Adadelta state)');
   const version = view.getUint32(4, true);
-  if (version !== VERSION) throw new AdadeltaConfigError(`adadelta state: version ${version} is not supported (expected ${VERSION})`);
+  if (version !== VERSION)
+    throw new AdadeltaConfigError(`adadelta state: version ${version} is not supported (expected ${VERSION})`);
   const n = view.getUint32(8, true);
   if (bytes.byteLength !== HEADER + 8 * n) {
-    throw new AdadeltaConfigError(`adadelta state: ${bytes.byteLength} bytes, expected ${HEADER + 8 * n} for ${n} parameters`);
+    throw new AdadeltaConfigError(
+      `adadelta state: ${bytes.byteLength} bytes, expected ${HEADER + 8 * n} for ${n} parameters`,
+    );
   }
   const state = createAdadeltaState(n);
   state.iterations = view.getFloat64(12, true);

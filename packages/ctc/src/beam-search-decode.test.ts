@@ -109,9 +109,14 @@ describe('beamSearchDecode', () => {
     const data = Float32Array.from({ length: 2 * T * C }, () => rng.normal());
     data.fill(NaN, T * C + 3 * C); // sample 1 uses 3 frames
     const both = beamSearchDecode({ data, shape: [2, T, C] }, [5, 3], { beamWidth: 20, topPaths: 2 });
-    const second = beamSearchDecode({ data: data.slice(T * C, T * C + 3 * C), shape: [1, 3, C] }, [3], { beamWidth: 20, topPaths: 2 });
+    const second = beamSearchDecode({ data: data.slice(T * C, T * C + 3 * C), shape: [1, 3, C] }, [3], {
+      beamWidth: 20,
+      topPaths: 2,
+    });
     expect(both[1]).toEqual(second[0]);
-    expect(beamSearchDecode({ data: new Float32Array(0), shape: [1, 0, 3] }, [0])).toEqual([[{ labels: [], score: 0, spans: [] }]]);
+    expect(beamSearchDecode({ data: new Float32Array(0), shape: [1, 0, 3] }, [0])).toEqual([
+      [{ labels: [], score: 0, spans: [] }],
+    ]);
   });
 
   it('rejects topPaths above beamWidth and a zero width', () => {

@@ -93,7 +93,11 @@ export function beamSearchDecode(
     results.push(
       beams.slice(0, topPaths).map((p) => {
         const labels = p.labels();
-        return { labels, score: logAddExp(p.pb, p.pnb), spans: alignLogProbs(logProbs, frames, classes, labels, blank).spans };
+        return {
+          labels,
+          score: logAddExp(p.pb, p.pnb),
+          spans: alignLogProbs(logProbs, frames, classes, labels, blank).spans,
+        };
       }),
     );
   }

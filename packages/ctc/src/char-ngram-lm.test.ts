@@ -38,12 +38,16 @@ describe('CharNgramLm', () => {
     // The scorer and a JSON round trip keep the boundary.
     const back = CharNgramLm.fromJSON(JSON.parse(JSON.stringify(wb.toJSON())));
     expect([back.wordBoundary, back.scorer()([2, 2, 3], 2)]).toEqual([' ', wb.logProb([2, 2, 3], 2)]);
-    expect(() => CharNgramLm.train('ab', { order: 3, alphabet, wordBoundary: ' ' })).toThrow("wordBoundary: ' ' is not in the alphabet");
+    expect(() => CharNgramLm.train('ab', { order: 3, alphabet, wordBoundary: ' ' })).toThrow(
+      "wordBoundary: ' ' is not in the alphabet",
+    );
   });
 
   it('is a distribution over the alphabet in every context (orders 1 to 4)', () => {
     const rng = new Rng(51);
-    const text = Array.from({ length: 30 }, () => Array.from({ length: rng.int(8) }, () => 'abc'[rng.int(3)]).join('')).join('\n');
+    const text = Array.from({ length: 30 }, () =>
+      Array.from({ length: rng.int(8) }, () => 'abc'[rng.int(3)]).join(''),
+    ).join('\n');
     for (let order = 1; order <= 4; order++) {
       const lm = CharNgramLm.train(text, { order, alphabet });
       for (let k = 0; k < 20; k++) {
@@ -86,8 +90,12 @@ describe('CharNgramLm', () => {
   });
 
   it('rejects bad alphabets, orders and JSON', () => {
-    expect(() => CharNgramLm.train('', { order: 2, alphabet: ['', 'a', 'a'] })).toThrow(/alphabet\[2\]: 'a' is already alphabet\[1\]/);
-    expect(() => CharNgramLm.train('', { order: 2, alphabet: ['', 'ab'] })).toThrow(/alphabet\[1\]: 'ab' is not a single character/);
+    expect(() => CharNgramLm.train('', { order: 2, alphabet: ['', 'a', 'a'] })).toThrow(
+      /alphabet\[2\]: 'a' is already alphabet\[1\]/,
+    );
+    expect(() => CharNgramLm.train('', { order: 2, alphabet: ['', 'ab'] })).toThrow(
+      /alphabet\[1\]: 'ab' is not a single character/,
+    );
     expect(() => CharNgramLm.train('', { order: 0, alphabet })).toThrow(/order: 0; expected an integer >= 1/);
     const json = CharNgramLm.train('ab', { order: 2, alphabet }).toJSON();
     json.ngrams.push([1, 9, 1]);

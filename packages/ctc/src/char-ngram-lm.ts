@@ -65,7 +65,8 @@ export class CharNgramLm {
     if (!Number.isInteger(order) || order < 1) throw new CtcInputError(`order: ${order}; expected an integer >= 1`);
     alphabet.forEach((ch, i) => {
       if (ch === '') return;
-      if ([...ch].length !== 1) throw new CtcInputError(`alphabet[${i}]: '${ch}' is not a single character (code point)`);
+      if ([...ch].length !== 1)
+        throw new CtcInputError(`alphabet[${i}]: '${ch}' is not a single character (code point)`);
       if (this.classOf.has(ch)) {
         throw new CtcInputError(`alphabet[${i}]: '${ch}' is already alphabet[${this.classOf.get(ch)}]`);
       }
@@ -77,7 +78,8 @@ export class CharNgramLm {
     this.vocabulary = this.classOf.size;
     this.wordBoundary = options.wordBoundary;
     const boundary = options.wordBoundary === undefined ? -3 : this.classOf.get(options.wordBoundary);
-    if (boundary === undefined) throw new CtcInputError(`wordBoundary: '${options.wordBoundary}' is not in the alphabet`);
+    if (boundary === undefined)
+      throw new CtcInputError(`wordBoundary: '${options.wordBoundary}' is not in the alphabet`);
     this.boundary = boundary;
   }
 
@@ -103,13 +105,21 @@ export class CharNgramLm {
 
   /** Trains on a UTF-8 text file, one sequence per line. */
   static fromJSON(json: CharNgramLmJson): CharNgramLm {
-    if (json.className !== 'CharNgramLm') throw new CtcInputError(`className: '${json.className}'; expected 'CharNgramLm'`);
+    if (json.className !== 'CharNgramLm')
+      throw new CtcInputError(`className: '${json.className}'; expected 'CharNgramLm'`);
     const lm = new CharNgramLm({ order: json.order, alphabet: json.alphabet, wordBoundary: json.wordBoundary });
     json.ngrams.forEach((g, i) => {
       const next = g[json.order - 1]!;
       const count = g[json.order]!;
-      if (g.length !== json.order + 1 || !g.every(Number.isInteger) || lm.alphabet[next] === undefined || !(count > 0)) {
-        throw new CtcInputError(`ngrams[${i}]: [${g.join(', ')}] is not [context (order - 1 classes), next class, count > 0]`);
+      if (
+        g.length !== json.order + 1 ||
+        !g.every(Number.isInteger) ||
+        lm.alphabet[next] === undefined ||
+        !(count > 0)
+      ) {
+        throw new CtcInputError(
+          `ngrams[${i}]: [${g.join(', ')}] is not [context (order - 1 classes), next class, count > 0]`,
+        );
       }
       lm.add(g.slice(0, json.order - 1), next, count);
     });

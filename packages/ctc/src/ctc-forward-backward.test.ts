@@ -51,7 +51,12 @@ describe('ctcForwardBackward against brute force over all alignments', () => {
 
   it('handles repeated labels: [1,1] needs 3 frames (a blank between), [1,2] needs 2', () => {
     const rng = new Rng(2);
-    for (const [label, T] of [[[1, 1], 3], [[1, 1], 4], [[2, 2, 2], 5], [[1, 2, 1], 3]] as const) {
+    for (const [label, T] of [
+      [[1, 1], 3],
+      [[1, 1], 4],
+      [[2, 2, 2], 5],
+      [[1, 2, 1], 3],
+    ] as const) {
       const logits = randomLogits(rng, T * 3);
       const ref = ctcBruteForce(logits, T, 3, label as unknown as number[], 0);
       const got = ctcForwardBackward({ logits, shape: [1, T, 3], labels: [label], logitLengths: [T] });
@@ -63,7 +68,9 @@ describe('ctcForwardBackward against brute force over all alignments', () => {
   it('the log-space reference agrees with brute force too', () => {
     const rng = new Rng(5);
     for (let k = 0; k < 20; k++) {
-      const T = 1 + rng.int(6), C = 2 + rng.int(3), blank = rng.int(C);
+      const T = 1 + rng.int(6),
+        C = 2 + rng.int(3),
+        blank = rng.int(C);
       const label = randomLabel(rng, rng.int(Math.min(T, 3) + 1), C, blank);
       const logits = randomLogits(rng, T * C);
       const logProbs = new Float64Array(T * C);
@@ -135,7 +142,11 @@ describe('ctcForwardBackward (scaled fast path) against the float64 log-space re
 
   it('labels that need every frame (T = required frames: a band of one or two states per frame)', () => {
     const rng = new Rng(21);
-    const labels = [[1, 2, 3, 4], [1, 1, 2, 2], [3, 3, 3]]; // need 4, 6 and 5 frames
+    const labels = [
+      [1, 2, 3, 4],
+      [1, 1, 2, 2],
+      [3, 3, 3],
+    ]; // need 4, 6 and 5 frames
     const logitLengths = [4, 6, 5];
     const shape = [3, 6, 5] as const;
     const logits = randomLogits(rng, 3 * 6 * 5);
@@ -164,7 +175,10 @@ describe('ctcForwardBackward gradient by finite differences', () => {
     const rng = new Rng(3);
     const [B, T, C] = [2, 12, 5];
     const logits = Float64Array.from({ length: B * T * C }, () => rng.normal() * 1.5);
-    const labels = [[1, 2, 2, 4], [3, 1, 3]];
+    const labels = [
+      [1, 2, 2, 4],
+      [3, 1, 3],
+    ];
     const logitLengths = [12, 9];
     const opts = { shape: [B, T, C] as const, labels, logitLengths };
     const { grad } = ctcForwardBackward({ logits, ...opts });
@@ -228,7 +242,10 @@ describe("Graves' two-sample example (TensorFlow ctc_loss_op_test testBasic)", (
     const { loss, grad } = ctcForwardBackward({
       logits,
       shape: [B, T, C],
-      labels: [[0, 1, 2, 1, 0], [0, 1, 1, 0]],
+      labels: [
+        [0, 1, 2, 1, 0],
+        [0, 1, 1, 0],
+      ],
       logitLengths: [5, 5],
       blank: 5,
     });
@@ -250,7 +267,9 @@ describe('ctcForwardBackward edge cases', () => {
   it('is unchanged by padding frames past the length (even NaN) and permutes with the batch', () => {
     const rng = new Rng(9);
     const [T, C] = [8, 4];
-    const a = randomLogits(rng, T * C), b = randomLogits(rng, T * C), c = randomLogits(rng, T * C);
+    const a = randomLogits(rng, T * C),
+      b = randomLogits(rng, T * C),
+      c = randomLogits(rng, T * C);
     const labels = [[1, 2], [3], [2, 2, 1]];
     const lengths = [8, 5, 7];
     const one = (x: Float32Array, label: number[], len: number) =>
@@ -314,7 +333,12 @@ describe('ctcForwardBackward edge cases', () => {
     }
     expect(loss[0]).toBeCloseTo(expected, 9);
     // No frames: the empty label has probability 1, any other label 0.
-    const none = ctcForwardBackward({ logits: new Float32Array(0), shape: [2, 0, 3], labels: [[], [1]], logitLengths: [0, 0] });
+    const none = ctcForwardBackward({
+      logits: new Float32Array(0),
+      shape: [2, 0, 3],
+      labels: [[], [1]],
+      logitLengths: [0, 0],
+    });
     expect(Array.from(none.loss)).toEqual([0, Infinity]);
   });
 
@@ -422,8 +446,16 @@ describe('ctcForwardBackward bad input', () => {
       { labels: [[1], [1]], logitLengths: [3] },
       /logitLengths: has 1 entries; expected one per sample \(batch 2\)/,
     ],
-    ['blank out of range', { labels: [[1], [1]], blank: 4 }, /blank: 4 is not a class index; expected an integer in \[0, 4\)/],
-    ['shape mismatch', { labels: [[1], [1]], shape: [2, 3, 5] }, /logits: data has 24 values but shape \[2, 3, 5\] needs 30/],
+    [
+      'blank out of range',
+      { labels: [[1], [1]], blank: 4 },
+      /blank: 4 is not a class index; expected an integer in \[0, 4\)/,
+    ],
+    [
+      'shape mismatch',
+      { labels: [[1], [1]], shape: [2, 3, 5] },
+      /logits: data has 24 values but shape \[2, 3, 5\] needs 30/,
+    ],
   ];
   for (const [name, patch, message] of cases) {
     it(`rejects ${name}`, () => {

@@ -70,7 +70,8 @@ export function ctcForwardBackwardScaled(
 ): CtcForwardBackwardResult {
   const [batch, time, classes] = options.shape;
   const out = grad ?? new Float32Array(batch * time * classes);
-  if (out.length !== batch * time * classes) throw new Error(`grad: ${out.length} values for [${batch}, ${time}, ${classes}]`);
+  if (out.length !== batch * time * classes)
+    throw new Error(`grad: ${out.length} values for [${batch}, ${time}, ${classes}]`);
   const loss = run(options, out, gradScale);
   return { loss, grad: out };
 }
@@ -80,7 +81,11 @@ export function ctcForward(options: CtcForwardBackwardOptions): Float64Array {
   return run(options, null, null);
 }
 
-function run(o: CtcForwardBackwardOptions, grad: Float32Array | null, gradScale: ArrayLike<number> | null): Float64Array {
+function run(
+  o: CtcForwardBackwardOptions,
+  grad: Float32Array | null,
+  gradScale: ArrayLike<number> | null,
+): Float64Array {
   checkShape('logits', o.shape, o.logits.length);
   const [batch, time, classes] = o.shape;
   const blank = o.blank ?? 0;
@@ -200,7 +205,7 @@ function sampleScaled(
   // the lattice more than 600 below the frame's largest logit would underflow and could silently drop the dominant
   // paths: such samples go to log space.
   if (!latticeSoftmax(x, offset, T, C, latticeClasses, K, ws.row, emission, grad, gradScale)) {
-    return fallback(x, offset, T, C, label, blank, ws, grad, gradScale);
+    return fallback(x, offset, T, C, label, blank, grad, gradScale);
   }
 
   // Only states in [lo(t), hi(t)] can be on a complete path: by frame t a path has reached at most state 2t + 1,
@@ -225,7 +230,7 @@ function sampleScaled(
   let logScale = 0;
   alphaLog[0] = 0;
   for (let t = 1; t < T; t++) {
-    if (!(n > UNDERFLOW && n < Infinity)) return fallback(x, offset, T, C, label, blank, ws, grad, gradScale);
+    if (!(n > UNDERFLOW && n < Infinity)) return fallback(x, offset, T, C, label, blank, grad, gradScale);
     logScale += Math.log(n);
     alphaLog[t] = logScale;
     const inv = 1 / n;
@@ -276,7 +281,7 @@ function sampleScaled(
   }
   const last = (T - 1) * stride + 2;
   const end = S > 1 ? alpha[last + S - 1] + alpha[last + S - 2] : alpha[last];
-  if (!(end > 0)) return fallback(x, offset, T, C, label, blank, ws, grad, gradScale);
+  if (!(end > 0)) return fallback(x, offset, T, C, label, blank, grad, gradScale);
   const logLik = logScale + Math.log(end);
 
   // Backward, one pass per frame t over its band, from the top state down. `beta` holds beta_t (emission at t
@@ -371,7 +376,7 @@ function sampleScaled(
     const z = zBlank + zLabel;
     if (!(Math.abs(Math.log(z) + alphaLog[t] + logSuffix - logLik) < CONSISTENCY_TOLERANCE)) {
       occ.fill(0);
-      return fallback(x, offset, T, C, label, blank, ws, grad, gradScale);
+      return fallback(x, offset, T, C, label, blank, grad, gradScale);
     }
     if (grad) {
       // d loss / d logit[t, c] = softmax[t, c] - occupancy of class c / z; latticeSoftmax wrote the softmax.
@@ -386,7 +391,7 @@ function sampleScaled(
       occ.fill(0);
     }
     if (t === 0) break;
-    if (!(mNext > UNDERFLOW && mNext < Infinity)) return fallback(x, offset, T, C, label, blank, ws, grad, gradScale);
+    if (!(mNext > UNDERFLOW && mNext < Infinity)) return fallback(x, offset, T, C, label, blank, grad, gradScale);
     logSuffix += Math.log(m);
     m = mNext;
     [beta, next] = [next, beta];
@@ -403,7 +408,6 @@ function fallback(
   C: number,
   label: ArrayLike<number>,
   blank: number,
-  ws: Workspace,
   grad: Float32Array | null,
   gradScale: number,
 ): number {

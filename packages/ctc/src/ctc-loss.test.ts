@@ -48,7 +48,8 @@ for (const backend of ['cpu', 'wasm'] as const) {
       const x = tf.tensor3d(data, [B, T, C]);
       const dy = tf.tensor1d([0.5, -2, 3]);
       const before = tf.memory().numTensors;
-      const perSample = (v: tf.Tensor) => ctcLoss({ logits: v as tf.Tensor3D, labels, logitLengths, reduction: 'none' });
+      const perSample = (v: tf.Tensor) =>
+        ctcLoss({ logits: v as tf.Tensor3D, labels, logitLengths, reduction: 'none' });
       const gNone = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(perSample(v), dy)))(x);
       const gMean = tf.grad((v: tf.Tensor) => ctcLoss({ logits: v as tf.Tensor3D, labels, logitLengths }))(x);
       expect(tf.memory().numTensors).toBe(before + 2);
@@ -71,12 +72,20 @@ for (const backend of ['cpu', 'wasm'] as const) {
       expect(Number.isFinite(ref.loss[0])).toBe(true);
       const x = tf.tensor3d(data, [B, T, C]);
       const before = tf.memory().numTensors;
-      const gSum = tf.grad((v: tf.Tensor) => ctcLoss({ logits: v as tf.Tensor3D, labels, logitLengths, reduction: 'sum' }))(x);
-      const gMean3 = tf.grad((v: tf.Tensor) => tf.mul(ctcLoss({ logits: v as tf.Tensor3D, labels, logitLengths }), 3))(x);
+      const gSum = tf.grad((v: tf.Tensor) =>
+        ctcLoss({ logits: v as tf.Tensor3D, labels, logitLengths, reduction: 'sum' }),
+      )(x);
+      const gMean3 = tf.grad((v: tf.Tensor) => tf.mul(ctcLoss({ logits: v as tf.Tensor3D, labels, logitLengths }), 3))(
+        x,
+      );
       expect(tf.memory().numTensors).toBe(before + 2);
       const wMean3 = [3 / (3 * 3), 3 / 3, 3 / 3]; // 3 * 1 / (batch * max(label length, 1))
       expectClose(gSum.dataSync(), ref.grad, 1e-6);
-      expectClose(gMean3.dataSync(), ref.grad.map((g, i) => g * wMean3[Math.floor(i / (T * C))]!), 1e-6);
+      expectClose(
+        gMean3.dataSync(),
+        ref.grad.map((g, i) => g * wMean3[Math.floor(i / (T * C))]!),
+        1e-6,
+      );
       tf.dispose([x, gSum, gMean3]);
     });
   });
@@ -89,17 +98,33 @@ describe('ctcLoss on wasm, where the gradient array is reused from one step to t
     const steps: Array<[number[][], number[]]> = [
       [labels, [7, 7, 7]],
       [labels, logitLengths], // shorter: frames past each length must read 0, not the previous step's gradient
-      [[[1, 1, 1], [4], []], [3, 4, 6]], // sample 0 infeasible (needs 5 frames): all 0
-      [[[1, 1, 1], [4], []], [3, 4, 6]], // the same step twice: the same gradient
+      [
+        [[1, 1, 1], [4], []],
+        [3, 4, 6],
+      ], // sample 0 infeasible (needs 5 frames): all 0
+      [
+        [[1, 1, 1], [4], []],
+        [3, 4, 6],
+      ], // the same step twice: the same gradient
     ];
     const seen: Float32Array[] = [];
     for (const [stepLabels, lengths] of steps) {
-      const f = (v: tf.Tensor) => ctcLoss({ logits: v as tf.Tensor3D, labels: stepLabels, logitLengths: lengths, zeroInfinity: true });
+      const f = (v: tf.Tensor) =>
+        ctcLoss({ logits: v as tf.Tensor3D, labels: stepLabels, logitLengths: lengths, zeroInfinity: true });
       const g = tf.grad(f)(x);
-      const ref = ctcForwardBackward({ logits: x.dataSync() as Float32Array, shape: [B, T, C], labels: stepLabels, logitLengths: lengths });
+      const ref = ctcForwardBackward({
+        logits: x.dataSync() as Float32Array,
+        shape: [B, T, C],
+        labels: stepLabels,
+        logitLengths: lengths,
+      });
       const w = stepLabels.map((l) => 1 / (B * Math.max(l.length, 1)));
       const got = g.dataSync() as Float32Array;
-      expectClose(got, ref.grad.map((v, i) => v * w[Math.floor(i / (T * C))]!), 1e-6);
+      expectClose(
+        got,
+        ref.grad.map((v, i) => v * w[Math.floor(i / (T * C))]!),
+        1e-6,
+      );
       seen.push(got.slice());
       g.dispose();
     }
@@ -113,10 +138,20 @@ describe('ctcLoss inputs', () => {
   it('accepts padded tensor, padded Int32Array, ragged arrays, and tensor lengths, with the same result', async () => {
     await initBackend({ backend: 'cpu', log: null });
     const x = tf.tensor3d(randomLogits(3), [B, T, C]);
-    const padded = [[1, 2, 2], [4, 9, 9], [7, 7, 7]]; // values past each length are ignored
+    const padded = [
+      [1, 2, 2],
+      [4, 9, 9],
+      [7, 7, 7],
+    ]; // values past each length are ignored
     const expected = ctcLoss({ logits: x, labels, logitLengths, reduction: 'none' }).dataSync();
     const forms = [
-      ctcLoss({ logits: x, labels: tf.tensor2d(padded, [3, 3], 'int32'), labelLengths, logitLengths, reduction: 'none' }),
+      ctcLoss({
+        logits: x,
+        labels: tf.tensor2d(padded, [3, 3], 'int32'),
+        labelLengths,
+        logitLengths,
+        reduction: 'none',
+      }),
       ctcLoss({
         logits: x,
         labels: Int32Array.from(padded.flat()),
@@ -124,7 +159,13 @@ describe('ctcLoss inputs', () => {
         logitLengths,
         reduction: 'none',
       }),
-      ctcLoss({ logits: x, labels: padded, labelLengths, logitLengths: tf.tensor1d(logitLengths, 'int32'), reduction: 'none' }),
+      ctcLoss({
+        logits: x,
+        labels: padded,
+        labelLengths,
+        logitLengths: tf.tensor1d(logitLengths, 'int32'),
+        reduction: 'none',
+      }),
     ];
     for (const f of forms) expect(Array.from(f.dataSync())).toEqual(Array.from(expected));
   });
@@ -136,10 +177,18 @@ describe('ctcLoss inputs', () => {
     const lengths = [3, 4, 6];
     const plain = ctcLoss({ logits: x, labels: infeasible, logitLengths: lengths, reduction: 'none' }).dataSync();
     expect(plain[0]).toBe(Infinity);
-    const zeroed = ctcLoss({ logits: x, labels: infeasible, logitLengths: lengths, reduction: 'none', zeroInfinity: true });
+    const zeroed = ctcLoss({
+      logits: x,
+      labels: infeasible,
+      logitLengths: lengths,
+      reduction: 'none',
+      zeroInfinity: true,
+    });
     expect(zeroed.dataSync()[0]).toBe(0);
     expect(zeroed.dataSync()[1]).toBe(plain[1]);
-    const g = tf.grad((v: tf.Tensor) => ctcLoss({ logits: v as tf.Tensor3D, labels: infeasible, logitLengths: lengths }))(x);
+    const g = tf.grad((v: tf.Tensor) =>
+      ctcLoss({ logits: v as tf.Tensor3D, labels: infeasible, logitLengths: lengths }),
+    )(x);
     const gv = g.dataSync();
     expect(gv.some(Number.isNaN)).toBe(false);
     expect(gv.subarray(0, T * C).every((v) => v === 0)).toBe(true);
@@ -148,9 +197,18 @@ describe('ctcLoss inputs', () => {
   it('chains: the gradient w.r.t. a weight matrix before the logits is x^T times the logit gradient', async () => {
     await initBackend({ backend: 'cpu', log: null });
     const rng = new Rng(5);
-    const feats = tf.tensor2d(Array.from({ length: B * T * 4 }, () => rng.normal()), [B * T, 4]);
-    const w = tf.variable(tf.tensor2d(Array.from({ length: 4 * C }, () => rng.normal()), [4, C]));
-    const f = () => ctcLoss({ logits: tf.reshape(tf.matMul(feats, w), [B, T, C]) as tf.Tensor3D, labels, logitLengths }) as tf.Scalar;
+    const feats = tf.tensor2d(
+      Array.from({ length: B * T * 4 }, () => rng.normal()),
+      [B * T, 4],
+    );
+    const w = tf.variable(
+      tf.tensor2d(
+        Array.from({ length: 4 * C }, () => rng.normal()),
+        [4, C],
+      ),
+    );
+    const f = () =>
+      ctcLoss({ logits: tf.reshape(tf.matMul(feats, w), [B, T, C]) as tf.Tensor3D, labels, logitLengths }) as tf.Scalar;
     const { grads } = tf.variableGrads(f);
     const logits = tf.reshape(tf.matMul(feats, w), [B, T, C]) as tf.Tensor3D;
     const gLogits = tf.grad((v: tf.Tensor) => ctcLoss({ logits: v as tf.Tensor3D, labels, logitLengths }))(logits);
@@ -173,7 +231,11 @@ describe('ctcLoss bad input', () => {
       () => ({ labels: [[1], [2, 3], []], labelLengths: [1, 3, 0] }),
       /labelLengths: sample 1 has length 3; labels\[1\] has only 2/,
     ],
-    ['a negative label length', () => ({ labels: [[1], [2, 3], []], labelLengths: [1, -2, 0] }), /labelLengths: sample 1 has length -2/],
+    [
+      'a negative label length',
+      () => ({ labels: [[1], [2, 3], []], labelLengths: [1, -2, 0] }),
+      /labelLengths: sample 1 has length -2/,
+    ],
     [
       'a non-integer label in a float tensor',
       () => ({ labels: tf.tensor2d([[1], [2.5], [3]]), labelLengths: [1, 1, 1] }),

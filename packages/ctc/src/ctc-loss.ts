@@ -117,7 +117,9 @@ function raggedLabels(
     checkLengths('labelLengths', lengths, batch, Infinity, 'a label length');
     return labels.map((row, b) => {
       if (lengths[b]! > row.length) {
-        throw new CtcInputError(`labelLengths: sample ${b} has length ${lengths[b]}; labels[${b}] has only ${row.length}`);
+        throw new CtcInputError(
+          `labelLengths: sample ${b} has length ${lengths[b]}; labels[${b}] has only ${row.length}`,
+        );
       }
       return row.slice(0, lengths[b]);
     });
@@ -126,7 +128,9 @@ function raggedLabels(
   let width: number;
   if (labels instanceof tf.Tensor) {
     if (labels.rank !== 2 || labels.shape[0] !== batch) {
-      throw new CtcInputError(`labels: tensor of shape [${labels.shape.join(', ')}]; expected [${batch}, maxLabelLength]`);
+      throw new CtcInputError(
+        `labels: tensor of shape [${labels.shape.join(', ')}]; expected [${batch}, maxLabelLength]`,
+      );
     }
     flat = labels.dataSync();
     width = labels.shape[1];

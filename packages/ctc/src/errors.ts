@@ -37,7 +37,9 @@ export function checkBlank(blank: number, classes: number): void {
 
 export function checkShape(name: string, shape: readonly number[], dataLength: number): void {
   if (shape.length !== 3 || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw new CtcInputError(`${name}: shape [${shape.join(', ')}]; expected [batch, time, classes] of non-negative integers`);
+    throw new CtcInputError(
+      `${name}: shape [${shape.join(', ')}]; expected [batch, time, classes] of non-negative integers`,
+    );
   }
   const [b, t, c] = shape as [number, number, number];
   if (b * t * c !== dataLength) {

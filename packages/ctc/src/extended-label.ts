@@ -6,7 +6,12 @@
  * Writes the class of each state to `ext` and 1 to `skip[s]` where the move s - 2 -> s is allowed; entries
  * `S` and `S + 1` are set to 0 so that loops may read two past the end. Returns S.
  */
-export function extendLabel(label: ArrayLike<number>, blank: number, ext: Int32Array, skip: Float64Array | Uint8Array): number {
+export function extendLabel(
+  label: ArrayLike<number>,
+  blank: number,
+  ext: Int32Array,
+  skip: Float64Array | Uint8Array,
+): number {
   const S = 2 * label.length + 1;
   for (let s = 0; s < S; s++) {
     const isLabel = (s & 1) === 1;

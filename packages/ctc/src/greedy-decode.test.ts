@@ -23,7 +23,11 @@ describe('greedyDecode', () => {
     ];
     const [result] = greedyDecode({ data: Float32Array.from(rows.flat()), shape: [1, 6, 3] }, [6]);
     expect(result!.labels).toEqual([1, 1, 2]);
-    expect(result!.spans).toEqual([[0, 2], [3, 4], [4, 6]]);
+    expect(result!.spans).toEqual([
+      [0, 2],
+      [3, 4],
+      [4, 6],
+    ]);
     const best = [1, 1, 0, 1, 2, 2];
     const expected = rows.reduce((s, row, t) => s + logSoftmax(row)[best[t]!]!, 0);
     expect(result!.score).toBeCloseTo(expected, 6);
@@ -43,7 +47,11 @@ describe('greedyDecode', () => {
     ];
     const [result] = greedyDecode({ data: Float32Array.from(rows.flat()), shape: [1, 8, 3] }, [6], { blank: 2 });
     expect(result!.labels).toEqual([0, 0, 1]);
-    expect(result!.spans).toEqual([[0, 2], [3, 4], [4, 6]]);
+    expect(result!.spans).toEqual([
+      [0, 2],
+      [3, 4],
+      [4, 6],
+    ]);
     expect(Number.isFinite(result!.score)).toBe(true);
   });
 

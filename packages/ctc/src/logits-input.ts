@@ -7,7 +7,9 @@ export type LogitsInput = tf.Tensor3D | { data: Float32Array; shape: readonly [n
 export function readLogits(logits: LogitsInput): { data: Float32Array; batch: number; time: number; classes: number } {
   if (logits instanceof tf.Tensor) {
     if (logits.rank !== 3) {
-      throw new CtcInputError(`logits: got a tensor of shape [${logits.shape.join(', ')}]; expected [batch, time, classes]`);
+      throw new CtcInputError(
+        `logits: got a tensor of shape [${logits.shape.join(', ')}]; expected [batch, time, classes]`,
+      );
     }
     const [batch, time, classes] = logits.shape as [number, number, number];
     return { data: logits.dataSync() as Float32Array, batch, time, classes };

@@ -50,7 +50,9 @@ export class Alphabet {
       else unknown.add(c);
     }
     if (unknown.size && policy === 'error') {
-      throw new DataError(`characters not in the alphabet: ${[...unknown].map((c) => JSON.stringify(c)).join(', ')} in ${JSON.stringify(text)}`);
+      throw new DataError(
+        `characters not in the alphabet: ${[...unknown].map((c) => JSON.stringify(c)).join(', ')} in ${JSON.stringify(text)}`,
+      );
     }
     return ids;
   }
@@ -76,7 +78,8 @@ export class Alphabet {
 
   static fromJSON(json: unknown, source = 'alphabet'): Alphabet {
     const j = json as Partial<AlphabetJson>;
-    if (!j || j.format !== 'scriptorium-alphabet') throw new DataError(`${source}: not a Scriptorium alphabet (format field missing)`);
+    if (!j || j.format !== 'scriptorium-alphabet')
+      throw new DataError(`${source}: not a Scriptorium alphabet (format field missing)`);
     if (j.version !== 1) throw new DataError(`${source}: alphabet version ${j.version} is not supported (expected 1)`);
     if (!Array.isArray(j.chars)) throw new DataError(`${source}: 'chars' must be an array of characters`);
     return new Alphabet(j.chars);

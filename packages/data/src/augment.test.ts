@@ -1,6 +1,14 @@
 import { Rng } from '@scriptorium/runtime/rng';
 import { describe, expect, it } from 'vitest';
-import { AUGMENT_PRESETS, augmentLine, elasticField, gaussianBlur, gridRow, minMax3x3, normalQuantile } from './augment.js';
+import {
+  AUGMENT_PRESETS,
+  augmentLine,
+  elasticField,
+  gaussianBlur,
+  gridRow,
+  minMax3x3,
+  normalQuantile,
+} from './augment.js';
 import { parseAugmentConfig, parseAugmentSpec } from './augment-config.js';
 import type { LineImage } from './line-image.js';
 
@@ -14,7 +22,9 @@ function noiseImage(height: number, width: number, seed = 1): LineImage {
 
 /** A 24x60 test pattern away from the borders: a horizontal and a vertical stroke, a grey blob. */
 function pattern(): LineImage {
-  const height = 24, width = 60, data = new Float32Array(height * width);
+  const height = 24,
+    width = 60,
+    data = new Float32Array(height * width);
   for (let x = 8; x < 40; x++) data[12 * width + x] = data[13 * width + x] = 1;
   for (let y = 5; y < 19; y++) data[y * width + 20] = 1;
   for (let y = 8; y < 14; y++) for (let x = 45; x < 52; x++) data[y * width + x] = 0.25 + 0.1 * ((x + y) % 4);
@@ -66,7 +76,9 @@ describe('augmentLine', () => {
 
   it('throws for an image whose data does not match its size', () => {
     const img = { data: new Float32Array(3 * 4 * 5), height: 4, width: 5 }; // e.g. 3 channels left in
-    expect(() => augmentLine(img, {}, new Rng(1))).toThrow('augmentLine: 60 values for a 4 x 5 image (expected one per pixel)');
+    expect(() => augmentLine(img, {}, new Rng(1))).toThrow(
+      'augmentLine: 60 values for a 4 x 5 image (expected one per pixel)',
+    );
   });
 
   it('keeps the height and values in [0, 1] under the default preset', () => {
@@ -85,7 +97,9 @@ describe('augmentLine', () => {
 
   it('shears a vertical bar to the slant of the shear formula, row by row', () => {
     // Bar in columns 14 and 15 of a 20x30 image: centroid x = 15 (pixel centres at +0.5).
-    const h = 20, w = 30, img: LineImage = { data: new Float32Array(h * w), height: h, width: w };
+    const h = 20,
+      w = 30,
+      img: LineImage = { data: new Float32Array(h * w), height: h, width: w };
     for (let y = 0; y < h; y++) img.data[y * w + 14] = img.data[y * w + 15] = 1;
     for (const seed of [1, 2, 3, 4]) {
       // With only shear on, the angle is the rng's first draw, uniform in [-20, 20] degrees.
@@ -104,7 +118,8 @@ describe('augmentLine', () => {
   });
 
   it('dilation thickens strokes (more ink) and erosion thins them (less ink)', () => {
-    const img = pattern(), mass = sum(img.data);
+    const img = pattern(),
+      mass = sum(img.data);
     const dilated = augmentLine(img, { dilateP: 1 }, new Rng(1));
     const eroded = augmentLine(img, { erodeP: 1 }, new Rng(1));
     expect(sum(dilated.data)).toBeGreaterThan(mass);
@@ -134,14 +149,17 @@ describe('augmentLine', () => {
   });
 
   it('blur spreads ink but keeps its total mass within 1%', () => {
-    const img = pattern(), mass = sum(img.data);
+    const img = pattern(),
+      mass = sum(img.data);
     const out = augmentLine(img, { blurSigma: 3 }, new Rng(5));
     expect(Math.abs(sum(out.data) - mass) / mass).toBeLessThan(0.01);
     expect(Math.max(...out.data)).toBeLessThan(1);
   });
 
   it('separable blur equals a naive 2-D Gaussian convolution', () => {
-    const img = noiseImage(7, 11, 4), sigma = 0.8, r = 3; // radius ceil(3 * 0.8) = 3
+    const img = noiseImage(7, 11, 4),
+      sigma = 0.8,
+      r = 3; // radius ceil(3 * 0.8) = 3
     const weight = (d: number) => Math.exp(-(d * d) / (2 * sigma * sigma));
     let norm = 0;
     for (let d = -r; d <= r; d++) norm += weight(d);
@@ -151,7 +169,10 @@ describe('augmentLine', () => {
       for (let x = 0; x < img.width; x++) {
         let v = 0;
         for (let dy = -r; dy <= r; dy++)
-          for (let dx = -r; dx <= r; dx++) v += (weight(dx) * weight(dy) * img.data[clamp(y + dy, img.height) * img.width + clamp(x + dx, img.width)]!) / norm ** 2;
+          for (let dx = -r; dx <= r; dx++)
+            v +=
+              (weight(dx) * weight(dy) * img.data[clamp(y + dy, img.height) * img.width + clamp(x + dx, img.width)]!) /
+              norm ** 2;
         naive[y * img.width + x] = v;
       }
     const fast = gaussianBlur(img.data, img.height, img.width, sigma);
@@ -159,25 +180,34 @@ describe('augmentLine', () => {
   });
 
   it('grid rows interpolate the grid linearly along y', () => {
-    const grid = noiseImage(4, 6, 5), step = 3; // node rows at pixels 0, 3, 6, 9
+    const grid = noiseImage(4, 6, 5),
+      step = 3; // node rows at pixels 0, 3, 6, 9
     const nodes = new Float32Array(6);
     for (let y = 0; y < 10; y++) {
       gridRow(grid.data, 4, 6, step, y, 2, nodes);
-      const j = Math.floor(y / step), t = y / step - j, j1 = Math.min(3, j + 1);
-      for (let i = 0; i < 6; i++) expect(nodes[i]).toBeCloseTo(2 * ((1 - t) * grid.data[j * 6 + i]! + t * grid.data[j1 * 6 + i]!), 5);
+      const j = Math.floor(y / step),
+        t = y / step - j,
+        j1 = Math.min(3, j + 1);
+      for (let i = 0; i < 6; i++)
+        expect(nodes[i]).toBeCloseTo(2 * ((1 - t) * grid.data[j * 6 + i]! + t * grid.data[j1 * 6 + i]!), 5);
     }
   });
 
   it('the elastic field has the configured RMS displacement and varies smoothly', () => {
-    const h = 64, w = 900, alpha = 1.5, sigma = 6;
+    const h = 64,
+      w = 900,
+      alpha = 1.5,
+      sigma = 6;
     const field = elasticField(h, alpha, sigma, w, new Rng(21));
-    let sumSq = 0, sumStep = 0;
+    let sumSq = 0,
+      sumStep = 0;
     for (let y = 0; y < h; y++) {
       field.row(y);
       let prev = 0;
       for (let x = 0; x < w; x++) {
         expect(field.step).toBe(sigma);
-        const i = Math.floor(x / sigma), t = x / sigma - i; // node i sits at pixel i * step
+        const i = Math.floor(x / sigma),
+          t = x / sigma - i; // node i sits at pixel i * step
         const dx = field.nodesX[i]! + t * (field.nodesX[i + 1]! - field.nodesX[i]!);
         const dy = field.nodesY[i]! + t * (field.nodesY[i + 1]! - field.nodesY[i]!);
         sumSq += dx * dx + dy * dy;
@@ -195,7 +225,8 @@ describe('augmentLine', () => {
 
   it("draws its noise from the rng's own stream: one 32-bit number per two pixels of a row", () => {
     // 7 rows of 9 pixels: 5 draws a row (the last one's second half unused), as rng.uint32() would make them.
-    const rng = new Rng(77), ref = new Rng(77);
+    const rng = new Rng(77),
+      ref = new Rng(77);
     augmentLine({ data: new Float32Array(7 * 9).fill(0.5), height: 7, width: 9 }, { noiseStd: 0.1 }, rng);
     for (let k = 0; k < 7 * 5; k++) ref.uint32();
     expect(rng.getState()).toBe(ref.getState());
@@ -203,7 +234,15 @@ describe('augmentLine', () => {
 
   it('normal quantiles match tabulated values', () => {
     // Standard normal table values (e.g. Abramowitz & Stegun 26.2), across the central and both tail branches.
-    for (const [p, z] of [[0.5, 0], [0.975, 1.959963985], [0.841344746, 1], [0.001, -3.090232306], [0.02, -2.053748911], [0.99, 2.326347874], [1e-6, -4.753424309]]) {
+    for (const [p, z] of [
+      [0.5, 0],
+      [0.975, 1.959963985],
+      [0.841344746, 1],
+      [0.001, -3.090232306],
+      [0.02, -2.053748911],
+      [0.99, 2.326347874],
+      [1e-6, -4.753424309],
+    ]) {
       expect(normalQuantile(p!)).toBeCloseTo(z!, 7);
     }
   });
@@ -213,7 +252,8 @@ describe('augmentLine', () => {
     // relative standard error of 1 / sqrt(2n) = 0.4%, the mean a standard error of 0.05 / sqrt(n) = 0.0003.
     const img: LineImage = { data: new Float32Array(64 * 500).fill(0.5), height: 64, width: 500 };
     const out = augmentLine(img, { noiseStd: 0.05 }, new Rng(9));
-    const n = out.data.length, mean = sum(out.data) / n;
+    const n = out.data.length,
+      mean = sum(out.data) / n;
     const std = Math.sqrt(out.data.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1));
     expect(Math.abs(mean - 0.5)).toBeLessThan(0.0015);
     expect(Math.abs(std - 0.05) / 0.05).toBeLessThan(0.02);
@@ -225,7 +265,8 @@ describe('augmentLine', () => {
   });
 
   it('elastic distortion moves ink but keeps the size and most of the ink', () => {
-    const img = pattern(), mass = sum(img.data);
+    const img = pattern(),
+      mass = sum(img.data);
     const out = augmentLine(img, { elasticAlpha: 1.5, elasticSigma: 4 }, new Rng(11));
     expect([out.height, out.width]).toEqual([img.height, img.width]);
     expect(out.data).not.toEqual(img.data);
@@ -235,27 +276,47 @@ describe('augmentLine', () => {
 
 describe('parseAugmentConfig', () => {
   it('accepts fields and preset names', () => {
-    expect(parseAugmentConfig({ shear: 5, scale: [0.8, 1.2], noiseStd: 0.02 })).toEqual({ shear: 5, scale: [0.8, 1.2], noiseStd: 0.02 });
+    expect(parseAugmentConfig({ shear: 5, scale: [0.8, 1.2], noiseStd: 0.02 })).toEqual({
+      shear: 5,
+      scale: [0.8, 1.2],
+      noiseStd: 0.02,
+    });
     expect(parseAugmentConfig('default')).toEqual(AUGMENT_PRESETS.default);
     expect(parseAugmentConfig(JSON.parse(JSON.stringify(AUGMENT_PRESETS.default)))).toEqual(AUGMENT_PRESETS.default);
   });
 
   it('throws naming the field, the value and what was expected', () => {
     const where = 'train.json: augment';
-    expect(() => parseAugmentConfig({ blurSigma: -1 }, where)).toThrow('train.json: augment: blurSigma = -1 (expected px >= 0)');
+    expect(() => parseAugmentConfig({ blurSigma: -1 }, where)).toThrow(
+      'train.json: augment: blurSigma = -1 (expected px >= 0)',
+    );
     expect(() => parseAugmentConfig({ elasticSigma: 0 }, where)).toThrow('elasticSigma = 0 (expected px > 0)');
     expect(() => parseAugmentConfig({ shear: '10' }, where)).toThrow('shear = "10" (expected degrees in [0, 60))');
     expect(() => parseAugmentConfig({ erodeP: 1.5 }, where)).toThrow('erodeP = 1.5 (expected a probability in [0, 1])');
-    expect(() => parseAugmentConfig({ erodeP: 0.6, dilateP: 0.6 }, where)).toThrow('erodeP + dilateP = 1.2 (expected at most 1');
-    expect(() => parseAugmentConfig({ scale: [1.2, 0.8] }, where)).toThrow('scale = [1.2,0.8] (expected [min, max] with 0 < min <= max)');
-    expect(() => parseAugmentConfig({ sheer: 3 }, where)).toThrow("unknown field 'sheer' (expected shear, scale, rotation,");
-    expect(() => parseAugmentConfig('heavy', where)).toThrow("unknown preset 'heavy' (expected one of none, default, strong)");
-    expect(() => parseAugmentConfig(3, where)).toThrow('expected an object of augmentation fields or a preset name, got 3');
+    expect(() => parseAugmentConfig({ erodeP: 0.6, dilateP: 0.6 }, where)).toThrow(
+      'erodeP + dilateP = 1.2 (expected at most 1',
+    );
+    expect(() => parseAugmentConfig({ scale: [1.2, 0.8] }, where)).toThrow(
+      'scale = [1.2,0.8] (expected [min, max] with 0 < min <= max)',
+    );
+    expect(() => parseAugmentConfig({ sheer: 3 }, where)).toThrow(
+      "unknown field 'sheer' (expected shear, scale, rotation,",
+    );
+    expect(() => parseAugmentConfig('heavy', where)).toThrow(
+      "unknown preset 'heavy' (expected one of none, default, strong)",
+    );
+    expect(() => parseAugmentConfig(3, where)).toThrow(
+      'expected an object of augmentation fields or a preset name, got 3',
+    );
   });
 
   it('reads command-line specs: a preset, a preset with fields changed, or fields alone', () => {
     expect(parseAugmentSpec('default')).toEqual(AUGMENT_PRESETS.default);
-    expect(parseAugmentSpec('default:shear=0,noiseStd=0.05')).toEqual({ ...AUGMENT_PRESETS.default, shear: 0, noiseStd: 0.05 });
+    expect(parseAugmentSpec('default:shear=0,noiseStd=0.05')).toEqual({
+      ...AUGMENT_PRESETS.default,
+      shear: 0,
+      noiseStd: 0.05,
+    });
     expect(parseAugmentSpec('shear=10,scale=0.8..1.2')).toEqual({ shear: 10, scale: [0.8, 1.2] });
     expect(() => parseAugmentSpec('default:shear')).toThrow("augment 'default:shear': 'shear' (expected FIELD=NUMBER");
     expect(() => parseAugmentSpec('shear=ten')).toThrow("augment 'shear=ten': shear=ten (expected a number)");

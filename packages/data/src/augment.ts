@@ -55,8 +55,17 @@ export const AUGMENT_PRESETS: Readonly<Record<string, AugmentConfig>> = {
   none: {},
   default: { shear: 10, scale: [0.9, 1.1], rotation: 1, elasticAlpha: 1, elasticSigma: 6, noiseStd: 0.03 },
   strong: {
-    shear: 20, scale: [0.75, 1.3], rotation: 2, elasticAlpha: 2, elasticSigma: 6, erodeP: 0.25, dilateP: 0.3, blurSigma: 0.8,
-    contrast: 0.3, brightness: 0.12, noiseStd: 0.06,
+    shear: 20,
+    scale: [0.75, 1.3],
+    rotation: 2,
+    elasticAlpha: 2,
+    elasticSigma: 6,
+    erodeP: 0.25,
+    dilateP: 0.3,
+    blurSigma: 0.8,
+    contrast: 0.3,
+    brightness: 0.12,
+    noiseStd: 0.06,
   },
 };
 
@@ -67,7 +76,9 @@ export const AUGMENT_PRESETS: Readonly<Record<string, AugmentConfig>> = {
  */
 export function augmentLine(img: LineImage, config: AugmentConfig, rng: Rng): LineImage {
   if (img.data.length !== img.height * img.width) {
-    throw new DataError(`augmentLine: ${img.data.length} values for a ${img.height} x ${img.width} image (expected one per pixel)`);
+    throw new DataError(
+      `augmentLine: ${img.data.length} values for a ${img.height} x ${img.width} image (expected one per pixel)`,
+    );
   }
   const c = { ...DEFAULT_AUGMENT, ...config };
   const { height } = img;
@@ -93,7 +104,8 @@ export function augmentLine(img: LineImage, config: AugmentConfig, rng: Rng): Li
     if (map) map.row(data, y, out, o);
     else out.set(data.subarray(o, o + width), o);
     if (late) {
-      if (contrast !== 1 || brightness !== 0) for (let x = o; x < o + width; x++) out[x] = contrast * out[x]! + brightness;
+      if (contrast !== 1 || brightness !== 0)
+        for (let x = o; x < o + width; x++) out[x] = contrast * out[x]! + brightness;
     } else finishRow(out, o, o + width, contrast, brightness, noiseStd, rng);
   }
   if (late) {
@@ -107,15 +119,29 @@ export function augmentLine(img: LineImage, config: AugmentConfig, rng: Rng): Li
  * Inverse of the standard normal CDF, by Acklam's rational approximation (relative error below 1.2e-9).
  */
 export function normalQuantile(p: number): number {
-  const a = [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1, 2.506628277459239];
-  const b = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
-  const c = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const a = [
+    -3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1,
+    2.506628277459239,
+  ];
+  const b = [
+    -5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1,
+  ];
+  const c = [
+    -7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968,
+    2.938163982698783,
+  ];
   const d = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
-  const tail = (q: number) => (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) / ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
+  const tail = (q: number) =>
+    (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) /
+    ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
   if (p < 0.02425) return tail(Math.sqrt(-2 * Math.log(p)));
   if (p > 1 - 0.02425) return -tail(Math.sqrt(-2 * Math.log(1 - p)));
-  const q = p - 0.5, r = q * q;
-  return ((((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q) / (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1);
+  const q = p - 0.5,
+    r = q * q;
+  return (
+    ((((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q) /
+    (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1)
+  );
 }
 
 /**
@@ -134,7 +160,16 @@ const NORMAL_TABLE = (() => {
  * deviation `std` (clamped to [0, 1] unless `clamp` is false): about 0.5 ms for a 64 x 950 line, against 1.8 ms
  for the Box-Muller polar method it replaced.
  */
-export function finishRow(out: Float32Array, from: number, to: number, a: number, b: number, std: number, rng: Rng, clamp = true): void {
+export function finishRow(
+  out: Float32Array,
+  from: number,
+  to: number,
+  a: number,
+  b: number,
+  std: number,
+  rng: Rng,
+  clamp = true,
+): void {
   if (std === 0) {
     for (let p = from; p < to; p++) {
       const v = a * out[p]! + b;
@@ -202,26 +237,47 @@ function warpMap(w: number, h: number, c: Required<AugmentConfig>, rng: Rng): Wa
  * (outW/2, h/2) maps to the source centre (w/2, h/2).
  */
 function sampleRow(
-  src: Float32Array, w: number, h: number, outW: number, y: number, ia: number, ib: number, id: number, ie: number,
-  field: ElasticField | undefined, out: Float32Array, o: number,
+  src: Float32Array,
+  w: number,
+  h: number,
+  outW: number,
+  y: number,
+  ia: number,
+  ib: number,
+  id: number,
+  ie: number,
+  field: ElasticField | undefined,
+  out: Float32Array,
+  o: number,
 ): void {
-  const v0 = y + 0.5 - h / 2, cx = w / 2 - 0.5, cy = h / 2 - 0.5;
+  const v0 = y + 0.5 - h / 2,
+    cx = w / 2 - 0.5,
+    cy = h / 2 - 0.5;
   // The displacement is linear between the field's nodes, so the source position is linear in x within each
   // segment between nodes (one segment for the whole row without a field): stepped, not recomputed.
   const step = field ? field.step : outW;
   for (let xs = 0, i = 0; xs < outW; xs += step, i++) {
-    const nx = field ? field.nodesX[i]! : 0, ny = field ? field.nodesY[i]! : 0;
-    const dnx = field ? (field.nodesX[i + 1]! - nx) / step : 0, dny = field ? (field.nodesY[i + 1]! - ny) / step : 0;
-    const u = xs + 0.5 - outW / 2 + nx, v = v0 + ny;
-    let fx = ia * u + ib * v + cx, fy = id * u + ie * v + cy;
-    const dfx = ia * (1 + dnx) + ib * dny, dfy = id * (1 + dnx) + ie * dny;
+    const nx = field ? field.nodesX[i]! : 0,
+      ny = field ? field.nodesY[i]! : 0;
+    const dnx = field ? (field.nodesX[i + 1]! - nx) / step : 0,
+      dny = field ? (field.nodesY[i + 1]! - ny) / step : 0;
+    const u = xs + 0.5 - outW / 2 + nx,
+      v = v0 + ny;
+    let fx = ia * u + ib * v + cx,
+      fy = id * u + ie * v + cy;
+    const dfx = ia * (1 + dnx) + ib * dny,
+      dfy = id * (1 + dnx) + ie * dny;
     const xe = Math.min(outW, xs + step);
     for (let x = xs; x < xe; x++, fx += dfx, fy += dfy) {
-      const x0 = Math.floor(fx), y0 = Math.floor(fy), tx = fx - x0, ty = fy - y0;
+      const x0 = Math.floor(fx),
+        y0 = Math.floor(fy),
+        tx = fx - x0,
+        ty = fy - y0;
       let value: number;
       if (x0 >= 0 && y0 >= 0 && x0 < w - 1 && y0 < h - 1) {
         const p = y0 * w + x0; // all four neighbours inside: the common case
-        const top = src[p]! + tx * (src[p + 1]! - src[p]!), bottom = src[p + w]! + tx * (src[p + w + 1]! - src[p + w]!);
+        const top = src[p]! + tx * (src[p + 1]! - src[p]!),
+          bottom = src[p + w]! + tx * (src[p + w + 1]! - src[p + w]!);
         value = top + ty * (bottom - top);
       } else if (x0 < -1 || y0 < -1 || x0 >= w || y0 >= h) {
         value = 0;
@@ -258,7 +314,8 @@ interface ElasticField {
  */
 export function elasticField(h: number, alpha: number, sigma: number, w: number, rng: Rng): ElasticField {
   const step = Math.max(1, Math.floor(sigma));
-  const gh = Math.ceil(h / step) + 1, gw = Math.ceil(w / step) + 1;
+  const gh = Math.ceil(h / step) + 1,
+    gw = Math.ceil(w / step) + 1;
   const [gx, gy] = [0, 1].map(() => {
     const noise = new Float32Array(gh * gw);
     finishRow(noise, 0, noise.length, 0, 0, 1, rng, false); // standard normal noise (no clamping)
@@ -267,9 +324,12 @@ export function elasticField(h: number, alpha: number, sigma: number, w: number,
   let sumSq = 0;
   for (let p = 0; p < gx.length; p++) sumSq += gx[p]! * gx[p]! + gy[p]! * gy[p]!;
   const gain = sumSq > 0 ? alpha / Math.sqrt(sumSq / (2 * gh * gw)) : 0;
-  const nodesX = new Float32Array(gw), nodesY = new Float32Array(gw);
+  const nodesX = new Float32Array(gw),
+    nodesY = new Float32Array(gw);
   return {
-    step, nodesX, nodesY,
+    step,
+    nodesX,
+    nodesY,
     row(y) {
       gridRow(gx, gh, gw, step, y, gain, nodesX);
       gridRow(gy, gh, gw, step, y, gain, nodesY);
@@ -278,8 +338,19 @@ export function elasticField(h: number, alpha: number, sigma: number, w: number,
 }
 
 /** Row y (a pixel row; node row j at pixel j * step) of a grid interpolated linearly along y, times `gain`, into `nodes`. */
-export function gridRow(grid: Float32Array, gh: number, gw: number, step: number, y: number, gain: number, nodes: Float32Array): void {
-  const j = Math.floor(y / step), ty = y / step - j, j0 = Math.min(gh - 1, j) * gw, j1 = Math.min(gh - 1, j + 1) * gw;
+export function gridRow(
+  grid: Float32Array,
+  gh: number,
+  gw: number,
+  step: number,
+  y: number,
+  gain: number,
+  nodes: Float32Array,
+): void {
+  const j = Math.floor(y / step),
+    ty = y / step - j,
+    j0 = Math.min(gh - 1, j) * gw,
+    j1 = Math.min(gh - 1, j + 1) * gw;
   for (let i = 0; i < gw; i++) nodes[i] = gain * (grid[j0 + i]! + ty * (grid[j1 + i]! - grid[j0 + i]!));
 }
 
@@ -294,14 +365,19 @@ export function minMax3x3(data: Float32Array, h: number, w: number, dilate: bool
   const max3 = (a: number, b: number, c: number) => (a > b ? (a > c ? a : c) : b > c ? b : c);
   const min3 = (a: number, b: number, c: number) => (a < b ? (a < c ? a : c) : b < c ? b : c);
   for (let y = 0; y < h; y++) {
-    const o = y * w, last = o + w - 1;
+    const o = y * w,
+      last = o + w - 1;
     for (let p = o; p <= last; p++) {
-      const l = data[p > o ? p - 1 : p]!, c = data[p]!, r = data[p < last ? p + 1 : p]!;
+      const l = data[p > o ? p - 1 : p]!,
+        c = data[p]!,
+        r = data[p < last ? p + 1 : p]!;
       rows[p] = dilate ? max3(l, c, r) : min3(l, c, r);
     }
   }
   for (let y = 0; y < h; y++) {
-    const o = y * w, up = y > 0 ? o - w : o, down = y < h - 1 ? o + w : o;
+    const o = y * w,
+      up = y > 0 ? o - w : o,
+      down = y < h - 1 ? o + w : o;
     if (dilate) for (let x = 0; x < w; x++) out[o + x] = max3(rows[up + x]!, rows[o + x]!, rows[down + x]!);
     else for (let x = 0; x < w; x++) out[o + x] = min3(rows[up + x]!, rows[o + x]!, rows[down + x]!);
   }
@@ -330,7 +406,8 @@ export function gaussianBlur(data: Float32Array, h: number, w: number, sigma: nu
   const out = new Float32Array(h * w); // columns: whole rows at a time, clamped row index
   for (let y = 0; y < h; y++)
     for (let i = 0; i <= 2 * r; i++) {
-      const k = kernel[i]!, src = Math.min(h - 1, Math.max(0, y + i - r)) * w;
+      const k = kernel[i]!,
+        src = Math.min(h - 1, Math.max(0, y + i - r)) * w;
       for (let x = 0; x < w; x++) out[y * w + x] = out[y * w + x]! + k * rows[src + x]!;
     }
   return out;

@@ -18,7 +18,9 @@ describe('Alphabet', () => {
     const a = Alphabet.fromTexts(['abc']);
     expect(() => a.encode('axbyx')).toThrow('characters not in the alphabet: "x", "y" in "axbyx"');
     expect(a.encode('axb', 'drop')).toEqual([1, 2]);
-    expect(() => Alphabet.fromJSON({ format: 'other' }, 'model/alphabet.json')).toThrow(/model\/alphabet.json: not a Scriptorium alphabet/);
+    expect(() => Alphabet.fromJSON({ format: 'other' }, 'model/alphabet.json')).toThrow(
+      /model\/alphabet.json: not a Scriptorium alphabet/,
+    );
   });
 });
 
@@ -26,14 +28,23 @@ describe('collate', () => {
   it('pads images and labels and records widths and lengths', () => {
     const a = Alphabet.fromTexts(['0123456789']);
     const img = (w: number, v: number) => ({ data: new Float32Array(2 * w).fill(v), width: w, height: 2 });
-    const b = collate([{ id: 'x', image: img(3, 0.5), text: '12' }, { id: 'y', image: img(5, 1), text: '345' }], a, { padWidthTo: 4 });
+    const b = collate(
+      [
+        { id: 'x', image: img(3, 0.5), text: '12' },
+        { id: 'y', image: img(5, 1), text: '345' },
+      ],
+      a,
+      { padWidthTo: 4 },
+    );
     expect([b.batchSize, b.height, b.width, b.maxLabelLength]).toEqual([2, 2, 8, 3]);
     expect(Array.from(b.widths)).toEqual([3, 5]);
     expect(Array.from(b.labelLengths)).toEqual([2, 3]);
     expect(Array.from(b.labels)).toEqual([2, 3, 0, 4, 5, 6]);
     // Row 0 of sample 0: three 0.5 values then padding zeros.
     expect(Array.from(b.images.subarray(0, 8))).toEqual([0.5, 0.5, 0.5, 0, 0, 0, 0, 0]);
-    expect(() => collate([{ id: 'z', image: img(2, 0), text: 'a' }], a)).toThrow(/sample 'z': characters not in the alphabet: "a"/);
+    expect(() => collate([{ id: 'z', image: img(2, 0), text: 'a' }], a)).toThrow(
+      /sample 'z': characters not in the alphabet: "a"/,
+    );
   });
 });
 

@@ -54,9 +54,12 @@ export function collate(samples: readonly LineSample[], alphabet: Alphabet, opti
   samples.forEach((s, b) => {
     const img = s.image;
     if (img.height !== height) {
-      throw new DataError(`collate: sample '${s.id}' is ${img.height} px high, the batch ${height} (normalise heights first)`);
+      throw new DataError(
+        `collate: sample '${s.id}' is ${img.height} px high, the batch ${height} (normalise heights first)`,
+      );
     }
-    for (let y = 0; y < height; y++) batch.images.set(img.data.subarray(y * img.width, (y + 1) * img.width), (b * height + y) * width);
+    for (let y = 0; y < height; y++)
+      batch.images.set(img.data.subarray(y * img.width, (y + 1) * img.width), (b * height + y) * width);
     batch.widths[b] = img.width;
     batch.labels.set(labels[b]!, b * maxLabelLength);
     batch.labelLengths[b] = labels[b]!.length;

@@ -18,7 +18,9 @@ export async function dataRoot(dir: string): Promise<DataRoot> {
   try {
     return { dir, real: await realpath(dir) };
   } catch (err) {
-    throw new DataError(`data root '${dir}': cannot resolve it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new DataError(
+      `data root '${dir}': cannot resolve it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
 }
 
@@ -34,7 +36,10 @@ const outside = (dir: string, file: string): boolean => {
  */
 export async function checkInsideRoot(root: DataRoot | undefined, file: string, where: string): Promise<void> {
   if (!root) return;
-  const refuse = () => new DataError(`${where}: '${file}' is outside the data root ${root.dir} (a worker opens only files inside its --data-root)`);
+  const refuse = () =>
+    new DataError(
+      `${where}: '${file}' is outside the data root ${root.dir} (a worker opens only files inside its --data-root)`,
+    );
   const resolved = path.resolve(file);
   if (outside(root.real, resolved) && outside(path.resolve(root.dir), resolved)) throw refuse();
   let real: string;

@@ -77,9 +77,13 @@ describe('gtFolderDataset', () => {
 
   it('refuses two images for one transcription, an empty folder and a missing one', async () => {
     const d = await folder(['x.png', 'x.bin.png'], { 'x.gt.txt': 'x' });
-    await expect(gtFolderDataset(d, pre)).rejects.toThrow(`${path.join(d, 'x.gt.txt')}: transcribes both 'x.bin.png' and 'x.png'; keep one image per .gt.txt`);
+    await expect(gtFolderDataset(d, pre)).rejects.toThrow(
+      `${path.join(d, 'x.gt.txt')}: transcribes both 'x.bin.png' and 'x.png'; keep one image per .gt.txt`,
+    );
     const empty = await folder([], { 'x.gt.txt': 'x' });
-    await expect(gtFolderDataset(empty, pre)).rejects.toThrow(`${empty}: no line images (.png .jpg .jpeg .tif .tiff .webp)`);
+    await expect(gtFolderDataset(empty, pre)).rejects.toThrow(
+      `${empty}: no line images (.png .jpg .jpeg .tif .tiff .webp)`,
+    );
     rmSync(empty, { recursive: true });
     await expect(gtFolderDataset(empty, pre)).rejects.toThrow(`${empty}: cannot read folder (ENOENT)`);
   });
@@ -93,8 +97,12 @@ describe('gtFolderDataset', () => {
 
 describe('openDataset', () => {
   it('lists the new specs and refuses splitFile outside iam', async () => {
-    await expect(openDataset('nope:x')).rejects.toThrow("unknown data spec 'nope:x' (expected one of: mnist-lines[:OPTIONS], mnist-unseen[:OPTIONS], textlines[:OPTIONS], manifest:FILE, iam:DIR, gt:DIR, page:DIR)");
-    await expect(openDataset('gt:x', { splitFile: 'train.txt' })).rejects.toThrow("data spec 'gt:x': splitFile applies to iam:DIR only");
+    await expect(openDataset('nope:x')).rejects.toThrow(
+      "unknown data spec 'nope:x' (expected one of: mnist-lines[:OPTIONS], mnist-unseen[:OPTIONS], textlines[:OPTIONS], manifest:FILE, iam:DIR, gt:DIR, page:DIR)",
+    );
+    await expect(openDataset('gt:x', { splitFile: 'train.txt' })).rejects.toThrow(
+      "data spec 'gt:x': splitFile applies to iam:DIR only",
+    );
     await expect(openDataset('page:')).rejects.toThrow("data spec 'page:': expected page:DIR");
   });
 });

@@ -1,3 +1,4 @@
+import type { Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { checkInsideRoot, type DataRoot } from './data-root.js';
@@ -23,7 +24,11 @@ const READ_CONCURRENCY = 64;
  * style: `x.png` or `x.bin.png` (also .jpg .jpeg .tif .tiff .webp) with `x.gt.txt` (UTF-8, one line; trailing
  * line ends dropped; NFC). Samples are sorted by path (code-point order); the id is the path without extension.
  */
-export async function gtFolderDataset(dir: string, preprocess: PreprocessConfig, options: GtFolderOptions = {}): Promise<Dataset> {
+export async function gtFolderDataset(
+  dir: string,
+  preprocess: PreprocessConfig,
+  options: GtFolderOptions = {},
+): Promise<Dataset> {
   await checkInsideRoot(options.root, dir, 'gt folder');
   const files = await listFiles(dir);
   const present = new Set(files);
@@ -34,7 +39,10 @@ export async function gtFolderDataset(dir: string, preprocess: PreprocessConfig,
     images++;
     const gt = `${image.replace(IMAGE, '').replace(/\.bin$/, '')}.gt.txt`;
     const other = byGt.get(gt);
-    if (other) throw new DataError(`${path.join(dir, gt)}: transcribes both '${other}' and '${image}'; keep one image per .gt.txt`);
+    if (other)
+      throw new DataError(
+        `${path.join(dir, gt)}: transcribes both '${other}' and '${image}'; keep one image per .gt.txt`,
+      );
     if (present.has(gt)) byGt.set(gt, image);
     else missing.push(image);
   }
@@ -82,7 +90,7 @@ async function readGt(file: string): Promise<string> {
 async function listFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   const walk = async (rel: string): Promise<void> => {
-    let entries;
+    let entries: Dirent[];
     try {
       entries = await readdir(path.join(dir, rel), { withFileTypes: true });
     } catch (err) {

@@ -15,7 +15,9 @@ async function writeBar(file: string): Promise<void> {
   const px = Buffer.alloc(30 * 10, 255);
   px.fill(0, 3 * 30, 7 * 30);
   mkdirSync(path.dirname(file), { recursive: true });
-  await sharp(px, { raw: { width: 30, height: 10, channels: 1 } }).png().toFile(file);
+  await sharp(px, { raw: { width: 30, height: 10, channels: 1 } })
+    .png()
+    .toFile(file);
 }
 
 const LINES = [
@@ -57,7 +59,10 @@ describe('iamDataset', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'data-iam-empty-'));
     // The 9th field on holds the words joined by '|': nothing but separators is no text.
     for (const text of ['|', '|||', '| |']) {
-      writeFileSync(path.join(dir, 'lines.txt'), `# header\nb01-001-07 ok 170 5 1 2 3 4 a|b\nb01-001-08 err 170 5 1 2 3 4 ${text}\n`);
+      writeFileSync(
+        path.join(dir, 'lines.txt'),
+        `# header\nb01-001-07 ok 170 5 1 2 3 4 a|b\nb01-001-08 err 170 5 1 2 3 4 ${text}\n`,
+      );
       const err = await iamDataset(dir, pre).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(DataError);
       expect((err as Error).message).toBe(`${path.join(dir, 'lines.txt')}:3: empty transcription for 'b01-001-08'`);
@@ -66,7 +71,10 @@ describe('iamDataset', () => {
 
   it('joins stray spaces in the transcription field as spaces, and reads DIR/lines.txt', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'data-iam-flat-'));
-    writeFileSync(path.join(dir, 'lines.txt'), 'b01-001-07 ok 170 5 1 2 3 4 a|b c\nb01-001-08 ok 170 5 1 2 3 4 &quot;Yes,&quot;|he|said\n');
+    writeFileSync(
+      path.join(dir, 'lines.txt'),
+      'b01-001-07 ok 170 5 1 2 3 4 a|b c\nb01-001-08 ok 170 5 1 2 3 4 &quot;Yes,&quot;|he|said\n',
+    );
     const ds = await iamDataset(dir, pre);
     expect(ds.text(0)).toBe('a b c');
     expect(ds.text(1)).toBe('"Yes," he said'); // IAM's &quot; is a double quote
@@ -89,32 +97,55 @@ describe('iamDataset', () => {
       `${split}:2: 'z99-999-99' is neither a line id nor a form id in ${path.join(root, 'ascii', 'lines.txt')}`,
     );
     writeFileSync(split, 'a01-000u-00\na01-000u\n');
-    await expect(iamDataset(root, pre, { split })).rejects.toThrow(`${split}:2: line 'a01-000u-00' is already in the split (line 1)`);
-    await expect(iamDataset(root, pre, { split: path.join(root, 'nope.txt') })).rejects.toThrow(`${path.join(root, 'nope.txt')}: split list not found`);
+    await expect(iamDataset(root, pre, { split })).rejects.toThrow(
+      `${split}:2: line 'a01-000u-00' is already in the split (line 1)`,
+    );
+    await expect(iamDataset(root, pre, { split: path.join(root, 'nope.txt') })).rejects.toThrow(
+      `${path.join(root, 'nope.txt')}: split list not found`,
+    );
   });
 
   it('names lines.txt and the line for malformed records and bad UTF-8', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'data-iam-bad-'));
     const file = path.join(dir, 'lines.txt');
     const cases: [string, string][] = [
-      ['# c\na01-000u-00 ok 154 19 408 746 1661\n', `${file}:2: expected 9 space-separated fields (id, ok|err, grey level, components, x, y, w, h, transcription), found 7`],
-      ['a01-000u-00 okay 154 19 408 746 1661 89 A\n', `${file}:1: expected segmentation result 'ok' or 'err', found 'okay'`],
+      [
+        '# c\na01-000u-00 ok 154 19 408 746 1661\n',
+        `${file}:2: expected 9 space-separated fields (id, ok|err, grey level, components, x, y, w, h, transcription), found 7`,
+      ],
+      [
+        'a01-000u-00 okay 154 19 408 746 1661 89 A\n',
+        `${file}:1: expected segmentation result 'ok' or 'err', found 'okay'`,
+      ],
       ['a01-000u-00 ok 154 19 408 7x6 1661 89 A\n', `${file}:1: expected an integer y in field 6, found '7x6'`],
       ['a01-000u ok 154 19 408 746 1661 89 A\n', `${file}:1: expected a line id like 'a01-000u-00', found 'a01-000u'`],
-      ['a01-000u-00 ok 1 1 1 1 1 1 A\na01-000u-00 ok 1 1 1 1 1 1 B\n', `${file}:2: duplicate line id 'a01-000u-00' (first on line 1)`],
+      [
+        'a01-000u-00 ok 1 1 1 1 1 1 A\na01-000u-00 ok 1 1 1 1 1 1 B\n',
+        `${file}:2: duplicate line id 'a01-000u-00' (first on line 1)`,
+      ],
     ];
     for (const [text, message] of cases) {
       writeFileSync(file, text);
       await expect(iamDataset(dir, pre)).rejects.toThrow(message);
     }
-    writeFileSync(file, Buffer.concat([Buffer.from('# ok\na01-000u-00 ok 1 1 1 1 1 1 A\na01-000u-01 ok 1 1 1 1 1 1 '), Buffer.from([0xc3, 0x28, 0x0a])]));
+    writeFileSync(
+      file,
+      Buffer.concat([
+        Buffer.from('# ok\na01-000u-00 ok 1 1 1 1 1 1 A\na01-000u-01 ok 1 1 1 1 1 1 '),
+        Buffer.from([0xc3, 0x28, 0x0a]),
+      ]),
+    );
     await expect(iamDataset(dir, pre)).rejects.toThrow(`${file}:3: not valid UTF-8`);
-    await expect(iamDataset(path.join(dir, 'none'), pre)).rejects.toThrow(`${path.join(dir, 'none')}: no lines.txt or ascii/lines.txt`);
+    await expect(iamDataset(path.join(dir, 'none'), pre)).rejects.toThrow(
+      `${path.join(dir, 'none')}: no lines.txt or ascii/lines.txt`,
+    );
   });
 
   it('names lines.txt, the line and the expected path for a missing image', async () => {
     const ds = await iamDataset(root, pre);
     const file = path.join(root, 'ascii', 'lines.txt');
-    await expect(ds.load(2)).rejects.toThrow(`${file}:6: 'a01-000x-00': image ${path.join(root, 'lines/a01/a01-000x/a01-000x-00.png')} not found`);
+    await expect(ds.load(2)).rejects.toThrow(
+      `${file}:6: 'a01-000x-00': image ${path.join(root, 'lines/a01/a01-000x/a01-000x-00.png')} not found`,
+    );
   });
 });

@@ -40,14 +40,19 @@ const FIELDS = 'id, ok|err, grey level, components, x, y, w, h, transcription';
  * 89 A|MOVE|to|stop`, `|` standing for a space) and images `DIR/lines/a01/a01-000u/a01-000u-00.png`.
  * Errors name the file and line.
  */
-export async function iamDataset(dir: string, preprocess: PreprocessConfig, options: IamOptions = {}): Promise<Dataset> {
+export async function iamDataset(
+  dir: string,
+  preprocess: PreprocessConfig,
+  options: IamOptions = {},
+): Promise<Dataset> {
   const file = await findLinesTxt(dir);
   await checkInsideRoot(options.root, file, 'IAM lines.txt');
   if (options.split) await checkInsideRoot(options.root, options.split, 'split list');
   const all = parseIamLines(file, await readUtf8(file, 'IAM lines.txt'));
   let lines = options.split ? selectSplit(all, options.split, file, await readUtf8(options.split, 'split list')) : all;
   if (options.skipErr) lines = lines.filter((l) => !l.err);
-  if (lines.length === 0) throw new DataError(`${options.split ?? file}: no lines${options.skipErr ? " with segmentation result 'ok'" : ''}`);
+  if (lines.length === 0)
+    throw new DataError(`${options.split ?? file}: no lines${options.skipErr ? " with segmentation result 'ok'" : ''}`);
   return {
     name: options.split ? `iam:${dir} (split ${options.split})` : `iam:${dir}`,
     size: lines.length,
@@ -91,13 +96,21 @@ export function parseIamLines(file: string, source: string): IamLine[] {
     const f = raw.trim().split(/\s+/);
     if (f.length < 9) throw new DataError(`${where}: expected 9 space-separated fields (${FIELDS}), found ${f.length}`);
     const [id, status] = f as [string, string];
-    if (!/^[^-]+-[^-]+-[^-]+$/.test(id)) throw new DataError(`${where}: expected a line id like 'a01-000u-00', found '${id}'`);
-    if (status !== 'ok' && status !== 'err') throw new DataError(`${where}: expected segmentation result 'ok' or 'err', found '${status}'`);
+    if (!/^[^-]+-[^-]+-[^-]+$/.test(id))
+      throw new DataError(`${where}: expected a line id like 'a01-000u-00', found '${id}'`);
+    if (status !== 'ok' && status !== 'err')
+      throw new DataError(`${where}: expected segmentation result 'ok' or 'err', found '${status}'`);
     ['grey level', 'components', 'x', 'y', 'w', 'h'].forEach((name, j) => {
-      if (!/^-?\d+$/.test(f[2 + j]!)) throw new DataError(`${where}: expected an integer ${name} in field ${3 + j}, found '${f[2 + j]}'`);
+      if (!/^-?\d+$/.test(f[2 + j]!))
+        throw new DataError(`${where}: expected an integer ${name} in field ${3 + j}, found '${f[2 + j]}'`);
     });
     // IAM writes a double quote as the XML entity &quot; in lines.txt; the other XML entities are decoded too.
-    const text = f.slice(8).join('|').replaceAll('|', ' ').replace(/&(quot|amp|lt|gt|apos);/g, (_, e: string) => NAMED_ENTITIES[e]!).normalize('NFC');
+    const text = f
+      .slice(8)
+      .join('|')
+      .replaceAll('|', ' ')
+      .replace(/&(quot|amp|lt|gt|apos);/g, (_, e: string) => NAMED_ENTITIES[e]!)
+      .normalize('NFC');
     if (text.trim() === '') throw new DataError(`${where}: empty transcription for '${id}'`);
     const first = seen.get(id);
     if (first !== undefined) throw new DataError(`${where}: duplicate line id '${id}' (first on line ${first})`);

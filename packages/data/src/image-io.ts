@@ -15,7 +15,10 @@ export type ImageInput = string | Buffer | RawPixels;
  * Decodes PNG, JPEG, TIFF or WebP (8 or 16 bit, grey or colour; alpha flattened onto white), or raw pixels,
  * to a float line image with ink high (1) and background 0.
  */
-export async function decodeImage(input: ImageInput, source = typeof input === 'string' ? input : 'image'): Promise<LineImage> {
+export async function decodeImage(
+  input: ImageInput,
+  source = typeof input === 'string' ? input : 'image',
+): Promise<LineImage> {
   if (typeof input === 'object' && !Buffer.isBuffer(input)) return rawPixelsToLine(input, source);
   try {
     // Grey PNG, the usual line image, decodes in JavaScript 4 to 5 times faster than sharp; sharp does the rest.
@@ -57,7 +60,11 @@ export function inkBytes(data: Float32Array, dark = false): Buffer {
 }
 
 /** Decode + normalise. */
-export async function loadLine(input: ImageInput, config: PreprocessConfig = DEFAULT_PREPROCESS, source?: string): Promise<LineImage> {
+export async function loadLine(
+  input: ImageInput,
+  config: PreprocessConfig = DEFAULT_PREPROCESS,
+  source?: string,
+): Promise<LineImage> {
   return normalizeLine(await decodeImage(input, source), config);
 }
 
@@ -65,7 +72,10 @@ export async function loadLine(input: ImageInput, config: PreprocessConfig = DEF
 export async function writeLinePng(img: LineImage, file: string): Promise<void> {
   const bytes = inkBytes(img.data, true);
   const tmp = `${file}.tmp-${process.pid}`;
-  await sharp(bytes, { raw: { width: img.width, height: img.height, channels: 1 } }).toColourspace('b-w').png().toFile(tmp);
+  await sharp(bytes, { raw: { width: img.width, height: img.height, channels: 1 } })
+    .toColourspace('b-w')
+    .png()
+    .toFile(tmp);
   await rename(tmp, file);
 }
 

@@ -20,13 +20,44 @@ export { LineCache } from './line-cache.js';
 export type { LineCacheOptions, LineCacheStats } from './line-cache.js';
 export type { LineImage, LineSample } from './line-image.js';
 export { manifestDataset } from './manifest.js';
-export { drawMnistLayout, mnistDigitPools, MNIST_LAYOUT_DEFAULTS, MNIST_UNSEEN_DEFAULTS, MNIST_UNSEEN_LAYOUT, MNIST_WARMUP_LAYOUT, mnistLines, mnistUnseenLines, SPLIT_FRACTIONS, splitRange } from './mnist-lines.js';
+export {
+  drawMnistLayout,
+  mnistDigitPools,
+  MNIST_LAYOUT_DEFAULTS,
+  MNIST_UNSEEN_DEFAULTS,
+  MNIST_UNSEEN_LAYOUT,
+  MNIST_WARMUP_LAYOUT,
+  mnistLines,
+  mnistUnseenLines,
+  SPLIT_FRACTIONS,
+  splitRange,
+} from './mnist-lines.js';
 export type { ComposedLine, MnistLayoutOptions, MnistLinesDataset, MnistLinesOptions, Split } from './mnist-lines.js';
-export { DATA_SPECS, isSyntheticSpec, openDataset, parseSpecOptions, syntheticSpec, SYNTHETIC_KINDS } from './open-dataset.js';
+export {
+  DATA_SPECS,
+  isSyntheticSpec,
+  openDataset,
+  parseSpecOptions,
+  syntheticSpec,
+  SYNTHETIC_KINDS,
+} from './open-dataset.js';
 export type { OpenDatasetOptions } from './open-dataset.js';
 export { pageXmlDataset } from './page-xml.js';
-export { pageXmlWithText, readPageForRecognition, type PageForRecognition, type PageLineText, type PageRecognitionLine } from './page-xml-write.js';
-export { checkEncodedImagePixels, checkImagePixels, DEFAULT_MAX_IMAGE_PIXELS, MAX_IMAGE_PIXELS_ENV, maxImagePixels, setMaxImagePixels } from './pixel-cap.js';
+export {
+  pageXmlWithText,
+  readPageForRecognition,
+  type PageForRecognition,
+  type PageLineText,
+  type PageRecognitionLine,
+} from './page-xml-write.js';
+export {
+  checkEncodedImagePixels,
+  checkImagePixels,
+  DEFAULT_MAX_IMAGE_PIXELS,
+  MAX_IMAGE_PIXELS_ENV,
+  maxImagePixels,
+  setMaxImagePixels,
+} from './pixel-cap.js';
 export { augmentSample, loadSample, Prefetcher, sampleSeed } from './prefetch.js';
 export type { PrefetchOptions } from './prefetch.js';
 export { BatchSampler, paddingRatio, shard } from './sampler.js';

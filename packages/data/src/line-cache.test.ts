@@ -17,7 +17,11 @@ function countingDataset(fail: number[] = []) {
       loads.push(i);
       await new Promise((resolve) => setImmediate(resolve));
       if (fail.includes(i)) throw new Error('cannot decode image');
-      return { id: `line-${i}`, text: `t${i}`, image: { data: new Float32Array(100).fill(i / 100), height: 10, width: 10 } };
+      return {
+        id: `line-${i}`,
+        text: `t${i}`,
+        image: { data: new Float32Array(100).fill(i / 100), height: 10, width: 10 },
+      };
     },
   };
   return { dataset, loads };
@@ -68,9 +72,16 @@ describe('LineCache', () => {
   it('under a Prefetcher, a second epoch loads nothing, and augmentation still differs per step', async () => {
     const { dataset, loads } = countingDataset();
     const cache = new LineCache(dataset, { maxBytes: 1 << 20 });
-    const epoch = [[0, 1, 2], [3, 4, 5]];
+    const epoch = [
+      [0, 1, 2],
+      [3, 4, 5],
+    ];
     const out: LineSample[][] = [];
-    for await (const batch of new Prefetcher(cache, [...epoch, ...epoch], { augment: AUGMENT_PRESETS.default!, seed: 1 })) out.push(batch);
+    for await (const batch of new Prefetcher(cache, [...epoch, ...epoch], {
+      augment: AUGMENT_PRESETS.default!,
+      seed: 1,
+    }))
+      out.push(batch);
     expect(loads.sort()).toEqual([0, 1, 2, 3, 4, 5]);
     expect(out[2]![0]!.id).toBe('line-0');
     expect(out[2]![0]!.image).not.toEqual(out[0]![0]!.image); // step 2 vs step 0
@@ -78,6 +89,8 @@ describe('LineCache', () => {
   });
 
   it('rejects a bad budget', () => {
-    expect(() => new LineCache(countingDataset().dataset, { maxBytes: -1 })).toThrow('line cache: maxBytes = -1 (expected a number of bytes >= 0)');
+    expect(() => new LineCache(countingDataset().dataset, { maxBytes: -1 })).toThrow(
+      'line cache: maxBytes = -1 (expected a number of bytes >= 0)',
+    );
   });
 });

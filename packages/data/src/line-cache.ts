@@ -32,7 +32,8 @@ export class LineCache implements Dataset {
     private readonly inner: Dataset,
     private readonly options: LineCacheOptions,
   ) {
-    if (!(options.maxBytes >= 0)) throw new DataError(`line cache: maxBytes = ${options.maxBytes} (expected a number of bytes >= 0)`);
+    if (!(options.maxBytes >= 0))
+      throw new DataError(`line cache: maxBytes = ${options.maxBytes} (expected a number of bytes >= 0)`);
     this.name = inner.name;
     this.size = inner.size;
   }

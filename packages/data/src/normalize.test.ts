@@ -4,9 +4,11 @@ import { inkWindow, normalizeLineSync, paperLevel } from './normalize.js';
 
 /** A w x h page of grey `paper` with uniform noise of +-`noise`, and ink `ink` in the rectangle [x0, x1) x [y0, y1). */
 function page(w: number, h: number, paper: number, noise: number, ink: number, [x0, x1, y0, y1]: number[], seed = 1) {
-  const rng = new Rng(seed), data = new Float32Array(w * h);
+  const rng = new Rng(seed),
+    data = new Float32Array(w * h);
   for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) data[y * w + x] = x >= x0! && x < x1! && y >= y0! && y < y1! ? ink : paper + noise * (2 * rng.next() - 1);
+    for (let x = 0; x < w; x++)
+      data[y * w + x] = x >= x0! && x < x1! && y >= y0! && y < y1! ? ink : paper + noise * (2 * rng.next() - 1);
   }
   return { data, width: w, height: h };
 }
@@ -68,7 +70,10 @@ describe('normalizeLineSync', () => {
     const img = page(80, 30, 0, 0, 1, [20, 50, 10, 20]);
     img.data[1 * 80 + 75] = 1;
     expect(normalizeLineSync(img, { height: 12 }).width).toBe(Math.round((32 * 12) / 12));
-    const grey = normalizeLineSync({ data: new Float32Array(40 * 10).fill(0.4), width: 40, height: 10 }, { height: 20 });
+    const grey = normalizeLineSync(
+      { data: new Float32Array(40 * 10).fill(0.4), width: 40, height: 10 },
+      { height: 20 },
+    );
     expect([grey.width, grey.height, Math.max(...grey.data)]).toEqual([80, 20, 0]);
   });
 });

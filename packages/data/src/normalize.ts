@@ -22,7 +22,13 @@ export interface PreprocessConfig {
   background?: 'paper' | 'zero';
 }
 
-export const DEFAULT_PREPROCESS: Required<PreprocessConfig> = { height: 32, cropMargins: true, contrastNormalize: true, maxWidth: 2048, background: 'paper' };
+export const DEFAULT_PREPROCESS: Required<PreprocessConfig> = {
+  height: 32,
+  cropMargins: true,
+  contrastNormalize: true,
+  maxWidth: 2048,
+  background: 'paper',
+};
 
 /** Fraction of the paper-to-ink range above which a pixel counts as ink when cropping ('paper' background). */
 const INK_THRESHOLD = 0.3;
@@ -43,7 +49,8 @@ export function paperLevel(data: Float32Array, max: number): number {
     for (let seen = hist[0]!; seen < q * data.length; ) seen += hist[++k]!;
     return k / 255;
   };
-  const median = percentile(0.5), low = percentile(0.05);
+  const median = percentile(0.5),
+    low = percentile(0.05);
   return median > (low + max) / 2 ? low : median;
 }
 
@@ -52,12 +59,22 @@ export function paperLevel(data: Float32Array, max: number): number {
  * (with 1 where none has that many), widened by `pad` pixels within the image; undefined when no pixel is above it.
  */
 export function inkWindow(
-  data: Float32Array, width: number, height: number, threshold: number, need: number, pad: number,
+  data: Float32Array,
+  width: number,
+  height: number,
+  threshold: number,
+  need: number,
+  pad: number,
 ): [number, number, number, number] | undefined {
-  const rows = new Uint32Array(height), cols = new Uint32Array(width);
+  const rows = new Uint32Array(height),
+    cols = new Uint32Array(width);
   for (let y = 0; y < height; y++) {
     let n = 0;
-    for (let x = 0, p = y * width; x < width; x++, p++) if (data[p]! > threshold) { n++; cols[x]!++; }
+    for (let x = 0, p = y * width; x < width; x++, p++)
+      if (data[p]! > threshold) {
+        n++;
+        cols[x]!++;
+      }
     rows[y] = n;
   }
   const span = (counts: Uint32Array): [number, number] | undefined => {
@@ -67,7 +84,8 @@ export function inkWindow(
     }
     return undefined;
   };
-  const xs = span(cols), ys = span(rows);
+  const xs = span(cols),
+    ys = span(rows);
   if (!xs || !ys) return undefined;
   const [x0, y0] = [Math.max(0, xs[0] - pad), Math.max(0, ys[0] - pad)];
   const [x1, y1] = [Math.min(width - 1, xs[1] + pad), Math.min(height - 1, ys[1] + pad)];
@@ -82,7 +100,10 @@ export function inkWindow(
 export function normalizeLineSync(img: LineImage, config: PreprocessConfig = DEFAULT_PREPROCESS): LineImage {
   const c = { ...DEFAULT_PREPROCESS, ...config };
   const { data, width, height } = img;
-  if (data.length !== width * height) throw new DataError(`normalizeLine: ${data.length} values for a ${height} x ${width} image (expected one per pixel)`);
+  if (data.length !== width * height)
+    throw new DataError(
+      `normalizeLine: ${data.length} values for a ${height} x ${width} image (expected one per pixel)`,
+    );
   let max = 0;
   for (let p = 0; p < data.length; p++) if (data[p]! > max) max = data[p]!;
   // Output = (value - paper) * gain, clamped to [0, 1] where the paper level is subtracted.
@@ -91,9 +112,10 @@ export function normalizeLineSync(img: LineImage, config: PreprocessConfig = DEF
   const gain = c.contrastNormalize && range > 0 && range < 1 ? 1 / range : 1;
   let box: [number, number, number, number] = [0, 0, width, height];
   if (c.cropMargins) {
-    const found = c.background === 'paper'
-      ? inkWindow(data, width, height, paper + INK_THRESHOLD * range, 2, 1)
-      : inkWindow(data, width, height, 0.05 / gain, 1, 0);
+    const found =
+      c.background === 'paper'
+        ? inkWindow(data, width, height, paper + INK_THRESHOLD * range, 2, 1)
+        : inkWindow(data, width, height, 0.05 / gain, 1, 0);
     if (found && range > 0) box = found;
   }
   const [x0, y0, w, h] = box;

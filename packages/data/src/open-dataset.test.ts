@@ -23,14 +23,24 @@ describe('openDataset specs of generated data', () => {
     }
     const line = await ds.load(0);
     expect([line.text, line.image.height]).toEqual([ds.text(0), 32]);
-    await expect(openDataset('textlines:maxWord=3')).rejects.toThrow(/unknown option 'maxWord' \(expected one of: minWords, maxWords,/);
+    await expect(openDataset('textlines:maxWord=3')).rejects.toThrow(
+      /unknown option 'maxWord' \(expected one of: minWords, maxWords,/,
+    );
   });
 
   it('writes specs that read back as the options they were made from', async () => {
     expect(syntheticSpec('textlines')).toBe('textlines');
-    expect(syntheticSpec('mnist-lines', { maxDigits: 6, slant: 0.25, margin: undefined })).toBe('mnist-lines:maxDigits=6,slant=0.25');
+    expect(syntheticSpec('mnist-lines', { maxDigits: 6, slant: 0.25, margin: undefined })).toBe(
+      'mnist-lines:maxDigits=6,slant=0.25',
+    );
     const spec = syntheticSpec('mnist-lines', MNIST_WARMUP_LAYOUT);
-    expect(parseSpecOptions(spec, spec.slice('mnist-lines:'.length), MNIST_LAYOUT_DEFAULTS as unknown as Record<string, number>)).toEqual(MNIST_WARMUP_LAYOUT);
+    expect(
+      parseSpecOptions(
+        spec,
+        spec.slice('mnist-lines:'.length),
+        MNIST_LAYOUT_DEFAULTS as unknown as Record<string, number>,
+      ),
+    ).toEqual(MNIST_WARMUP_LAYOUT);
     // The warm-up layout is a valid one, and draws what it says: 2 to 6 digits.
     const ds = await openDataset(spec, { count: 40, seed: 3 });
     const lengths = Array.from({ length: ds.size }, (_, i) => ds.text(i).length);
@@ -38,7 +48,15 @@ describe('openDataset specs of generated data', () => {
   });
 
   it('tells generated specs from file-backed ones', () => {
-    expect(['mnist-lines', 'mnist-lines:slant=0', 'mnist-unseen', 'textlines:maxWords=4'].map(isSyntheticSpec)).toEqual([true, true, true, true]);
-    expect(['manifest:a.tsv', 'iam:/data', 'gt:x', 'page:y', 'mnist'].map(isSyntheticSpec)).toEqual([false, false, false, false, false]);
+    expect(['mnist-lines', 'mnist-lines:slant=0', 'mnist-unseen', 'textlines:maxWords=4'].map(isSyntheticSpec)).toEqual(
+      [true, true, true, true],
+    );
+    expect(['manifest:a.tsv', 'iam:/data', 'gt:x', 'page:y', 'mnist'].map(isSyntheticSpec)).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
 });

@@ -5,7 +5,13 @@ import { gtFolderDataset } from './gt-folder.js';
 import { iamDataset } from './iam.js';
 import { DEFAULT_PREPROCESS, type PreprocessConfig } from './normalize.js';
 import { manifestDataset } from './manifest.js';
-import { MNIST_LAYOUT_DEFAULTS, MNIST_UNSEEN_DEFAULTS, mnistLines, mnistUnseenLines, type Split } from './mnist-lines.js';
+import {
+  MNIST_LAYOUT_DEFAULTS,
+  MNIST_UNSEEN_DEFAULTS,
+  mnistLines,
+  mnistUnseenLines,
+  type Split,
+} from './mnist-lines.js';
 import { pageXmlDataset } from './page-xml.js';
 import { TEXTLINES_DEFAULTS } from './textlines/options.js';
 import { textLines } from './textlines/textlines.js';
@@ -26,7 +32,15 @@ export interface OpenDatasetOptions {
   dataRoot?: string;
 }
 
-export const DATA_SPECS = ['mnist-lines[:OPTIONS]', 'mnist-unseen[:OPTIONS]', 'textlines[:OPTIONS]', 'manifest:FILE', 'iam:DIR', 'gt:DIR', 'page:DIR'] as const;
+export const DATA_SPECS = [
+  'mnist-lines[:OPTIONS]',
+  'mnist-unseen[:OPTIONS]',
+  'textlines[:OPTIONS]',
+  'manifest:FILE',
+  'iam:DIR',
+  'gt:DIR',
+  'page:DIR',
+] as const;
 
 /** Generated datasets: their splits are chosen by `split`, and `name:key=value,...` sets their options. */
 export const SYNTHETIC_KINDS = ['mnist-lines', 'mnist-unseen', 'textlines'] as const;
@@ -40,15 +54,24 @@ export function isSyntheticSpec(spec: string): boolean {
  * The options of a generated dataset's spec: 'maxDigits=12,slant=0.3' -> { maxDigits: 12, slant: 0.3 }. Every
  * key must be one of `defaults`' and every value a number; the error names the spec and the key.
  */
-export function parseSpecOptions(spec: string, arg: string, defaults: Readonly<Record<string, number>>): Record<string, number> {
+export function parseSpecOptions(
+  spec: string,
+  arg: string,
+  defaults: Readonly<Record<string, number>>,
+): Record<string, number> {
   const out: Record<string, number> = {};
   if (!arg) return out;
   for (const item of arg.split(',')) {
     const eq = item.indexOf('=');
-    const key = (eq < 0 ? item : item.slice(0, eq)).trim(), raw = eq < 0 ? '' : item.slice(eq + 1).trim();
-    if (!Object.hasOwn(defaults, key)) throw new DataError(`data spec '${spec}': unknown option '${key}' (expected one of: ${Object.keys(defaults).join(', ')})`);
+    const key = (eq < 0 ? item : item.slice(0, eq)).trim(),
+      raw = eq < 0 ? '' : item.slice(eq + 1).trim();
+    if (!Object.hasOwn(defaults, key))
+      throw new DataError(
+        `data spec '${spec}': unknown option '${key}' (expected one of: ${Object.keys(defaults).join(', ')})`,
+      );
     const value = raw === '' ? NaN : Number(raw);
-    if (eq < 0 || !Number.isFinite(value)) throw new DataError(`data spec '${spec}': ${key}=${raw} (expected ${key}=NUMBER, default ${defaults[key]})`);
+    if (eq < 0 || !Number.isFinite(value))
+      throw new DataError(`data spec '${spec}': ${key}=${raw} (expected ${key}=NUMBER, default ${defaults[key]})`);
     if (Object.hasOwn(out, key)) throw new DataError(`data spec '${spec}': ${key} given twice`);
     out[key] = value;
   }
@@ -56,8 +79,13 @@ export function parseSpecOptions(spec: string, arg: string, defaults: Readonly<R
 }
 
 /** The spec of a generated dataset with these options: syntheticSpec('mnist-lines', { maxDigits: 6 }) -> 'mnist-lines:maxDigits=6'. */
-export function syntheticSpec(kind: (typeof SYNTHETIC_KINDS)[number], options: Readonly<Record<string, number | undefined>> = {}): string {
-  const items = Object.entries(options).filter((e): e is [string, number] => e[1] !== undefined).map(([k, v]) => `${k}=${v}`);
+export function syntheticSpec(
+  kind: (typeof SYNTHETIC_KINDS)[number],
+  options: Readonly<Record<string, number | undefined>> = {},
+): string {
+  const items = Object.entries(options)
+    .filter((e): e is [string, number] => e[1] !== undefined)
+    .map(([k, v]) => `${k}=${v}`);
   return items.length > 0 ? `${kind}:${items.join(',')}` : kind;
 }
 
@@ -70,7 +98,8 @@ export async function openDataset(spec: string, options: OpenDatasetOptions = {}
   const root = options.dataRoot !== undefined ? await dataRoot(options.dataRoot) : undefined;
   const [kind, ...rest] = spec.split(':');
   const arg = rest.join(':');
-  if (options.splitFile !== undefined && kind !== 'iam') throw new DataError(`data spec '${spec}': splitFile applies to iam:DIR only`);
+  if (options.splitFile !== undefined && kind !== 'iam')
+    throw new DataError(`data spec '${spec}': splitFile applies to iam:DIR only`);
   switch (kind) {
     case 'mnist-lines':
     case 'mnist-unseen': {
@@ -78,12 +107,24 @@ export async function openDataset(spec: string, options: OpenDatasetOptions = {}
       const defaults = kind === 'mnist-lines' ? MNIST_LAYOUT_DEFAULTS : MNIST_UNSEEN_DEFAULTS;
       const layout = parseSpecOptions(spec, arg, defaults as unknown as Record<string, number>);
       const make = kind === 'mnist-lines' ? mnistLines : mnistUnseenLines;
-      return make({ ...layout, split, count: options.count ?? (split === 'train' ? 10_000 : 500), seed: options.seed ?? 1, preprocess });
+      return make({
+        ...layout,
+        split,
+        count: options.count ?? (split === 'train' ? 10_000 : 500),
+        seed: options.seed ?? 1,
+        preprocess,
+      });
     }
     case 'textlines': {
       const split = options.split ?? 'train';
       const drawing = parseSpecOptions(spec, arg, TEXTLINES_DEFAULTS);
-      return textLines({ ...drawing, split, count: options.count ?? (split === 'train' ? 10_000 : 500), seed: options.seed ?? 1, preprocess });
+      return textLines({
+        ...drawing,
+        split,
+        count: options.count ?? (split === 'train' ? 10_000 : 500),
+        seed: options.seed ?? 1,
+        preprocess,
+      });
     }
     case 'manifest':
       if (!arg) throw new DataError(`data spec '${spec}': expected manifest:PATH`);

@@ -34,7 +34,9 @@ beforeAll(async () => {
   // Ink in rows 2..6 of line 1 only: the crops are the Coords' boxes of this page.
   const px = Buffer.alloc(40 * 30, 255);
   for (let y = 2; y < 7; y++) for (let x = 5; x < 30; x++) px[y * 40 + x] = 0;
-  await sharp(px, { raw: { width: 40, height: 30, channels: 1 } }).png().toFile(path.join(dir, 'page.png'));
+  await sharp(px, { raw: { width: 40, height: 30, channels: 1 } })
+    .png()
+    .toFile(path.join(dir, 'page.png'));
   writeFileSync(path.join(dir, 'page.xml'), SOURCE);
 });
 
@@ -43,7 +45,11 @@ const lineLevel = (root: XmlElement) => {
   const todo: XmlElement[] = [root];
   while (todo.length) {
     const el = todo.pop()!;
-    if (el.name === 'TextLine') out[el.attrs['id']!] = childElements(el, 'TextEquiv').map((e) => [textContent(childElements(e, 'Unicode')[0]!), e.attrs['conf']]);
+    if (el.name === 'TextLine')
+      out[el.attrs['id']!] = childElements(el, 'TextEquiv').map((e) => [
+        textContent(childElements(e, 'Unicode')[0]!),
+        e.attrs['conf'],
+      ]);
     for (const c of el.children) if (typeof c !== 'string') todo.push(c);
   }
   return out;
@@ -52,39 +58,70 @@ const lineLevel = (root: XmlElement) => {
 describe('PAGE XML out', () => {
   it('reads every TextLine, with or without text, cut by its Coords', async () => {
     const page = await readPageForRecognition(path.join(dir, 'page.xml'));
-    expect(page.lines.map((l) => [l.id, l.image?.width, l.image?.height])).toEqual([['l1', 40, 10], ['l2', 40, 10], ['l3', 40, 10]]);
+    expect(page.lines.map((l) => [l.id, l.image?.width, l.image?.height])).toEqual([
+      ['l1', 40, 10],
+      ['l2', 40, 10],
+      ['l3', 40, 10],
+    ]);
     // Ink (1) where the page is black: line 1 row 2, column 5.
-    expect([page.lines[0]!.image!.data[2 * 40 + 5], page.lines[0]!.image!.data[0], Math.max(...page.lines[1]!.image!.data)]).toEqual([1, 0, 0]);
+    expect([
+      page.lines[0]!.image!.data[2 * 40 + 5],
+      page.lines[0]!.image!.data[0],
+      Math.max(...page.lines[1]!.image!.data),
+    ]).toEqual([1, 0, 0]);
   });
 
   it("replaces each TextLine's own TextEquiv (text escaped, conf), adds one where there is none, and keeps every other byte", async () => {
     const page = await readPageForRecognition(path.join(dir, 'page.xml'));
-    const out = pageXmlWithText(page, [{ text: 'new <&> "line"', conf: 0.91234 }, { text: 'two' }, { text: 'three', conf: 1.7 }]);
+    const out = pageXmlWithText(page, [
+      { text: 'new <&> "line"', conf: 0.91234 },
+      { text: 'two' },
+      { text: 'three', conf: 1.7 },
+    ]);
     // The expected file, written out by hand from SOURCE.
-    const expected = SOURCE
-      .replace('<pc:TextEquiv conf="0.5"><pc:Unicode>old line</pc:Unicode></pc:TextEquiv>', '<pc:TextEquiv conf="0.9123"><pc:Unicode>new &lt;&amp;&gt; &quot;line&quot;</pc:Unicode></pc:TextEquiv>')
-      .replace('<pc:TextStyle fontSize="10"/>', '<pc:TextEquiv><pc:Unicode>two</pc:Unicode></pc:TextEquiv><pc:TextStyle fontSize="10"/>')
-      .replace('<pc:TextEquiv index="1"><pc:Unicode>a</pc:Unicode></pc:TextEquiv><pc:TextEquiv index="2"><pc:Unicode>b</pc:Unicode></pc:TextEquiv>', '<pc:TextEquiv conf="1.0000"><pc:Unicode>three</pc:Unicode></pc:TextEquiv>');
+    const expected = SOURCE.replace(
+      '<pc:TextEquiv conf="0.5"><pc:Unicode>old line</pc:Unicode></pc:TextEquiv>',
+      '<pc:TextEquiv conf="0.9123"><pc:Unicode>new &lt;&amp;&gt; &quot;line&quot;</pc:Unicode></pc:TextEquiv>',
+    )
+      .replace(
+        '<pc:TextStyle fontSize="10"/>',
+        '<pc:TextEquiv><pc:Unicode>two</pc:Unicode></pc:TextEquiv><pc:TextStyle fontSize="10"/>',
+      )
+      .replace(
+        '<pc:TextEquiv index="1"><pc:Unicode>a</pc:Unicode></pc:TextEquiv><pc:TextEquiv index="2"><pc:Unicode>b</pc:Unicode></pc:TextEquiv>',
+        '<pc:TextEquiv conf="1.0000"><pc:Unicode>three</pc:Unicode></pc:TextEquiv>',
+      );
     expect(out).toBe(expected);
-    expect(lineLevel(parseXml(out))).toEqual({ l1: [['new <&> "line"', '0.9123']], l2: [['two', undefined]], l3: [['three', '1.0000']] });
+    expect(lineLevel(parseXml(out))).toEqual({
+      l1: [['new <&> "line"', '0.9123']],
+      l2: [['two', undefined]],
+      l3: [['three', '1.0000']],
+    });
     // A line without a result is left alone.
     expect(pageXmlWithText(page, [undefined, undefined, undefined])).toBe(SOURCE);
     // A byte order mark at the start of the file is kept.
     writeFileSync(path.join(dir, 'bom.xml'), `\uFEFF${SOURCE}`);
     const withBom = await readPageForRecognition(path.join(dir, 'bom.xml'));
-    const two = SOURCE.replace('<pc:TextStyle fontSize="10"/>', '<pc:TextEquiv><pc:Unicode>two</pc:Unicode></pc:TextEquiv><pc:TextStyle fontSize="10"/>');
+    const two = SOURCE.replace(
+      '<pc:TextStyle fontSize="10"/>',
+      '<pc:TextEquiv><pc:Unicode>two</pc:Unicode></pc:TextEquiv><pc:TextStyle fontSize="10"/>',
+    );
     expect(pageXmlWithText(withBom, [undefined, { text: 'two' }, undefined])).toBe(`\uFEFF${two}`);
   });
 
   it('refuses a file that declares an encoding other than UTF-8 (the text is written as UTF-8)', async () => {
     writeFileSync(path.join(dir, 'latin1.xml'), SOURCE.replace('encoding="UTF-8"', 'encoding="ISO-8859-1"'));
-    await expect(readPageForRecognition(path.join(dir, 'latin1.xml'))).rejects.toThrow(`${path.join(dir, 'latin1.xml')}:1: declares encoding 'ISO-8859-1'`);
+    await expect(readPageForRecognition(path.join(dir, 'latin1.xml'))).rejects.toThrow(
+      `${path.join(dir, 'latin1.xml')}:1: declares encoding 'ISO-8859-1'`,
+    );
   });
 
   it('without a prefix, new elements have none', async () => {
     const plain = SOURCE.replaceAll('pc:', '').replace('xmlns:pc=', 'xmlns=');
     writeFileSync(path.join(dir, 'plain.xml'), plain);
     const page = await readPageForRecognition(path.join(dir, 'plain.xml'));
-    expect(pageXmlWithText(page, [undefined, { text: 'x' }, undefined])).toBe(plain.replace('<TextStyle', '<TextEquiv><Unicode>x</Unicode></TextEquiv><TextStyle'));
+    expect(pageXmlWithText(page, [undefined, { text: 'x' }, undefined])).toBe(
+      plain.replace('<TextStyle', '<TextEquiv><Unicode>x</Unicode></TextEquiv><TextStyle'),
+    );
   });
 });

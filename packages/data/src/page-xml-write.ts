@@ -36,13 +36,21 @@ export async function readPageForRecognition(file: string, root?: DataRoot): Pro
   const bom = (await readFile(file)).subarray(0, 3).equals(Buffer.from([0xef, 0xbb, 0xbf]));
   // Text is written back as UTF-8: a file that declares another encoding would then be misread by other tools.
   const declared = /^\s*<\?xml[^>]*\bencoding\s*=\s*["']([^"']+)["']/.exec(source)?.[1];
-  if (declared && !/^utf-?8$/i.test(declared)) throw new DataError(`${file}:1: declares encoding '${declared}'; recognised text is written as UTF-8, so only UTF-8 PAGE files are rewritten (convert it first)`);
+  if (declared && !/^utf-?8$/i.test(declared))
+    throw new DataError(
+      `${file}:1: declares encoding '${declared}'; recognised text is written as UTF-8, so only UTF-8 PAGE files are rewritten (convert it first)`,
+    );
   const doc = pageLines(file, source, false);
   if (doc.lines.length === 0) return { file, source, bom, lines: [] };
   const image = await findImage(file, doc.imageFilename, doc.page.where);
   await checkInsideRoot(root, image, `${doc.page.where}: imageFilename`);
   const page = await decodePage({ image, page: doc.page });
-  const lines = doc.lines.map((l) => ({ id: l.element.attrs['id'] ?? l.id, where: l.where, image: cropPolygon(page, l.points), element: l.element }));
+  const lines = doc.lines.map((l) => ({
+    id: l.element.attrs['id'] ?? l.id,
+    where: l.where,
+    image: cropPolygon(page, l.points),
+    element: l.element,
+  }));
   return { file, source, bom, lines };
 }
 
@@ -69,7 +77,8 @@ export function pageXmlWithText(page: PageForRecognition, results: ReadonlyArray
     if (!r) return;
     const tl = line.element;
     const prefix = tl.qname.includes(':') ? tl.qname.slice(0, tl.qname.indexOf(':') + 1) : '';
-    const conf = r.conf === undefined || !Number.isFinite(r.conf) ? '' : ` conf="${Math.min(1, Math.max(0, r.conf)).toFixed(4)}"`;
+    const conf =
+      r.conf === undefined || !Number.isFinite(r.conf) ? '' : ` conf="${Math.min(1, Math.max(0, r.conf)).toFixed(4)}"`;
     const equiv = `<${prefix}TextEquiv${conf}><${prefix}Unicode>${escapeXml(r.text)}</${prefix}Unicode></${prefix}TextEquiv>`;
     const old = childElements(tl, 'TextEquiv');
     if (old.length > 0) {

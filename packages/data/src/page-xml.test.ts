@@ -12,7 +12,9 @@ const exact = (height: number) => ({ height, cropMargins: false, contrastNormali
 
 async function blackPage(file: string, width = 40, height = 30): Promise<void> {
   mkdirSync(path.dirname(file), { recursive: true });
-  await sharp({ create: { width, height, channels: 3, background: '#000000' } }).png().toFile(file);
+  await sharp({ create: { width, height, channels: 3, background: '#000000' } })
+    .png()
+    .toFile(file);
 }
 
 function pageXml(imageFilename: string, body: string, pageAttrs = ''): string {
@@ -39,8 +41,14 @@ function textLine(id: string, points: string, text: string): string {
 function insideNaive(points: readonly Point[], x: number, y: number): boolean {
   let inside = false;
   for (let k = 0, j = points.length - 1; k < points.length; j = k++) {
-    const [ax, ay] = points[j]!, [bx, by] = points[k]!;
-    const onEdge = (bx - ax) * (y - ay) === (by - ay) * (x - ax) && Math.min(ax, bx) <= x && x <= Math.max(ax, bx) && Math.min(ay, by) <= y && y <= Math.max(ay, by);
+    const [ax, ay] = points[j]!,
+      [bx, by] = points[k]!;
+    const onEdge =
+      (bx - ax) * (y - ay) === (by - ay) * (x - ax) &&
+      Math.min(ax, bx) <= x &&
+      x <= Math.max(ax, bx) &&
+      Math.min(ay, by) <= y &&
+      y <= Math.max(ay, by);
     if (onEdge) return true;
     if (ay > y !== by > y && x < ax + ((y - ay) * (bx - ax)) / (by - ay)) inside = !inside;
   }
@@ -55,7 +63,8 @@ describe('polygonMask', () => {
       const points = Array.from({ length: 3 + rand(6) }, (): Point => [rand(20) - 3, rand(20) - 3]);
       const [x0, y0, w, h] = [rand(5) - 2, rand(5) - 2, 1 + rand(18), 1 + rand(18)];
       const reference = new Uint8Array(w * h);
-      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) reference[y * w + x] = insideNaive(points, x0 + x, y0 + y) ? 1 : 0;
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++) reference[y * w + x] = insideNaive(points, x0 + x, y0 + y) ? 1 : 0;
       expect({ trial, points, mask: polygonMask(points, x0, y0, w, h) }).toEqual({ trial, points, mask: reference });
     }
   });
@@ -65,12 +74,28 @@ describe('cropPolygon', () => {
   it('cuts the bounding box and blanks pixels outside the polygon', () => {
     const page = { data: new Uint8Array(20 * 20).fill(255), width: 20, height: 20 }; // all ink
     // Triangle (2,3) (11,3) (2,12): box x 2..11, y 3..12 = 10x10; pixel (x, y) of the crop is in iff x + y <= 9.
-    const crop = cropPolygon(page, [[2, 3], [11, 3], [2, 12]])!;
+    const crop = cropPolygon(page, [
+      [2, 3],
+      [11, 3],
+      [2, 12],
+    ])!;
     expect([crop.width, crop.height]).toEqual([10, 10]);
     for (let y = 0; y < 10; y++) for (let x = 0; x < 10; x++) expect(crop.data[y * 10 + x]).toBe(x + y <= 9 ? 1 : 0);
     // Clipped to the page: x -5..4 -> 0..4.
-    expect(cropPolygon(page, [[-5, 0], [4, 0], [4, 1]])!.width).toBe(5);
-    expect(cropPolygon(page, [[30, 0], [40, 0], [40, 5]])).toBeUndefined();
+    expect(
+      cropPolygon(page, [
+        [-5, 0],
+        [4, 0],
+        [4, 1],
+      ])!.width,
+    ).toBe(5);
+    expect(
+      cropPolygon(page, [
+        [30, 0],
+        [40, 0],
+        [40, 5],
+      ]),
+    ).toBeUndefined();
   });
 });
 
@@ -145,13 +170,34 @@ describe('pageXmlDataset', () => {
     const file = path.join(bad, 'a.xml');
     // pageXml puts <Page> on line 4 and the body from line 7; textLine's Coords are on its first line.
     const cases: [string, string][] = [
-      [pageXml('black.png', textLine('e', '0,0 5,0 5,5', '')), `${file}:7: TextLine 'e' has no text (no TextEquiv/Unicode, or an empty one)`],
-      [pageXml('black.png', textLine('two', '0,0 5,5', 'x')), `${file}:7: TextLine 'two' has 2 Coords points, expected at least 3`],
-      [pageXml('black.png', textLine('p', '0,0 5;0 5,5', 'x')), `${file}:7: bad Coords point '5;0' in TextLine 'p' (expected 'x1,y1 x2,y2 ...')`],
-      [pageXml('nope.png', textLine('l', '0,0 5,0 5,5', 'x')), `${file}:4: image 'nope.png' not found (looked for ${path.join(bad, 'nope.png')})`],
-      [pageXml('black.png', `${textLine('d', '0,0 5,0 5,5', 'x')}\n${textLine('d', '0,0 5,0 5,5', 'y')}`), `${file}:10: duplicate TextLine id 'd' (first on line 7)`],
-      [pageXml('black.png', '      <TextLine id="x"><Coords points="0,0 1,0 1,1">\n      </TextLine>'), `${file}:8: column 17: unexpected close tag`],
-      [pageXml('black.png', '      <TextLine id="x"><TextEquiv><Unicode>&nbsp;</Unicode></TextEquiv></TextLine>'), `${file}:7: column 49: undefined entity`],
+      [
+        pageXml('black.png', textLine('e', '0,0 5,0 5,5', '')),
+        `${file}:7: TextLine 'e' has no text (no TextEquiv/Unicode, or an empty one)`,
+      ],
+      [
+        pageXml('black.png', textLine('two', '0,0 5,5', 'x')),
+        `${file}:7: TextLine 'two' has 2 Coords points, expected at least 3`,
+      ],
+      [
+        pageXml('black.png', textLine('p', '0,0 5;0 5,5', 'x')),
+        `${file}:7: bad Coords point '5;0' in TextLine 'p' (expected 'x1,y1 x2,y2 ...')`,
+      ],
+      [
+        pageXml('nope.png', textLine('l', '0,0 5,0 5,5', 'x')),
+        `${file}:4: image 'nope.png' not found (looked for ${path.join(bad, 'nope.png')})`,
+      ],
+      [
+        pageXml('black.png', `${textLine('d', '0,0 5,0 5,5', 'x')}\n${textLine('d', '0,0 5,0 5,5', 'y')}`),
+        `${file}:10: duplicate TextLine id 'd' (first on line 7)`,
+      ],
+      [
+        pageXml('black.png', '      <TextLine id="x"><Coords points="0,0 1,0 1,1">\n      </TextLine>'),
+        `${file}:8: column 17: unexpected close tag`,
+      ],
+      [
+        pageXml('black.png', '      <TextLine id="x"><TextEquiv><Unicode>&nbsp;</Unicode></TextEquiv></TextLine>'),
+        `${file}:7: column 49: undefined entity`,
+      ],
       ['<?xml version="1.0"?>\n<mets/>', `${file}:2: root element is <mets>, expected <PcGts> (PAGE XML)`],
     ];
     for (const [xml, message] of cases) {
@@ -161,7 +207,10 @@ describe('pageXmlDataset', () => {
     // Hostile files: a DTD that declares entities, and TextLine text nested 20,000 elements deep (once a raw RangeError).
     const deep = `      <TextLine id="deep"><Coords points="0,0 5,0 5,5"/><TextEquiv><Unicode>${'<b>'.repeat(20_000)}x${'</b>'.repeat(20_000)}</Unicode></TextEquiv></TextLine>`;
     const hostile: [string, string][] = [
-      [`<?xml version="1.0"?>\n<!DOCTYPE PcGts [<!ENTITY e "x">]>\n${pageXml('black.png', textLine('l', '0,0 5,0 5,5', '&e;'))}`, `${file}:2: DOCTYPE with an internal subset (entity declarations) is not supported`],
+      [
+        `<?xml version="1.0"?>\n<!DOCTYPE PcGts [<!ENTITY e "x">]>\n${pageXml('black.png', textLine('l', '0,0 5,0 5,5', '&e;'))}`,
+        `${file}:2: DOCTYPE with an internal subset (entity declarations) is not supported`,
+      ],
       [pageXml('black.png', deep), `${file}:7: <b> nests elements deeper than 256 levels`],
     ];
     for (const [xml, message] of hostile) {
@@ -170,7 +219,14 @@ describe('pageXmlDataset', () => {
       expect(err).toBeInstanceOf(DataError);
       expect((err as Error).message).toBe(message);
     }
-    writeFileSync(file, Buffer.concat([Buffer.from('<PcGts>\n<Page imageFilename="black.png">\n'), Buffer.from([0xe2, 0x82]), Buffer.from('\n</Page></PcGts>')]));
+    writeFileSync(
+      file,
+      Buffer.concat([
+        Buffer.from('<PcGts>\n<Page imageFilename="black.png">\n'),
+        Buffer.from([0xe2, 0x82]),
+        Buffer.from('\n</Page></PcGts>'),
+      ]),
+    );
     await expect(pageXmlDataset(bad, exact(10))).rejects.toThrow(`${file}:3: not valid UTF-8`);
   });
 
@@ -179,8 +235,12 @@ describe('pageXmlDataset', () => {
     await blackPage(path.join(bad, 'black.png'));
     const file = path.join(bad, 'a.xml');
     writeFileSync(file, pageXml('black.png', textLine('l', '0,0 5,0 5,5', 'x'), 'imageWidth="80" imageHeight="30"'));
-    await expect((await pageXmlDataset(bad, exact(10))).load(0)).rejects.toThrow(`${file}:4: image '${path.join(bad, 'black.png')}' is 40x30, but the Page says 80x30`);
+    await expect((await pageXmlDataset(bad, exact(10))).load(0)).rejects.toThrow(
+      `${file}:4: image '${path.join(bad, 'black.png')}' is 40x30, but the Page says 80x30`,
+    );
     writeFileSync(file, pageXml('black.png', textLine('off', '50,0 60,0 60,5', 'x')));
-    await expect((await pageXmlDataset(bad, exact(10))).load(0)).rejects.toThrow(`${file}:7: TextLine lies outside the 40x30 page image`);
+    await expect((await pageXmlDataset(bad, exact(10))).load(0)).rejects.toThrow(
+      `${file}:7: TextLine lies outside the 40x30 page image`,
+    );
   });
 });

@@ -79,7 +79,11 @@ export async function pageXmlDataset(dir: string, preprocess: PreprocessConfig, 
 }
 
 /** Parses one PAGE document into its lines (image paths still as written in the file); for training, each needs a text. */
-export function pageLines(file: string, source: string, requireText = true): { lines: PageLine[]; imageFilename: string; page: PageLine['page'] } {
+export function pageLines(
+  file: string,
+  source: string,
+  requireText = true,
+): { lines: PageLine[]; imageFilename: string; page: PageLine['page'] } {
   let root: XmlElement;
   try {
     root = parseXml(source);
@@ -87,12 +91,17 @@ export function pageLines(file: string, source: string, requireText = true): { l
     if (err instanceof XmlError) throw new DataError(`${file}:${err.line}: ${err.message}`);
     throw err;
   }
-  if (root.name !== 'PcGts') throw new DataError(`${file}:${root.line}: root element is <${root.name}>, expected <PcGts> (PAGE XML)`);
+  if (root.name !== 'PcGts')
+    throw new DataError(`${file}:${root.line}: root element is <${root.name}>, expected <PcGts> (PAGE XML)`);
   const page = childElements(root, 'Page')[0];
   if (!page) throw new DataError(`${file}:${root.line}: no Page element`);
   const imageFilename = page.attrs['imageFilename'];
   if (!imageFilename) throw new DataError(`${file}:${page.line}: Page has no imageFilename`);
-  const pageInfo = { where: `${file}:${page.line}`, width: Number(page.attrs['imageWidth'] ?? 0), height: Number(page.attrs['imageHeight'] ?? 0) };
+  const pageInfo = {
+    where: `${file}:${page.line}`,
+    width: Number(page.attrs['imageWidth'] ?? 0),
+    height: Number(page.attrs['imageHeight'] ?? 0),
+  };
   const stem = path.basename(file).replace(/\.xml$/i, '');
   const lines: PageLine[] = [];
   const seen = new Map<string, number>();
@@ -100,11 +109,21 @@ export function pageLines(file: string, source: string, requireText = true): { l
     const where = `${file}:${tl.line}`;
     const lineId = tl.attrs['id'] ?? `l${lines.length + 1}`;
     const first = seen.get(lineId);
-    if (first !== undefined) throw new DataError(`${where}: duplicate TextLine id '${lineId}' (first on line ${first})`);
+    if (first !== undefined)
+      throw new DataError(`${where}: duplicate TextLine id '${lineId}' (first on line ${first})`);
     seen.set(lineId, tl.line);
     const text = lineText(tl);
-    if (text === '' && requireText) throw new DataError(`${where}: TextLine '${lineId}' has no text (no TextEquiv/Unicode, or an empty one)`);
-    lines.push({ id: `${stem}_${lineId}`, text, points: linePoints(tl, file, lineId), image: imageFilename, where, page: pageInfo, element: tl });
+    if (text === '' && requireText)
+      throw new DataError(`${where}: TextLine '${lineId}' has no text (no TextEquiv/Unicode, or an empty one)`);
+    lines.push({
+      id: `${stem}_${lineId}`,
+      text,
+      points: linePoints(tl, file, lineId),
+      image: imageFilename,
+      where,
+      page: pageInfo,
+      element: tl,
+    });
   }
   return { lines, imageFilename, page: pageInfo };
 }
@@ -124,7 +143,10 @@ function* descendants(el: XmlElement, name: string): Generator<XmlElement> {
 function lineText(tl: XmlElement): string {
   const equivs = childElements(tl, 'TextEquiv');
   const index = (e: XmlElement): number => (e.attrs['index'] === undefined ? Infinity : Number(e.attrs['index']));
-  const best = equivs.reduce<XmlElement | undefined>((b, e) => (b === undefined || index(e) < index(b) ? e : b), undefined);
+  const best = equivs.reduce<XmlElement | undefined>(
+    (b, e) => (b === undefined || index(e) < index(b) ? e : b),
+    undefined,
+  );
   const unicode = best && childElements(best, 'Unicode')[0];
   return unicode ? textContent(unicode).trim().normalize('NFC') : '';
 }
@@ -134,26 +156,37 @@ function linePoints(tl: XmlElement, file: string, lineId: string): Point[] {
   const coords = childElements(tl, 'Coords')[0];
   if (!coords) throw new DataError(`${file}:${tl.line}: TextLine '${lineId}' has no Coords`);
   const where = `${file}:${coords.line}`;
-  const num = (s: string | undefined): number => (s !== undefined && /^\s*-?\d+(\.\d+)?\s*$/.test(s) ? Math.round(Number(s)) : NaN);
+  const num = (s: string | undefined): number =>
+    s !== undefined && /^\s*-?\d+(\.\d+)?\s*$/.test(s) ? Math.round(Number(s)) : NaN;
   let points: Point[];
   const attr = coords.attrs['points'];
   if (attr !== undefined) {
-    points = attr.trim() === '' ? [] : attr.trim().split(/\s+/).map((pair) => {
-      const [x, y, extra] = pair.split(',');
-      const p: Point = [num(x), num(y)];
-      if (extra !== undefined || Number.isNaN(p[0]) || Number.isNaN(p[1])) {
-        throw new DataError(`${where}: bad Coords point '${pair}' in TextLine '${lineId}' (expected 'x1,y1 x2,y2 ...')`);
-      }
-      return p;
-    });
+    points =
+      attr.trim() === ''
+        ? []
+        : attr
+            .trim()
+            .split(/\s+/)
+            .map((pair) => {
+              const [x, y, extra] = pair.split(',');
+              const p: Point = [num(x), num(y)];
+              if (extra !== undefined || Number.isNaN(p[0]) || Number.isNaN(p[1])) {
+                throw new DataError(
+                  `${where}: bad Coords point '${pair}' in TextLine '${lineId}' (expected 'x1,y1 x2,y2 ...')`,
+                );
+              }
+              return p;
+            });
   } else {
     points = childElements(coords, 'Point').map((pt) => {
       const p: Point = [num(pt.attrs['x']), num(pt.attrs['y'])];
-      if (Number.isNaN(p[0]) || Number.isNaN(p[1])) throw new DataError(`${file}:${pt.line}: Point needs integer x and y attributes`);
+      if (Number.isNaN(p[0]) || Number.isNaN(p[1]))
+        throw new DataError(`${file}:${pt.line}: Point needs integer x and y attributes`);
       return p;
     });
   }
-  if (points.length < 3) throw new DataError(`${where}: TextLine '${lineId}' has ${points.length} Coords points, expected at least 3`);
+  if (points.length < 3)
+    throw new DataError(`${where}: TextLine '${lineId}' has ${points.length} Coords points, expected at least 3`);
   return points;
 }
 
@@ -200,7 +233,9 @@ export async function decodePage(line: Pick<PageLine, 'image' | 'page'>): Promis
   const { where, width, height } = line.page;
   const img = await decodeImage(line.image, `${where}: image '${line.image}'`);
   if ((width > 0 && width !== img.width) || (height > 0 && height !== img.height)) {
-    throw new DataError(`${where}: image '${line.image}' is ${img.width}x${img.height}, but the Page says ${width}x${height}`);
+    throw new DataError(
+      `${where}: image '${line.image}' is ${img.width}x${img.height}, but the Page says ${width}x${height}`,
+    );
   }
   return { data: inkBytes(img.data), width: img.width, height: img.height };
 }
@@ -210,15 +245,20 @@ export async function decodePage(line: Pick<PageLine, 'image' | 'page'>): Promis
  * background (0). Returns undefined when the box misses the page.
  */
 export function cropPolygon(page: InkPage, points: readonly Point[]): LineImage | undefined {
-  const xs = points.map((p) => p[0]), ys = points.map((p) => p[1]);
-  const x0 = Math.max(0, Math.min(...xs)), x1 = Math.min(page.width - 1, Math.max(...xs));
-  const y0 = Math.max(0, Math.min(...ys)), y1 = Math.min(page.height - 1, Math.max(...ys));
+  const xs = points.map((p) => p[0]),
+    ys = points.map((p) => p[1]);
+  const x0 = Math.max(0, Math.min(...xs)),
+    x1 = Math.min(page.width - 1, Math.max(...xs));
+  const y0 = Math.max(0, Math.min(...ys)),
+    y1 = Math.min(page.height - 1, Math.max(...ys));
   if (x0 > x1 || y0 > y1) return undefined;
-  const width = x1 - x0 + 1, height = y1 - y0 + 1;
+  const width = x1 - x0 + 1,
+    height = y1 - y0 + 1;
   const mask = polygonMask(points, x0, y0, width, height);
   const data = new Float32Array(width * height); // [height, width]
   for (let y = 0; y < height; y++)
-    for (let x = 0; x < width; x++) if (mask[y * width + x]) data[y * width + x] = page.data[(y0 + y) * page.width + x0 + x]! / 255;
+    for (let x = 0; x < width; x++)
+      if (mask[y * width + x]) data[y * width + x] = page.data[(y0 + y) * page.width + x0 + x]! / 255;
   return { data, width, height };
 }
 
@@ -227,10 +267,17 @@ export function cropPolygon(page: InkPage, points: readonly Point[]): LineImage 
  * included; even-odd rule for self-intersections), with a pixel taken as its integer point; [height, width].
  * Scanline: per row, the spans between crossings (each edge counted on [min y, max y)), plus the edge points.
  */
-export function polygonMask(points: readonly Point[], x0: number, y0: number, width: number, height: number): Uint8Array {
+export function polygonMask(
+  points: readonly Point[],
+  x0: number,
+  y0: number,
+  width: number,
+  height: number,
+): Uint8Array {
   const mask = new Uint8Array(width * height);
   const fill = (row: number, from: number, to: number): void => {
-    const a = Math.max(from, x0) - x0, b = Math.min(to, x0 + width - 1) - x0;
+    const a = Math.max(from, x0) - x0,
+      b = Math.min(to, x0 + width - 1) - x0;
     if (a <= b) mask.fill(1, row * width + a, row * width + b + 1);
   };
   const crossings: number[] = [];
@@ -245,12 +292,14 @@ export function polygonMask(points: readonly Point[], x0: number, y0: number, wi
         continue;
       }
       if (y < Math.min(ay, by) || y > Math.max(ay, by)) continue;
-      const num = (y - ay) * (bx - ax), den = by - ay;
+      const num = (y - ay) * (bx - ax),
+        den = by - ay;
       if (num % den === 0) fill(row, ax + num / den, ax + num / den); // the edge passes through a pixel
       if (y < Math.max(ay, by)) crossings.push(ax + num / den);
     }
     crossings.sort((a, b) => a - b);
-    for (let j = 0; j + 1 < crossings.length; j += 2) fill(row, Math.ceil(crossings[j]!), Math.floor(crossings[j + 1]!));
+    for (let j = 0; j + 1 < crossings.length; j += 2)
+      fill(row, Math.ceil(crossings[j]!), Math.floor(crossings[j + 1]!));
   }
   return mask;
 }

@@ -3,7 +3,14 @@ import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DataError } from './errors.js';
 import { decodeImage } from './image-io.js';
-import { checkEncodedImagePixels, DEFAULT_MAX_IMAGE_PIXELS, MAX_IMAGE_PIXELS_ENV, maxImagePixels, pngSize, setMaxImagePixels } from './pixel-cap.js';
+import {
+  checkEncodedImagePixels,
+  DEFAULT_MAX_IMAGE_PIXELS,
+  MAX_IMAGE_PIXELS_ENV,
+  maxImagePixels,
+  pngSize,
+  setMaxImagePixels,
+} from './pixel-cap.js';
 import { decodeGreyPng } from './png.js';
 import { pngChunk as chunk } from './test-png.js';
 
@@ -27,7 +34,9 @@ function onebitPng(width: number, height: number, palette = false): Buffer {
 
 /** A JPEG whose frame header (SOF0) declares width x height: a small real JPEG with its size patched. */
 async function jpegDeclaring(width: number, height: number): Promise<Buffer> {
-  const jpeg = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#ffffff' } }).jpeg({ optimiseCoding: false }).toBuffer();
+  const jpeg = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#ffffff' } })
+    .jpeg({ optimiseCoding: false })
+    .toBuffer();
   const sof = jpeg.indexOf(Buffer.from([0xff, 0xc0]));
   expect(sof).toBeGreaterThan(0);
   jpeg.writeUInt16BE(height, sof + 5); // FFC0, length (2), precision (1), height (2), width (2)
@@ -56,10 +65,14 @@ describe('the pixel cap of decoded images', () => {
   });
 
   it('refuses the images that go to sharp too: a palette PNG and a JPEG, by their headers', async () => {
-    await expect(checkEncodedImagePixels(onebitPng(9000, 8000, true), 'p.png')).rejects.toThrow(/^p\.png: image of 9000x8000 = 72,000,000 pixels is over the cap/);
+    await expect(checkEncodedImagePixels(onebitPng(9000, 8000, true), 'p.png')).rejects.toThrow(
+      /^p\.png: image of 9000x8000 = 72,000,000 pixels is over the cap/,
+    );
     const jpeg = await jpegDeclaring(10000, 8000);
     expect((await sharp(jpeg).metadata()).width).toBe(10000);
-    await expect(checkEncodedImagePixels(jpeg, 'scan.jpg')).rejects.toThrow(/^scan\.jpg: image of 10000x8000 = 80,000,000 pixels is over the cap of 64,000,000/);
+    await expect(checkEncodedImagePixels(jpeg, 'scan.jpg')).rejects.toThrow(
+      /^scan\.jpg: image of 10000x8000 = 80,000,000 pixels is over the cap of 64,000,000/,
+    );
     await checkEncodedImagePixels(await jpegDeclaring(8000, 5000), 'scan.jpg');
     // Bytes that are no image are left to the decoder to report.
     await checkEncodedImagePixels(Buffer.from('not an image'), 'x.png');
@@ -68,7 +81,11 @@ describe('the pixel cap of decoded images', () => {
   it('decodeImage checks the cap before it decodes', async () => {
     const png = onebitPng(20, 10);
     setMaxImagePixels(199);
-    await expect(decodeImage(png, 'lines/a.png')).rejects.toThrow(new DataError('lines/a.png: image of 20x10 = 200 pixels is over the cap of 199 (raise it with SCRIPTORIUM_MAX_IMAGE_PIXELS=N or setMaxImagePixels)'));
+    await expect(decodeImage(png, 'lines/a.png')).rejects.toThrow(
+      new DataError(
+        'lines/a.png: image of 20x10 = 200 pixels is over the cap of 199 (raise it with SCRIPTORIUM_MAX_IMAGE_PIXELS=N or setMaxImagePixels)',
+      ),
+    );
     setMaxImagePixels(200);
     expect((await decodeImage(png, 'lines/a.png')).data.length).toBe(200);
   });
@@ -77,13 +94,19 @@ describe('the pixel cap of decoded images', () => {
     const png = onebitPng(20, 10); // 200 pixels
     process.env[MAX_IMAGE_PIXELS_ENV] = '199';
     expect(maxImagePixels()).toBe(199);
-    await expect(checkEncodedImagePixels(png, 'a.png')).rejects.toThrow('a.png: image of 20x10 = 200 pixels is over the cap of 199');
+    await expect(checkEncodedImagePixels(png, 'a.png')).rejects.toThrow(
+      'a.png: image of 20x10 = 200 pixels is over the cap of 199',
+    );
     setMaxImagePixels(200);
     await checkEncodedImagePixels(png, 'a.png');
     setMaxImagePixels(undefined);
     process.env[MAX_IMAGE_PIXELS_ENV] = '50_000_000';
-    expect(() => maxImagePixels()).toThrow(new DataError(`${MAX_IMAGE_PIXELS_ENV}: NaN is not a pixel count (expected a positive integer)`));
-    expect(() => setMaxImagePixels(0)).toThrow('setMaxImagePixels: 0 is not a pixel count (expected a positive integer)');
+    expect(() => maxImagePixels()).toThrow(
+      new DataError(`${MAX_IMAGE_PIXELS_ENV}: NaN is not a pixel count (expected a positive integer)`),
+    );
+    expect(() => setMaxImagePixels(0)).toThrow(
+      'setMaxImagePixels: 0 is not a pixel count (expected a positive integer)',
+    );
     delete process.env[MAX_IMAGE_PIXELS_ENV];
     expect(maxImagePixels()).toBe(DEFAULT_MAX_IMAGE_PIXELS);
   });

@@ -19,7 +19,8 @@ export const MAX_IMAGE_PIXELS_ENV = 'SCRIPTORIUM_MAX_IMAGE_PIXELS';
 let override: number | undefined;
 
 function checkCap(n: number, what: string): number {
-  if (!Number.isSafeInteger(n) || n <= 0) throw new DataError(`${what}: ${n} is not a pixel count (expected a positive integer)`);
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw new DataError(`${what}: ${n} is not a pixel count (expected a positive integer)`);
   return n;
 }
 

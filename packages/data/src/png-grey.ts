@@ -49,13 +49,18 @@ export interface GreyPng {
 export function parseGreyPng(buf: Uint8Array, crc32: (data: Uint8Array) => number = crc32Table): GreyPng | undefined {
   if (!isPng(buf)) return undefined;
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  let pos = 8, width = 0, height = 0, depth = 0, colourType = -1;
+  let pos = 8,
+    width = 0,
+    height = 0,
+    depth = 0,
+    colourType = -1;
   const idat: Uint8Array[] = [];
   let ended = false;
   while (pos + 12 <= buf.length) {
     const length = view.getUint32(pos);
     const type = String.fromCharCode(buf[pos + 4]!, buf[pos + 5]!, buf[pos + 6]!, buf[pos + 7]!);
-    const start = pos + 8, end = start + length;
+    const start = pos + 8,
+      end = start + length;
     if (length > 0x7fffffff || end + 4 > buf.length) return undefined; // truncated
     if (crc32(buf.subarray(pos + 4, end)) !== view.getUint32(end)) return undefined; // damaged chunk
     if ((type === 'IHDR') !== (pos === 8)) return undefined; // IHDR first, and only once
@@ -100,7 +105,9 @@ export function greyPngImage(png: GreyPng, raw: Uint8Array): LineImage | undefin
 /** Undoes the PNG row filters in place; the rows stay at (1 + stride) * y + 1. False on an unknown filter type. */
 function unfilter(raw: Uint8Array, stride: number, height: number, bpp: number): boolean {
   for (let y = 0; y < height; y++) {
-    const row = y * (stride + 1) + 1, prev = row - stride - 1, type = raw[row - 1];
+    const row = y * (stride + 1) + 1,
+      prev = row - stride - 1,
+      type = raw[row - 1];
     const hasPrev = y > 0;
     switch (type) {
       case 0:
@@ -113,7 +120,8 @@ function unfilter(raw: Uint8Array, stride: number, height: number, bpp: number):
         break;
       case 3:
         for (let i = 0; i < stride; i++) {
-          const left = i >= bpp ? raw[row + i - bpp]! : 0, up = hasPrev ? raw[prev + i]! : 0;
+          const left = i >= bpp ? raw[row + i - bpp]! : 0,
+            up = hasPrev ? raw[prev + i]! : 0;
           raw[row + i] = (raw[row + i]! + ((left + up) >> 1)) & 255;
         }
         break;
@@ -122,7 +130,10 @@ function unfilter(raw: Uint8Array, stride: number, height: number, bpp: number):
           const a = i >= bpp ? raw[row + i - bpp]! : 0;
           const b = hasPrev ? raw[prev + i]! : 0;
           const c = hasPrev && i >= bpp ? raw[prev + i - bpp]! : 0;
-          const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+          const p = a + b - c,
+            pa = Math.abs(p - a),
+            pb = Math.abs(p - b),
+            pc = Math.abs(p - c);
           raw[row + i] = (raw[row + i]! + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c)) & 255;
         }
         break;
@@ -137,25 +148,36 @@ function unfilter(raw: Uint8Array, stride: number, height: number, bpp: number):
 const INK_8BIT = Float32Array.from({ length: 256 }, (_, v) => 1 - v / 255);
 
 /** Unfiltered grey (or grey + alpha) samples to ink floats. */
-function toInk(raw: Uint8Array, width: number, height: number, stride: number, depth: number, alpha: boolean): Float32Array {
+function toInk(
+  raw: Uint8Array,
+  width: number,
+  height: number,
+  stride: number,
+  depth: number,
+  alpha: boolean,
+): Float32Array {
   const out = new Float32Array(width * height);
   for (let y = 0; y < height; y++) {
-    const row = y * (stride + 1) + 1, o = y * width;
+    const row = y * (stride + 1) + 1,
+      o = y * width;
     if (depth === 8 && !alpha) {
       for (let x = 0; x < width; x++) out[o + x] = INK_8BIT[raw[row + x]!]!;
     } else if (depth === 8) {
       // As libvips flattens: in the pixel's own range, truncated to an 8-bit level (checked on all 65,536 pairs).
       for (let x = 0; x < width; x++) {
-        const g = raw[row + 2 * x]!, a = raw[row + 2 * x + 1]!;
+        const g = raw[row + 2 * x]!,
+          a = raw[row + 2 * x + 1]!;
         out[o + x] = 1 - Math.floor((g * a + 255 * (255 - a)) / 255) / 255;
       }
     } else if (depth === 16 && !alpha) {
       for (let x = 0; x < width; x++) out[o + x] = 1 - ((raw[row + 2 * x]! << 8) | raw[row + 2 * x + 1]!) / 65535;
     } else {
       // 1, 2 or 4 bits, packed from the high bits of each byte.
-      const max = (1 << depth) - 1, perByte = 8 / depth;
+      const max = (1 << depth) - 1,
+        perByte = 8 / depth;
       for (let x = 0; x < width; x++) {
-        const byte = raw[row + Math.floor(x / perByte)]!, shift = 8 - depth * ((x % perByte) + 1);
+        const byte = raw[row + Math.floor(x / perByte)]!,
+          shift = 8 - depth * ((x % perByte) + 1);
         out[o + x] = 1 - ((byte >> shift) & max) / max;
       }
     }

@@ -21,7 +21,7 @@ function greyPng(width: number, height: number, filter: number, idat = (raw: Buf
 }
 
 describe('decodeGreyPngStream (the browser form of decodeGreyPng)', () => {
-  it('gives exactly the pixels node\'s zlib path gives, for every filter type', async () => {
+  it("gives exactly the pixels node's zlib path gives, for every filter type", async () => {
     for (let filter = 0; filter <= 4; filter++) {
       const png = greyPng(19, 7, filter);
       const node = decodeGreyPng(png)!;

@@ -24,7 +24,9 @@ export function decodeGreyPng(buf: Uint8Array): LineImage | undefined {
   let raw: Uint8Array;
   try {
     // No more than the image needs: a stream that inflates further is damaged (or a bomb).
-    raw = zlib.inflateSync(png.idat.length === 1 ? png.idat[0]! : Buffer.concat(png.idat), { maxOutputLength: png.rawLength });
+    raw = zlib.inflateSync(png.idat.length === 1 ? png.idat[0]! : Buffer.concat(png.idat), {
+      maxOutputLength: png.rawLength,
+    });
   } catch {
     return undefined;
   }

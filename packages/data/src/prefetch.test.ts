@@ -7,8 +7,13 @@ import { loadSample, Prefetcher, sampleSeed, type PrefetchOptions } from './pref
 
 /** Sample i: an 8 x (10 + i % 5) image of pixels drawn from Rng(i). */
 function sampleOf(i: number): LineSample {
-  const rng = new Rng(i), width = 10 + (i % 5);
-  return { id: `line-${i}`, text: `t${i}`, image: { data: Float32Array.from({ length: 8 * width }, () => rng.next()), height: 8, width } };
+  const rng = new Rng(i),
+    width = 10 + (i % 5);
+  return {
+    id: `line-${i}`,
+    text: `t${i}`,
+    image: { data: Float32Array.from({ length: 8 * width }, () => rng.next()), height: 8, width },
+  };
 }
 
 /**
@@ -80,11 +85,19 @@ const BATCHES = [[3, 1, 4], [1, 5, 9], [2, 6], [5, 3, 5], [8], [9, 7, 0]];
 
 describe('Prefetcher', () => {
   it('yields the batches in order, equal to sequential loading, with and without augmentation', async () => {
-    for (const options of [{}, { augment: AUGMENT_PRESETS.default!, seed: 5 }, { augment: AUGMENT_PRESETS.default!, seed: 5, firstStep: 100 }]) {
+    for (const options of [
+      {},
+      { augment: AUGMENT_PRESETS.default!, seed: 5 },
+      { augment: AUGMENT_PRESETS.default!, seed: 5, firstStep: 100 },
+    ]) {
       const expected = await sequential(fakeDataset().dataset, BATCHES, options);
       expect(expected.map((b) => b.map((s) => s.id))).toEqual(BATCHES.map((b) => b.map((i) => `line-${i}`)));
       // Loads finish in random order; depth and concurrency must not change the result.
-      for (const [depth, concurrency, seed] of [[0, 1, 2], [2, 3, 3], [4, 16, 4]] as const) {
+      for (const [depth, concurrency, seed] of [
+        [0, 1, 2],
+        [2, 3, 3],
+        [4, 16, 4],
+      ] as const) {
         const { dataset } = fakeDataset({ seed });
         expect(await collect(new Prefetcher(dataset, BATCHES, { ...options, depth, concurrency }))).toEqual(expected);
       }
@@ -102,7 +115,14 @@ describe('Prefetcher', () => {
   });
 
   it('loads `depth` batches ahead of the consumer, at most `concurrency` samples at once', async () => {
-    const batches = [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9], [10, 11]];
+    const batches = [
+      [0, 1],
+      [2, 3],
+      [4, 5],
+      [6, 7],
+      [8, 9],
+      [10, 11],
+    ];
     const { dataset, counts, release } = fakeDataset({ manual: true });
     const p = new Prefetcher(dataset, batches, { depth: 2, concurrency: 100 });
     const first = p.next();
@@ -160,7 +180,16 @@ describe('Prefetcher', () => {
 
   it('close() waits for the loads under way, starts no more, and leaves no unhandled rejection', async () => {
     const { dataset, counts, release } = fakeDataset({ manual: true, fail: [0, 1, 2, 3, 4, 5, 6, 7] });
-    const p = new Prefetcher(dataset, [[0, 1], [2, 3], [4, 5], [6, 7]], { depth: 3, concurrency: 2 });
+    const p = new Prefetcher(
+      dataset,
+      [
+        [0, 1],
+        [2, 3],
+        [4, 5],
+        [6, 7],
+      ],
+      { depth: 3, concurrency: 2 },
+    );
     const first = p.next();
     first.catch(() => {}); // the consumer gave up on it
     await turns(3);
@@ -201,6 +230,8 @@ describe('Prefetcher', () => {
   it('rejects bad options', () => {
     const { dataset } = fakeDataset();
     expect(() => new Prefetcher(dataset, [], { depth: -1 })).toThrow('prefetch: depth = -1 (expected an integer >= 0)');
-    expect(() => new Prefetcher(dataset, [], { concurrency: 0 })).toThrow('prefetch: concurrency = 0 (expected a positive integer)');
+    expect(() => new Prefetcher(dataset, [], { concurrency: 0 })).toThrow(
+      'prefetch: concurrency = 0 (expected a positive integer)',
+    );
   });
 });

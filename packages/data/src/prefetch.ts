@@ -35,17 +35,32 @@ function mix32(h: number): number {
 }
 
 /** Augments sample `index` of step `step` with its own seed (`sampleSeed`); without `augment`, the sample itself. */
-export function augmentSample(sample: LineSample, index: number, step: number, options: Pick<PrefetchOptions, 'augment' | 'seed'>): LineSample {
+export function augmentSample(
+  sample: LineSample,
+  index: number,
+  step: number,
+  options: Pick<PrefetchOptions, 'augment' | 'seed'>,
+): LineSample {
   if (!options.augment) return sample;
-  return { ...sample, image: augmentLine(sample.image, options.augment, new Rng(sampleSeed(options.seed ?? 0, step, index))) };
+  return {
+    ...sample,
+    image: augmentLine(sample.image, options.augment, new Rng(sampleSeed(options.seed ?? 0, step, index))),
+  };
 }
 
 /** Loads sample `index` of step `step` and augments it as a Prefetcher would (the sequential reference). */
-export async function loadSample(dataset: Dataset, index: number, step: number, options: PrefetchOptions = {}): Promise<LineSample> {
+export async function loadSample(
+  dataset: Dataset,
+  index: number,
+  step: number,
+  options: PrefetchOptions = {},
+): Promise<LineSample> {
   try {
     return augmentSample(await dataset.load(index), index, step, options);
   } catch (err) {
-    throw new DataError(`${dataset.name}: sample ${index} ('${dataset.id(index)}'): ${(err as Error).message}`, { cause: err });
+    throw new DataError(`${dataset.name}: sample ${index} ('${dataset.id(index)}'): ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 
@@ -74,7 +89,8 @@ export class Prefetcher implements AsyncIterableIterator<LineSample[]> {
   ) {
     this.depth = options.depth ?? 2;
     this.concurrency = options.concurrency ?? 4;
-    if (!Number.isInteger(this.depth) || this.depth < 0) throw new DataError(`prefetch: depth = ${this.depth} (expected an integer >= 0)`);
+    if (!Number.isInteger(this.depth) || this.depth < 0)
+      throw new DataError(`prefetch: depth = ${this.depth} (expected an integer >= 0)`);
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {
       throw new DataError(`prefetch: concurrency = ${this.concurrency} (expected a positive integer)`);
     }

@@ -8,13 +8,25 @@ import { resampleWindow } from './resample.js';
  * weights tri(dy / sy) * tri(dx / sx) (support widened to the reduction factor when shrinking, 1 when
  * enlarging), normalised over the source pixels inside the window.
  */
-function oracle(src: Float32Array, srcWidth: number, x0: number, y0: number, w: number, h: number, outW: number, outH: number): Float64Array {
+function oracle(
+  src: Float32Array,
+  srcWidth: number,
+  x0: number,
+  y0: number,
+  w: number,
+  h: number,
+  outW: number,
+  outH: number,
+): Float64Array {
   const out = new Float64Array(outW * outH);
-  const sx = Math.max(1, w / outW), sy = Math.max(1, h / outH);
+  const sx = Math.max(1, w / outW),
+    sy = Math.max(1, h / outH);
   for (let i = 0; i < outH; i++)
     for (let j = 0; j < outW; j++) {
-      const cy = ((i + 0.5) * h) / outH - 0.5, cx = ((j + 0.5) * w) / outW - 0.5;
-      let num = 0, den = 0;
+      const cy = ((i + 0.5) * h) / outH - 0.5,
+        cx = ((j + 0.5) * w) / outW - 0.5;
+      let num = 0,
+        den = 0;
       for (let y = 0; y < h; y++)
         for (let x = 0; x < w; x++) {
           const wt = Math.max(0, 1 - Math.abs(y - cy) / sy) * Math.max(0, 1 - Math.abs(x - cx) / sx);
@@ -28,7 +40,9 @@ function oracle(src: Float32Array, srcWidth: number, x0: number, y0: number, w: 
 
 describe('resampleWindow', () => {
   const rng = new Rng(3);
-  const srcW = 29, srcH = 17, src = Float32Array.from({ length: srcW * srcH }, () => rng.next());
+  const srcW = 29,
+    srcH = 17,
+    src = Float32Array.from({ length: srcW * srcH }, () => rng.next());
   for (const [x0, y0, w, h, outW, outH] of [
     [0, 0, 29, 17, 11, 6], // shrink by 2.6 / 2.8
     [3, 2, 20, 12, 45, 30], // enlarge
@@ -49,7 +63,10 @@ describe('resampleWindow', () => {
     for (const v of flat) expect(v).toBeCloseTo(0.7, 6);
     // A smooth image shrunk by 1.5 (a 96 px scan line to 64 px): libvips's linear reduction should agree to a
     // few grey levels on average (its kernels and rounding differ in detail).
-    const w = 300, h = 96, img = new Float32Array(w * h), bytes = Buffer.alloc(w * h);
+    const w = 300,
+      h = 96,
+      img = new Float32Array(w * h),
+      bytes = Buffer.alloc(w * h);
     for (let y = 0; y < h; y++)
       for (let x = 0; x < w; x++) {
         const v = 0.5 + 0.5 * Math.sin(x / 7) * Math.cos(y / 5);
@@ -57,7 +74,11 @@ describe('resampleWindow', () => {
         bytes[y * w + x] = Math.round(v * 255);
       }
     const ours = resampleWindow(img, w, 0, 0, w, h, 200, 64);
-    const theirs = await sharp(bytes, { raw: { width: w, height: h, channels: 1 } }).resize(200, 64, { fit: 'fill', kernel: 'linear' }).toColourspace('b-w').raw().toBuffer();
+    const theirs = await sharp(bytes, { raw: { width: w, height: h, channels: 1 } })
+      .resize(200, 64, { fit: 'fill', kernel: 'linear' })
+      .toColourspace('b-w')
+      .raw()
+      .toBuffer();
     let sum = 0;
     for (let p = 0; p < ours.length; p++) sum += Math.abs(ours[p]! - theirs[p]! / 255);
     expect(sum / ours.length).toBeLessThan(3 / 255);

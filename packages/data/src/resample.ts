@@ -20,13 +20,18 @@ interface Taps {
  * outside the window are dropped and the rest renormalised (edges are not darkened).
  */
 export function filterTaps(inSize: number, outSize: number, offset = 0, gain = 1): Taps {
-  const scale = inSize / outSize, support = Math.max(1, scale);
+  const scale = inSize / outSize,
+    support = Math.max(1, scale);
   const width = Math.ceil(support) * 2 + 1;
-  const start = new Int32Array(outSize), count = new Int32Array(outSize), weights = new Float64Array(outSize * width);
+  const start = new Int32Array(outSize),
+    count = new Int32Array(outSize),
+    weights = new Float64Array(outSize * width);
   for (let i = 0; i < outSize; i++) {
     const centre = (i + 0.5) * scale - 0.5; // in source index coordinates
-    const lo = Math.max(0, Math.ceil(centre - support)), hi = Math.min(inSize - 1, Math.floor(centre + support));
-    let sum = 0, n = 0;
+    const lo = Math.max(0, Math.ceil(centre - support)),
+      hi = Math.min(inSize - 1, Math.floor(centre + support));
+    let sum = 0,
+      n = 0;
     for (let j = lo; j <= hi; j++) {
       const w = 1 - Math.abs(j - centre) / support;
       if (w > 0) {
@@ -76,32 +81,51 @@ function scratch(n: number): Float32Array {
  * every value by `gain`: vertically first (over the window's columns only), then horizontally.
  */
 export function resampleWindow(
-  src: Float32Array, srcWidth: number, x0: number, y0: number, w: number, h: number, outW: number, outH: number, gain = 1,
+  src: Float32Array,
+  srcWidth: number,
+  x0: number,
+  y0: number,
+  w: number,
+  h: number,
+  outW: number,
+  outH: number,
+  gain = 1,
 ): Float32Array {
-  const ty = filterTaps(h, outH, y0, gain), tx = filterTaps(w, outW, 0);
+  const ty = filterTaps(h, outH, y0, gain),
+    tx = filterTaps(w, outW, 0);
   // Vertical: each output row is a weighted sum of a few source rows, summed in registers for up to 4 taps
   // (3 when shrinking 1.5x, the common case) rather than accumulated in `mid` tap by tap.
   const mid = scratch(outH * w); // every element is written below before it is read
   const n = ty.taps;
   for (let i = 0; i < outH; i++) {
-    const o = i * w, base = i * ty.width, r = (ty.start[i]! * srcWidth) + x0;
+    const o = i * w,
+      base = i * ty.width,
+      r = ty.start[i]! * srcWidth + x0;
     const [w0, w1, w2, w3] = [ty.weights[base]!, ty.weights[base + 1]!, ty.weights[base + 2]!, ty.weights[base + 3]!];
     const [r1, r2, r3] = [r + srcWidth, r + 2 * srcWidth, r + 3 * srcWidth];
     if (n === 1) for (let x = 0; x < w; x++) mid[o + x] = w0 * src[r + x]!;
     else if (n === 2) for (let x = 0; x < w; x++) mid[o + x] = w0 * src[r + x]! + w1 * src[r1 + x]!;
     else if (n === 3) for (let x = 0; x < w; x++) mid[o + x] = w0 * src[r + x]! + w1 * src[r1 + x]! + w2 * src[r2 + x]!;
-    else if (n === 4) for (let x = 0; x < w; x++) mid[o + x] = w0 * src[r + x]! + w1 * src[r1 + x]! + w2 * src[r2 + x]! + w3 * src[r3 + x]!;
+    else if (n === 4)
+      for (let x = 0; x < w; x++)
+        mid[o + x] = w0 * src[r + x]! + w1 * src[r1 + x]! + w2 * src[r2 + x]! + w3 * src[r3 + x]!;
     else {
       mid.fill(0, o, o + w);
       for (let k = 0; k < n; k++) {
-        const wt = ty.weights[base + k]!, s = r + k * srcWidth;
+        const wt = ty.weights[base + k]!,
+          s = r + k * srcWidth;
         for (let x = 0; x < w; x++) mid[o + x] = mid[o + x]! + wt * src[s + x]!;
       }
     }
   }
-  const out = new Float32Array(outH * outW), k = tx.taps, tw = tx.width, wx = tx.weights, sx = tx.start;
+  const out = new Float32Array(outH * outW),
+    k = tx.taps,
+    tw = tx.width,
+    wx = tx.weights,
+    sx = tx.start;
   for (let i = 0; i < outH; i++) {
-    const row = i * w, o = i * outW;
+    const row = i * w,
+      o = i * outW;
     if (k === 3) {
       for (let j = 0, b = 0; j < outW; j++, b += tw) {
         const s = row + sx[j]!;

@@ -28,9 +28,11 @@ export class BatchSampler {
   private state: SamplerState = { epoch: 0, position: 0 };
 
   constructor(private readonly o: BatchSamplerOptions) {
-    if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new DataError(`sampler: batchSize = ${o.batchSize} (expected a positive integer)`);
+    if (!Number.isInteger(o.batchSize) || o.batchSize < 1)
+      throw new DataError(`sampler: batchSize = ${o.batchSize} (expected a positive integer)`);
     if (o.size < 1) throw new DataError('sampler: the dataset is empty');
-    if (o.widths && o.widths.length !== o.size) throw new DataError(`sampler: ${o.widths.length} widths for ${o.size} samples`);
+    if (o.widths && o.widths.length !== o.size)
+      throw new DataError(`sampler: ${o.widths.length} widths for ${o.size} samples`);
     this.epochBatches = this.batchesOf(0);
   }
 
@@ -38,7 +40,8 @@ export class BatchSampler {
   batchesOf(epoch: number): number[][] {
     const rng = new Rng((this.o.seed * 1000003 + epoch * 7919) >>> 0);
     const order = rng.shuffle(Array.from({ length: this.o.size }, (_, i) => i));
-    const B = this.o.batchSize, window = (this.o.bucketWindow ?? 50) * B;
+    const B = this.o.batchSize,
+      window = (this.o.bucketWindow ?? 50) * B;
     if (this.o.widths && window > 0) {
       const w = this.o.widths;
       for (let s = 0; s < order.length; s += window) {
@@ -93,7 +96,8 @@ export class BatchSampler {
 
 /** Padding ratio of batches: padded pixels / all pixels, given sample widths. */
 export function paddingRatio(batches: readonly (readonly number[])[], widths: ArrayLike<number>): number {
-  let pad = 0, all = 0;
+  let pad = 0,
+    all = 0;
   for (const b of batches) {
     const max = Math.max(...b.map((i) => widths[i]!));
     for (const i of b) {
@@ -106,7 +110,9 @@ export function paddingRatio(batches: readonly (readonly number[])[], widths: Ar
 
 /** The indices of rank `rank` of `worldSize`: i where i % worldSize == rank. Disjoint and covering. */
 export function shard(indices: readonly number[], rank: number, worldSize: number): number[] {
-  if (!Number.isInteger(worldSize) || worldSize < 1) throw new DataError(`shard: worldSize = ${worldSize} (expected a positive integer)`);
-  if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize) throw new DataError(`shard: rank = ${rank} (expected 0..${worldSize - 1})`);
+  if (!Number.isInteger(worldSize) || worldSize < 1)
+    throw new DataError(`shard: worldSize = ${worldSize} (expected a positive integer)`);
+  if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize)
+    throw new DataError(`shard: rank = ${rank} (expected 0..${worldSize - 1})`);
   return indices.filter((_, k) => k % worldSize === rank);
 }

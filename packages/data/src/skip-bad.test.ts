@@ -44,6 +44,8 @@ describe('skipBad', () => {
   it('fails once more than maxSkipped samples are bad', async () => {
     const loader = skipBad(fakeDataset(), { maxSkipped: 1 });
     expect(await loader.load(1)).toBeUndefined();
-    await expect(loader.load(3)).rejects.toThrow("2 bad samples, more than maxSkipped 1; last: lines.tsv:4: 's3.png' not found");
+    await expect(loader.load(3)).rejects.toThrow(
+      "2 bad samples, more than maxSkipped 1; last: lines.tsv:4: 's3.png' not found",
+    );
   });
 });

@@ -49,7 +49,10 @@ export function skipBad(dataset: Dataset, options: SkipBadOptions = {}): Skippin
         const report = { index: i, id: dataset.id(i), message: err.message };
         skipped.push(report);
         options.onSkip?.(report);
-        if (skipped.length > maxSkipped) throw new DataError(`${skipped.length} bad samples, more than maxSkipped ${maxSkipped}; last: ${err.message}`);
+        if (skipped.length > maxSkipped)
+          throw new DataError(
+            `${skipped.length} bad samples, more than maxSkipped ${maxSkipped}; last: ${err.message}`,
+          );
         return undefined;
       }
     },

@@ -37,7 +37,11 @@ describe('parseXml', () => {
     ['<a b="1"c="2"/>', 'column 9: no whitespace between attributes', 1],
     ['', 'column 0: document must contain a root element', 1],
     // A DTD with an internal subset could declare entities (billion laughs, external files): refused.
-    ['<?xml version="1.0"?>\n<!DOCTYPE a [\n<!ENTITY x "xx">\n]>\n<a>&x;</a>', 'DOCTYPE with an internal subset (entity declarations) is not supported', 4],
+    [
+      '<?xml version="1.0"?>\n<!DOCTYPE a [\n<!ENTITY x "xx">\n]>\n<a>&x;</a>',
+      'DOCTYPE with an internal subset (entity declarations) is not supported',
+      4,
+    ],
     ['<a __proto__="1" __proto__="2"/>', 'column 32: duplicate attribute: __proto__', 1],
     [`<r>\n${'<a>'.repeat(MAX_XML_DEPTH)}`, `<a> nests elements deeper than ${MAX_XML_DEPTH} levels`, 2],
   ];
@@ -55,22 +59,38 @@ describe('parseXml', () => {
   }
 
   it('records where each element lies in the source: start tag, content and end tag, CRLF and astral characters counted', () => {
-    const src = '<?xml version="1.0"?>\r\n<pc:r xmlns:pc="u">\r\n \u{1D518}\u00e9<pc:b x="1"/>\r\n<c >t&amp;</c ></pc:r>';
+    const src =
+      '<?xml version="1.0"?>\r\n<pc:r xmlns:pc="u">\r\n \u{1D518}\u00e9<pc:b x="1"/>\r\n<c >t&amp;</c ></pc:r>';
     const root = parseXml(src);
-    const [b] = childElements(root, 'b'), [c] = childElements(root, 'c');
+    const [b] = childElements(root, 'b'),
+      [c] = childElements(root, 'c');
     expect(src.slice(root.start, root.contentStart)).toBe('<pc:r xmlns:pc="u">');
     expect(src.slice(root.contentEnd, root.end)).toBe('</pc:r>');
     expect([src.slice(b!.start, b!.end), b!.contentStart, b!.contentEnd]).toEqual(['<pc:b x="1"/>', b!.end, b!.end]);
-    expect([src.slice(c!.contentStart, c!.contentEnd), src.slice(c!.contentEnd, c!.end), textContent(c!)]).toEqual(['t&amp;', '</c >', 't&']);
+    expect([src.slice(c!.contentStart, c!.contentEnd), src.slice(c!.contentEnd, c!.end), textContent(c!)]).toEqual([
+      't&amp;',
+      '</c >',
+      't&',
+    ]);
     expect(root.end).toBe(src.length);
     // The line is the '<''s, also when a line end follows the name.
-    expect(parseXml('<a>\r\n<TextLine\r\n id="x"/></a>').children.filter((c) => typeof c !== 'string').map((c) => (c as { line: number }).line)).toEqual([2]);
+    expect(
+      parseXml('<a>\r\n<TextLine\r\n id="x"/></a>')
+        .children.filter((c) => typeof c !== 'string')
+        .map((c) => (c as { line: number }).line),
+    ).toEqual([2]);
   });
 
   it('stores toString, constructor, __proto__ and hasOwnProperty as ordinary attributes', () => {
     const el = parseXml('<a toString="1" constructor="2" __proto__="3" hasOwnProperty="4" valueOf="5"/>');
     expect(Object.getPrototypeOf(el.attrs)).toBeNull();
-    expect(Object.entries(el.attrs)).toEqual([['toString', '1'], ['constructor', '2'], ['__proto__', '3'], ['hasOwnProperty', '4'], ['valueOf', '5']]);
+    expect(Object.entries(el.attrs)).toEqual([
+      ['toString', '1'],
+      ['constructor', '2'],
+      ['__proto__', '3'],
+      ['hasOwnProperty', '4'],
+      ['valueOf', '5'],
+    ]);
     expect(el.attrs['toString']).toBe('1');
     expect(({} as Record<string, unknown>).__proto__).toBe(Object.prototype); // nothing leaked into plain objects
   });

@@ -65,7 +65,9 @@ export function parseXml(source: string, options: ParseXmlOptions = {}): XmlElem
   });
   const stack: XmlElement[] = [];
   let root: XmlElement | undefined;
-  let start = 0, line = 1, counted = 0; // the line of `start`, newlines counted up to `counted`
+  let start = 0,
+    line = 1,
+    counted = 0; // the line of `start`, newlines counted up to `counted`
   parser.on('opentagstart', (tag) => {
     // Reported once the character after the name is read (a newline there would be counted in parser.line).
     start = source.lastIndexOf('<', parser.position - tag.name.length - 1);
@@ -77,8 +79,15 @@ export function parseXml(source: string, options: ParseXmlOptions = {}): XmlElem
     const attrs = Object.create(null) as Record<string, string>;
     for (const [k, v] of Object.entries(tag.attributes)) attrs[k] = typeof v === 'string' ? v : v.value;
     const el: XmlElement = {
-      name: tag.name.slice(tag.name.indexOf(':') + 1), qname: tag.name, attrs, children: [], line,
-      start, contentStart: parser.position, contentEnd: parser.position, end: parser.position,
+      name: tag.name.slice(tag.name.indexOf(':') + 1),
+      qname: tag.name,
+      attrs,
+      children: [],
+      line,
+      start,
+      contentStart: parser.position,
+      contentEnd: parser.position,
+      end: parser.position,
     };
     const parent = stack.at(-1);
     if (parent) parent.children.push(el);

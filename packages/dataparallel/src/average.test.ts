@@ -20,7 +20,13 @@ function referenceAverage(shards: { grads: Float32Array; count: number }[], size
 describe('weightedAverage', () => {
   it('weights each shard mean by its sample count (hand-worked)', () => {
     // [1, 2] over 1 sample and [4, 8] over 3: [(1 + 12) / 4, (2 + 24) / 4] = [3.25, 6.5].
-    const avg = weightedAverage([{ grads: Float32Array.of(1, 2), count: 1 }, { grads: Float32Array.of(4, 8), count: 3 }], 2);
+    const avg = weightedAverage(
+      [
+        { grads: Float32Array.of(1, 2), count: 1 },
+        { grads: Float32Array.of(4, 8), count: 3 },
+      ],
+      2,
+    );
     expect(Array.from(avg)).toEqual([3.25, 6.5]);
   });
 
@@ -50,7 +56,9 @@ describe('weightedAverage', () => {
   });
 
   it('throws for a wrong gradient length or no samples', () => {
-    expect(() => weightedAverage([{ grads: new Float32Array(3), count: 1 }], 4)).toThrow('a shard has 3 gradients, expected 4');
+    expect(() => weightedAverage([{ grads: new Float32Array(3), count: 1 }], 4)).toThrow(
+      'a shard has 3 gradients, expected 4',
+    );
     expect(() => weightedAverage([{ grads: new Float32Array(4), count: 0 }], 4)).toThrow('total sample count is 0');
   });
 });

@@ -10,10 +10,15 @@ export interface ShardGradients {
  * Accumulates in float64 in the order given (the coordinator passes shards in shard order,
  * not arrival order, so the result does not depend on which worker answered first).
  */
-export function weightedAverage(shards: readonly ShardGradients[], size: number, out: Float32Array = new Float32Array(size)): Float32Array {
+export function weightedAverage(
+  shards: readonly ShardGradients[],
+  size: number,
+  out: Float32Array = new Float32Array(size),
+): Float32Array {
   let total = 0;
   for (const s of shards) {
-    if (s.grads.length !== size) throw new Error(`weightedAverage: a shard has ${s.grads.length} gradients, expected ${size}`);
+    if (s.grads.length !== size)
+      throw new Error(`weightedAverage: a shard has ${s.grads.length} gradients, expected ${size}`);
     total += s.count;
   }
   if (!(total > 0)) throw new Error(`weightedAverage: total sample count is ${total}, expected > 0`);

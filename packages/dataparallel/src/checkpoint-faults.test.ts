@@ -16,7 +16,13 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { serializeAdadeltaState } from '@scriptorium/adadelta';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkpointFileName, listCheckpoints, loadCheckpoint, saveCheckpoint, type CheckpointData } from './checkpoint.js';
+import {
+  checkpointFileName,
+  listCheckpoints,
+  loadCheckpoint,
+  saveCheckpoint,
+  type CheckpointData,
+} from './checkpoint.js';
 import { writeFully, type WriteAt } from './file-io.js';
 import { BIG_LAYOUT, bigCheckpoint } from './fixtures/big-checkpoint.js';
 
@@ -136,14 +142,19 @@ describe('checkpoint faults', () => {
   it('a format 1 header whose step is not a step count is refused', async () => {
     const file = path.join(dir, 'legacy-step.dpck');
     await writeFile(file, legacyCheckpoint(1, { ...bigCheckpoint(6), step: -1 }));
-    await expect(loadCheckpoint(file)).rejects.toThrow(`${file}: header.step -1 is not a step count (expected an integer >= 0)`);
+    await expect(loadCheckpoint(file)).rejects.toThrow(
+      `${file}: header.step -1 is not a step count (expected an integer >= 0)`,
+    );
   });
 
   it('checkpoints of formats 1 and 2 still load', async () => {
     const d = bigCheckpoint(6);
     for (const format of [1, 2] as const) {
       const file = path.join(dir, `legacy-${format}.dpck`);
-      await writeFile(file, legacyCheckpoint(format, { ...d, extras: format === 2 ? { ema: Float32Array.from([1, 2, 3]) } : {} }));
+      await writeFile(
+        file,
+        legacyCheckpoint(format, { ...d, extras: format === 2 ? { ema: Float32Array.from([1, 2, 3]) } : {} }),
+      );
       const ck = await loadCheckpoint(file, BIG_LAYOUT);
       expect([ck.step, ck.appState, ck.params]).toEqual([6, { cursor: 6 }, d.params]);
       expect(ck.extras).toEqual(format === 2 ? { ema: Float32Array.from([1, 2, 3]) } : {});
@@ -172,8 +183,16 @@ function legacyCheckpoint(format: 1 | 2, d: CheckpointData): Buffer {
   for (const b of extraBytes) hash.update(b);
   const header = Buffer.from(
     JSON.stringify({
-      format, step: d.step, runId: '', createdAt: '2026-01-01T00:00:00.000Z', layout: d.layout, paramsBytes: params.length,
-      optimizerBytes: optimizer.length, sha256: hash.digest('hex'), appState: d.appState, ...(format === 2 ? { extras: list } : {}),
+      format,
+      step: d.step,
+      runId: '',
+      createdAt: '2026-01-01T00:00:00.000Z',
+      layout: d.layout,
+      paramsBytes: params.length,
+      optimizerBytes: optimizer.length,
+      sha256: hash.digest('hex'),
+      appState: d.appState,
+      ...(format === 2 ? { extras: list } : {}),
     }),
   );
   const prefix = Buffer.alloc(16);

@@ -3,7 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { createAdadeltaState } from '@scriptorium/adadelta';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkpointFileName, latestCheckpoint, listCheckpoints, loadCheckpoint, saveCheckpoint, type CheckpointData } from './checkpoint.js';
+import {
+  checkpointFileName,
+  latestCheckpoint,
+  listCheckpoints,
+  loadCheckpoint,
+  saveCheckpoint,
+  type CheckpointData,
+} from './checkpoint.js';
 import { createLayout } from './layout.js';
 
 let dir: string;
@@ -49,7 +56,8 @@ describe('checkpoints', () => {
   });
 
   it('carry named extra arrays, covered by the checksum; none when not given', async () => {
-    const ema = Float32Array.from({ length: 9 }, (_, i) => -i / 3), other = Float32Array.from([Math.PI, -0]);
+    const ema = Float32Array.from({ length: 9 }, (_, i) => -i / 3),
+      other = Float32Array.from([Math.PI, -0]);
     const file = await saveCheckpoint(path.join(dir, 'extras'), { ...data(4), extras: { ema, other } });
     const ck = await loadCheckpoint(file, layout);
     expect(Object.keys(ck.extras)).toEqual(['ema', 'other']);
@@ -60,13 +68,22 @@ describe('checkpoints', () => {
     expect((await loadCheckpoint(plain)).extras).toEqual({});
     // Every file is written in format 3 (the hash at the end covers the header too).
     expect([(await readFile(plain)).readUInt32LE(8), (await readFile(file)).readUInt32LE(8)]).toEqual([3, 3]);
-    await expect(saveCheckpoint(path.join(dir, 'bad-name'), { ...data(4), extras: { __proto__x: ema, 'a b': ema } })).rejects.toThrow(/extra array name 'a b'/);
+    await expect(
+      saveCheckpoint(path.join(dir, 'bad-name'), { ...data(4), extras: { __proto__x: ema, 'a b': ema } }),
+    ).rejects.toThrow(/extra array name 'a b'/);
     // A header edit that re-splits the same bytes ([ema 9, other 2] -> [ema 8, other 3]) fails the checksum.
-    const edited = (await readFile(file)).toString('latin1').replace('{"name":"ema","length":9},{"name":"other","length":2}', '{"name":"ema","length":8},{"name":"other","length":3}');
+    const edited = (await readFile(file))
+      .toString('latin1')
+      .replace(
+        '{"name":"ema","length":9},{"name":"other","length":2}',
+        '{"name":"ema","length":8},{"name":"other","length":3}',
+      );
     const editedFile = path.join(dir, 'extras', 'edited.dpck');
     await writeFile(editedFile, Buffer.from(edited, 'latin1'));
     await expect(loadCheckpoint(editedFile)).rejects.toThrow(/SHA-256 mismatch/);
-    const dup = (await readFile(file)).toString('latin1').replace('{"name":"other","length":2}', '{"name":"ema"  ,"length":2}'); // same header length
+    const dup = (await readFile(file))
+      .toString('latin1')
+      .replace('{"name":"other","length":2}', '{"name":"ema"  ,"length":2}'); // same header length
     await writeFile(editedFile, Buffer.from(dup, 'latin1'));
     await expect(loadCheckpoint(editedFile)).rejects.toThrow(/distinct names/);
     const buf = await readFile(file);
@@ -106,13 +123,17 @@ describe('checkpoints', () => {
     await writeFile(file, flipped);
     await expect(loadCheckpoint(file)).rejects.toThrow(/SHA-256 mismatch .*corrupt file/);
     await writeFile(file, good.subarray(0, good.length - 4));
-    await expect(loadCheckpoint(file)).rejects.toThrow(`file has ${good.length - 4} bytes, expected ${good.length} (truncated or corrupt)`);
+    await expect(loadCheckpoint(file)).rejects.toThrow(
+      `file has ${good.length - 4} bytes, expected ${good.length} (truncated or corrupt)`,
+    );
     await writeFile(file, Buffer.from('hello world, not a checkpoint'));
     await expect(loadCheckpoint(file)).rejects.toThrow("not a dataparallel checkpoint (magic 'SCDPCKPT' missing)");
     const future = Buffer.from(good);
     future.writeUInt32LE(99, 8);
     await writeFile(file, future);
-    await expect(loadCheckpoint(file)).rejects.toThrow('checkpoint format 99 is not supported (this version reads 1 to 3)');
+    await expect(loadCheckpoint(file)).rejects.toThrow(
+      'checkpoint format 99 is not supported (this version reads 1 to 3)',
+    );
   });
 
   it('refuse parameters that do not fit the layout', async () => {

@@ -76,7 +76,11 @@ export function checkpointFileName(step: number): string {
  * directory is fsynced. Only then are checkpoints beyond the newest `keep` removed. On any failure the
  * temporary file is removed and nothing is pruned. Returns the path written.
  */
-export async function saveCheckpoint(dir: string, data: CheckpointData, options: SaveCheckpointOptions = {}): Promise<string> {
+export async function saveCheckpoint(
+  dir: string,
+  data: CheckpointData,
+  options: SaveCheckpointOptions = {},
+): Promise<string> {
   if (data.params.length !== data.layout.size) {
     throw new Error(`saveCheckpoint: params has ${data.params.length} values, layout expects ${data.layout.size}`);
   }
@@ -84,7 +88,8 @@ export async function saveCheckpoint(dir: string, data: CheckpointData, options:
   const params = new Uint8Array(data.params.buffer, data.params.byteOffset, data.params.byteLength);
   const optimizer = serializeAdadeltaState(data.optimizerState);
   const extras = Object.entries(data.extras ?? {}).map(([name, a]) => {
-    if (!EXTRA_NAME.test(name)) throw new Error(`saveCheckpoint: extra array name '${name}' (expected 1 to 64 letters, digits, '_', '.' or '-')`);
+    if (!EXTRA_NAME.test(name))
+      throw new Error(`saveCheckpoint: extra array name '${name}' (expected 1 to 64 letters, digits, '_', '.' or '-')`);
     return { name, bytes: new Uint8Array(a.buffer, a.byteOffset, a.byteLength), length: a.length };
   });
   const header: Header = {
@@ -124,7 +129,9 @@ export async function saveCheckpoint(dir: string, data: CheckpointData, options:
     // Read back what the kernel holds: the size and the hash must be what was meant to be written.
     const back = await hashFile(tmp, HASH_BYTES);
     if (back.size !== expectedSize || back.sha256 !== digest.toString('hex') || back.tail !== digest.toString('hex')) {
-      throw new Error(`${tmp}: read back ${back.size} bytes (expected ${expectedSize}) that do not hash to what was written; checkpoint not saved`);
+      throw new Error(
+        `${tmp}: read back ${back.size} bytes (expected ${expectedSize}) that do not hash to what was written; checkpoint not saved`,
+      );
     }
     await fs.rename(tmp, final);
   } catch (err) {
@@ -175,11 +182,14 @@ export async function loadCheckpoint(file: string, expectedLayout?: ParamLayout)
   const fail = (what: string): never => {
     throw new Error(`${file}: ${what}`);
   };
-  if (buf.length < 16 || buf.toString('latin1', 0, 8) !== MAGIC) fail(`not a dataparallel checkpoint (magic '${MAGIC}' missing)`);
+  if (buf.length < 16 || buf.toString('latin1', 0, 8) !== MAGIC)
+    fail(`not a dataparallel checkpoint (magic '${MAGIC}' missing)`);
   const format = buf.readUInt32LE(8);
-  if (format < 1 || format > CHECKPOINT_FORMAT) fail(`checkpoint format ${format} is not supported (this version reads 1 to ${CHECKPOINT_FORMAT})`);
+  if (format < 1 || format > CHECKPOINT_FORMAT)
+    fail(`checkpoint format ${format} is not supported (this version reads 1 to ${CHECKPOINT_FORMAT})`);
   const headerLength = buf.readUInt32LE(12);
-  if (16 + headerLength > buf.length) fail(`header length ${headerLength} runs past the end of the file (${buf.length} bytes)`);
+  if (16 + headerLength > buf.length)
+    fail(`header length ${headerLength} runs past the end of the file (${buf.length} bytes)`);
   let header: Header;
   try {
     header = JSON.parse(buf.toString('utf8', 16, 16 + headerLength)) as Header;
@@ -191,40 +201,54 @@ export async function loadCheckpoint(file: string, expectedLayout?: ParamLayout)
   const extraList = (format >= 2 ? header.extras : []) ?? [];
   if (
     !Array.isArray(extraList) ||
-    !extraList.every((e) => typeof e?.name === 'string' && EXTRA_NAME.test(e.name) && Number.isInteger(e.length) && e.length >= 0) ||
+    !extraList.every(
+      (e) => typeof e?.name === 'string' && EXTRA_NAME.test(e.name) && Number.isInteger(e.length) && e.length >= 0,
+    ) ||
     new Set(extraList.map((e) => e.name)).size !== extraList.length
   ) {
     fail(`header.extras is not a list of { name, length } with distinct names`);
   }
   for (const field of ['paramsBytes', 'optimizerBytes'] as const) {
-    if (!Number.isInteger(header[field]) || header[field] < 0) fail(`header.${field} ${header[field]} is not a byte count`);
+    if (!Number.isInteger(header[field]) || header[field] < 0)
+      fail(`header.${field} ${header[field]} is not a byte count`);
   }
   const extraBytes = extraList.reduce((n, e) => n + 4 * e.length, 0);
   const hashBytes = format >= 3 ? HASH_BYTES : 0;
   const expectedLength = start + header.paramsBytes + header.optimizerBytes + extraBytes + hashBytes;
-  if (buf.length !== expectedLength) fail(`file has ${buf.length} bytes, expected ${expectedLength} (truncated or corrupt)`);
+  if (buf.length !== expectedLength)
+    fail(`file has ${buf.length} bytes, expected ${expectedLength} (truncated or corrupt)`);
   const payload = buf.subarray(start, buf.length - hashBytes);
   if (format >= 3) {
     // One hash over everything before it: magic, format, header and payload.
-    const sha = createHash('sha256').update(buf.subarray(0, buf.length - HASH_BYTES)).digest('hex');
+    const sha = createHash('sha256')
+      .update(buf.subarray(0, buf.length - HASH_BYTES))
+      .digest('hex');
     const stored = buf.toString('hex', buf.length - HASH_BYTES);
-    if (sha !== stored) fail(`SHA-256 mismatch (stored ${stored.slice(0, 12)}..., computed ${sha.slice(0, 12)}...): corrupt file`);
+    if (sha !== stored)
+      fail(`SHA-256 mismatch (stored ${stored.slice(0, 12)}..., computed ${sha.slice(0, 12)}...): corrupt file`);
   } else {
     const hash = createHash('sha256').update(payload.subarray(0, header.paramsBytes + header.optimizerBytes));
     if (format === 2) hash.update(JSON.stringify(extraList.map(({ name, length }) => ({ name, length }))));
     const sha = hash.update(payload.subarray(header.paramsBytes + header.optimizerBytes)).digest('hex');
-    if (sha !== header.sha256) fail(`SHA-256 mismatch (stored ${String(header.sha256).slice(0, 12)}..., computed ${sha.slice(0, 12)}...): corrupt file`);
+    if (sha !== header.sha256)
+      fail(
+        `SHA-256 mismatch (stored ${String(header.sha256).slice(0, 12)}..., computed ${sha.slice(0, 12)}...): corrupt file`,
+      );
   }
-  if (!Number.isSafeInteger(header.step) || header.step < 0) fail(`header.step ${JSON.stringify(header.step)} is not a step count (expected an integer >= 0)`);
+  if (!Number.isSafeInteger(header.step) || header.step < 0)
+    fail(`header.step ${JSON.stringify(header.step)} is not a step count (expected an integer >= 0)`);
   const layout = validateLayout(header.layout, `${file}: header.layout`);
-  if (header.paramsBytes !== layout.size * 4) fail(`header.paramsBytes ${header.paramsBytes} does not match the layout (${layout.size * 4})`);
+  if (header.paramsBytes !== layout.size * 4)
+    fail(`header.paramsBytes ${header.paramsBytes} does not match the layout (${layout.size * 4})`);
   if (expectedLayout) {
     const diffs = layoutDifferences(expectedLayout, layout);
     if (diffs.length) fail(`parameter layout differs from the model's: ${diffs.join('; ')}`);
   }
   const params = new Float32Array(layout.size);
   new Uint8Array(params.buffer).set(payload.subarray(0, header.paramsBytes));
-  const optimizerState = deserializeAdadeltaState(new Uint8Array(payload.subarray(header.paramsBytes, header.paramsBytes + header.optimizerBytes)));
+  const optimizerState = deserializeAdadeltaState(
+    new Uint8Array(payload.subarray(header.paramsBytes, header.paramsBytes + header.optimizerBytes)),
+  );
   const extras: Record<string, Float32Array> = Object.create(null) as Record<string, Float32Array>;
   let at = header.paramsBytes + header.optimizerBytes;
   for (const e of extraList) {

@@ -33,11 +33,20 @@ describe('coordinator faults', () => {
   // 'step at once': the next STEP goes out before the queued messages are read, to workers that are
   // rejoining (they drop it): their HELLO gets the shard sent again. 'a timer first': the
   // silence check runs before the queued heartbeats are read: it must not count the stall.
-  it.each(['step at once', 'a timer first'])('a stall longer than the silence limit keeps every worker, registers no ghost rank, and the next step completes (%s)', async (then) => {
+  it.each([
+    'step at once',
+    'a timer first',
+  ])('a stall longer than the silence limit keeps every worker, registers no ghost rank, and the next step completes (%s)', async (then) => {
     const events: CoordinatorEvent[] = [];
     // Silence limit 100 ms x 3 = 300 ms; the stall is 5 times that. The workers' own heartbeats go
     // unanswered meanwhile, so they also send HELLO again: the same worker, not a new rank.
-    const coord = await start({ heartbeatMs: 100, heartbeatMisses: 3, stepTimeoutMs: 5000, joinTimeoutMs: 8000, onEvent: (e) => events.push(e) });
+    const coord = await start({
+      heartbeatMs: 100,
+      heartbeatMisses: 3,
+      stepTimeoutMs: 5000,
+      joinTimeoutMs: 8000,
+      onEvent: (e) => events.push(e),
+    });
     const workers = spawn(2, coord.endpoint);
     await coord.waitForWorkers(2);
     const first = await coord.step(batchIndices(1, BATCH));
@@ -47,7 +56,10 @@ describe('coordinator faults', () => {
     const second = await coord.step(batchIndices(2, BATCH));
     expect(second.count).toBe(BATCH);
     expect(second.workers).toBe(2);
-    expect(events.filter((e) => e.type === 'leave'), workers.output()).toEqual([]);
+    expect(
+      events.filter((e) => e.type === 'leave'),
+      workers.output(),
+    ).toEqual([]);
     expect(events.filter((e) => e.type === 'join').map((e) => (e as { rank: number }).rank)).toEqual([0, 1]);
     expect(coord.liveWorkers).toBe(2);
     await coord.close();
@@ -69,7 +81,11 @@ describe('coordinator faults', () => {
     const drops = () => events.filter((e): e is Extract<CoordinatorEvent, { type: 'drop' }> => e.type === 'drop');
     for (let i = 0; i < 100 && drops().length < 2; i++) await new Promise((r) => setTimeout(r, 50));
     expect(drops().map((d) => d.reason)).toEqual([
-      expect.stringMatching(new RegExp(`^message of 97 frame\\(s\\), \\d+ bytes, from a peer that has not said HELLO \\(at most 1 frame\\(s\\), ${MAX_HELLO_BYTES} bytes\\); not decoded$`)),
+      expect.stringMatching(
+        new RegExp(
+          `^message of 97 frame\\(s\\), \\d+ bytes, from a peer that has not said HELLO \\(at most 1 frame\\(s\\), ${MAX_HELLO_BYTES} bytes\\); not decoded$`,
+        ),
+      ),
       expect.stringMatching(/^message of 1 frame\(s\), \d+ bytes, from a peer that has not said HELLO/),
     ]);
     expect(coord.liveWorkers).toBe(0);

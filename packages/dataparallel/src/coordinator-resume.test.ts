@@ -50,7 +50,12 @@ function options(dir: string, app: { rng: Rng; cursor: number }): CoordinatorOpt
     params: params0,
     optimizer: OPTIMIZER,
     ...FAST,
-    checkpoint: { dir, every: 3, keep: 0, appState: () => ({ cursor: app.cursor, rng: app.rng.getState(), note: 'app metadata' }) },
+    checkpoint: {
+      dir,
+      every: 3,
+      keep: 0,
+      appState: () => ({ cursor: app.cursor, rng: app.rng.getState(), note: 'app metadata' }),
+    },
   };
 }
 
@@ -75,12 +80,21 @@ describe('checkpoint and resume', () => {
     expect(saved).toEqual({ cursor: 36, rng: appB1.rng.getState(), note: 'app metadata' });
     const appB2 = { rng: new Rng(0), cursor: saved.cursor };
     appB2.rng.setState(saved.rng);
-    const b = await Coordinator.start({ ...options(dirB, appB2), params: ck.params, optimizerState: ck.optimizerState, step: ck.step });
+    const b = await Coordinator.start({
+      ...options(dirB, appB2),
+      params: ck.params,
+      optimizerState: ck.optimizerState,
+      step: ck.step,
+    });
     await train(b, appB2, 6);
 
     expect(b.completedSteps).toBe(6);
     expect(Buffer.from(b.params.buffer).equals(Buffer.from(a.params.buffer))).toBe(true);
-    expect(Buffer.from(serializeAdadeltaState(b.optimizerState)).equals(Buffer.from(serializeAdadeltaState(a.optimizerState)))).toBe(true);
+    expect(
+      Buffer.from(serializeAdadeltaState(b.optimizerState)).equals(
+        Buffer.from(serializeAdadeltaState(a.optimizerState)),
+      ),
+    ).toBe(true);
     expect(appB2.cursor).toBe(appA.cursor);
     // And the step-6 checkpoints of both runs hold the same parameters.
     const a6 = await loadCheckpoint(path.join(dirA, 'step-000000006.dpck'), layout);

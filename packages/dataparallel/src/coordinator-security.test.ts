@@ -52,7 +52,10 @@ describe('Coordinator against hostile peers', () => {
     await rogue.send(Buffer.from([0xc1, 0xc1, 0xc1])); // 0xc1 is never valid msgpack
     await rogue.send(pack({ t: 'NOPE' }));
     await rogue.send(pack([1, 2, 3]));
-    await rogue.send([pack({ t: 'GRADS', step: 1, shard: 0, lossSum: 0, count: 12, computeMs: 1 }), Buffer.alloc(P * 4)]);
+    await rogue.send([
+      pack({ t: 'GRADS', step: 1, shard: 0, lossSum: 0, count: 12, computeMs: 1 }),
+      Buffer.alloc(P * 4),
+    ]);
     await rogue.send(pack({ t: 'HELLO', v: 99, worker: 'rogue', caps: {} }));
     expect(String((await next(rogue, 'BYE')).msg.reason)).toContain('protocol version 99');
 
@@ -71,7 +74,8 @@ describe('Coordinator against hostile peers', () => {
     const rogueScript = (async () => {
       const step1 = (await next(rogue, 'STEP')).msg;
       const shard = step1.shard as number;
-      const grads = (extra: object) => pack({ t: 'GRADS', step: 1, shard, lossSum: 1, count: 6, computeMs: 1, ...extra });
+      const grads = (extra: object) =>
+        pack({ t: 'GRADS', step: 1, shard, lossSum: 1, count: 6, computeMs: 1, ...extra });
       await rogue.send([grads({ step: 7 }), Buffer.alloc(P * 4)]); // wrong step
       await rogue.send([grads({ shard: 5 }), Buffer.alloc(P * 4)]); // no such shard
       await rogue.send([grads({ shard: 1 - shard }), Buffer.alloc(P * 4)]); // someone else's shard
@@ -111,7 +115,11 @@ describe('Coordinator against hostile peers', () => {
       'GRADS with 0 data frame(s)',
       'non-finite gradient[0] = NaN',
     ];
-    for (const d of expectedDrops) expect(drops.some((x) => x.includes(d)), `${d} in\n${drops.join('\n')}`).toBe(true);
+    for (const d of expectedDrops)
+      expect(
+        drops.some((x) => x.includes(d)),
+        `${d} in\n${drops.join('\n')}`,
+      ).toBe(true);
     expect(coord.dropped).toBe(drops.length);
     // Not corrupted: the honest worker's gradients only, as in the single-process loop.
     expect(maxAbsDiff(coord.params, reference.params)).toBeLessThan(1e-5);
@@ -140,7 +148,9 @@ describe('Coordinator against hostile peers', () => {
       }),
     ).rejects.toThrow(/CURVE authentication failure/);
     // It said so while still trying, naming the endpoint and the likely causes.
-    expect(warnings[0]).toMatch(new RegExp(`no answer from ${coord.endpoint} after \\d+ ms; still trying .*allow-list; CURVE on one side only`));
+    expect(warnings[0]).toMatch(
+      new RegExp(`no answer from ${coord.endpoint} after \\d+ ms; still trying .*allow-list; CURVE on one side only`),
+    );
     // A plain (non-CURVE) peer cannot even complete the handshake.
     const plain = dealer(coord.endpoint, 'plain');
     await plain.send(pack({ t: 'HELLO', v: 1, worker: 'plain', caps: {} }));
@@ -153,9 +163,9 @@ describe('Coordinator against hostile peers', () => {
   });
 
   it('refuses a non-loopback bind without CURVE unless insecure is set', async () => {
-    await expect(Coordinator.start({ layout: fx.layout, params: fx.params0, endpoint: 'tcp://0.0.0.0:0', log: silentLogger })).rejects.toThrow(
-      /'tcp:\/\/0\.0\.0\.0:\*' is not loopback; use CURVE .* or set insecure: true/,
-    );
+    await expect(
+      Coordinator.start({ layout: fx.layout, params: fx.params0, endpoint: 'tcp://0.0.0.0:0', log: silentLogger }),
+    ).rejects.toThrow(/'tcp:\/\/0\.0\.0\.0:\*' is not loopback; use CURVE .* or set insecure: true/);
     const coord = await start({ endpoint: 'tcp://0.0.0.0:0', insecure: true });
     expect(coord.endpoint).toMatch(/^tcp:\/\/0\.0\.0\.0:\d+$/);
   });

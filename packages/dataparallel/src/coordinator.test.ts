@@ -1,6 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Coordinator, type CoordinatorEvent, type StepResult } from './coordinator.js';
+import type { Coordinator, CoordinatorEvent, StepResult } from './coordinator.js';
 import { maxAbsDiff, referenceRun } from './fixtures/harness.js';
 import { coordinatorFixture } from './fixtures/coordinator-fixture.js';
 import { batchIndices } from './fixtures/tiny-model.js';
@@ -99,4 +98,3 @@ describe('Coordinator with worker processes', () => {
     expect(maxAbsDiff(coord.params, reference.params)).toBeLessThan(1e-5);
   });
 });
-

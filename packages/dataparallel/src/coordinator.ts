@@ -17,7 +17,15 @@ import type { ZapHandler } from './curve.js';
 import { floatFrame, frameFloats } from './frames.js';
 import type { ParamLayout } from './layout.js';
 import { defaultLogger, type Logger } from './logger.js';
-import { decodeHeader, encodeHeader, PROTOCOL_VERSION, type GradsMsg, type HelloMsg, type Message, type WelcomeMsg } from './protocol.js';
+import {
+  decodeHeader,
+  encodeHeader,
+  PROTOCOL_VERSION,
+  type GradsMsg,
+  type HelloMsg,
+  type Message,
+  type WelcomeMsg,
+} from './protocol.js';
 import { SendQueue } from './send-queue.js';
 import { bindRouter } from './coordinator/bind.js';
 import { messageBoundError } from './coordinator/bounds.js';
@@ -30,10 +38,24 @@ import {
   type ResolvedCoordinatorOptions,
   type StepOptions,
 } from './coordinator/options.js';
-import { averageAndApply, nonFiniteError, stepResult, StepRun, triageNonFinite, type StepResult, type StepUpdate } from './coordinator/step.js';
+import {
+  averageAndApply,
+  nonFiniteError,
+  stepResult,
+  StepRun,
+  triageNonFinite,
+  type StepResult,
+  type StepUpdate,
+} from './coordinator/step.js';
 
 export { COORDINATOR_DEFAULTS } from './coordinator/options.js';
-export type { CoordinatorCheckpointOptions, CoordinatorCurveOptions, CoordinatorEvent, CoordinatorOptions, StepOptions } from './coordinator/options.js';
+export type {
+  CoordinatorCheckpointOptions,
+  CoordinatorCurveOptions,
+  CoordinatorEvent,
+  CoordinatorOptions,
+  StepOptions,
+} from './coordinator/options.js';
 export type { WorkerInfo } from './coordinator/membership.js';
 export type { ShardReport, StepResult } from './coordinator/step.js';
 
@@ -112,7 +134,13 @@ export class Coordinator {
     return this.members.size;
   }
   get workerList(): WorkerInfo[] {
-    return this.members.list().map((w) => ({ worker: w.id, rank: w.rank, pid: w.pid, host: w.host, busy: this.current?.schedule.heldBy(w) !== undefined }));
+    return this.members.list().map((w) => ({
+      worker: w.id,
+      rank: w.rank,
+      pid: w.pid,
+      host: w.host,
+      busy: this.current?.schedule.heldBy(w) !== undefined,
+    }));
   }
 
   /** Resolves once at least `n` workers are live; rejects after `timeoutMs` (default options.joinTimeoutMs). */
@@ -125,7 +153,8 @@ export class Coordinator {
    * Not part of checkpoints: a resumed run sets it again from its schedule.
    */
   setLearningRate(lr: number): void {
-    if (!(Number.isFinite(lr) && lr >= 0)) throw new Error(`Coordinator.setLearningRate: ${lr}, expected a finite number >= 0`);
+    if (!(Number.isFinite(lr) && lr >= 0))
+      throw new Error(`Coordinator.setLearningRate: ${lr}, expected a finite number >= 0`);
     this.lrOverride = { learningRate: lr };
   }
 
@@ -153,7 +182,8 @@ export class Coordinator {
     this.completed = run.step;
     const result = stepResult(run.step, run.schedule.answers(), run.schedule.reassigned, update);
     const ck = this.options.checkpoint;
-    if (ck?.every !== undefined && run.step % ck.every === 0) result.checkpoint = await this.saveCheckpoint(ck.appState?.());
+    if (ck?.every !== undefined && run.step % ck.every === 0)
+      result.checkpoint = await this.saveCheckpoint(ck.appState?.());
     result.ms = performance.now() - t0;
     return result;
   }
@@ -164,7 +194,15 @@ export class Coordinator {
     if (!ck) throw new Error('Coordinator.saveCheckpoint: options.checkpoint.dir is not set');
     const path = await saveCheckpoint(
       ck.dir,
-      { step: this.completed, layout: this.layout, params: this.paramsBuf, optimizerState: this.optState, appState, runId: this.runId, ...(extras ? { extras } : {}) },
+      {
+        step: this.completed,
+        layout: this.layout,
+        params: this.paramsBuf,
+        optimizerState: this.optState,
+        appState,
+        runId: this.runId,
+        ...(extras ? { extras } : {}),
+      },
       { keep: ck.keep },
     );
     this.emit({ type: 'checkpoint', step: this.completed, path });
@@ -205,13 +243,20 @@ export class Coordinator {
     this.pump();
     await answered;
     const answers = run.schedule.answers().map((a) => a.answer);
-    const update = averageAndApply(answers, this.paramsBuf, this.optState, { ...this.options.optimizer, ...this.lrOverride }, this.gradBuf);
+    const update = averageAndApply(
+      answers,
+      this.paramsBuf,
+      this.optState,
+      { ...this.options.optimizer, ...this.lrOverride },
+      this.gradBuf,
+    );
     if (!update.nonFinite) return update;
     const { retried, confirmed } = triageNonFinite(run.schedule, this.members.list());
     for (const r of retried) this.drop(`worker '${r.worker.id}' (rank ${r.worker.rank})`, r.message);
     for (const c of confirmed) this.log('warn', `worker '${c.worker}': ${c.message}`);
     if (retried.length > 0) return this.runShards(run);
-    if ((this.options.optimizer?.onNonFinite ?? ADADELTA_DEFAULTS.onNonFinite) === 'throw') throw nonFiniteError(run.step, confirmed);
+    if ((this.options.optimizer?.onNonFinite ?? ADADELTA_DEFAULTS.onNonFinite) === 'throw')
+      throw nonFiniteError(run.step, confirmed);
     return update;
   }
 
@@ -221,18 +266,39 @@ export class Coordinator {
     if (!run || this.closed) return;
     const { step } = run;
     for (const { shard, worker: w } of run.schedule.assign(this.members.list(), Date.now())) {
-      this.emit({ type: 'assign', step, shard: shard.index, worker: w.id, rank: w.rank, pid: w.pid, items: shard.items.length, attempt: shard.attempt });
+      this.emit({
+        type: 'assign',
+        step,
+        shard: shard.index,
+        worker: w.id,
+        rank: w.rank,
+        pid: w.pid,
+        items: shard.items.length,
+        attempt: shard.attempt,
+      });
       this.sendStep(w, step, shard);
     }
   }
 
   /** STEP for `shard`, with the parameters when `w` does not hold the current version. */
-  private sendStep(w: WorkerRecord, step: number, shard: { index: number; items: unknown[]; next: unknown[] | undefined }): void {
+  private sendStep(
+    w: WorkerRecord,
+    step: number,
+    shard: { index: number; items: unknown[]; next: unknown[] | undefined },
+  ): void {
     const withParams = w.version !== this.completed;
     w.version = this.completed;
     void this.sendTo(
       w,
-      { t: 'STEP', step, shard: shard.index, version: this.completed, params: withParams, items: shard.items, ...(shard.next ? { next: shard.next } : {}) },
+      {
+        t: 'STEP',
+        step,
+        shard: shard.index,
+        version: this.completed,
+        params: withParams,
+        items: shard.items,
+        ...(shard.next ? { next: shard.next } : {}),
+      },
       withParams ? this.paramsBuf : undefined,
     );
   }
@@ -259,7 +325,8 @@ export class Coordinator {
     if (!decoded.ok) return this.drop(peer, decoded.reason);
     const msg = decoded.msg;
     const tensorFrames = msg.t === 'GRADS' ? 1 : 0;
-    if (rest.length !== tensorFrames) return this.drop(peer, `${msg.t} with ${rest.length} data frame(s), expected ${tensorFrames}`);
+    if (rest.length !== tensorFrames)
+      return this.drop(peer, `${msg.t} with ${rest.length} data frame(s), expected ${tensorFrames}`);
     if (msg.t === 'HELLO') return this.onHello(rid, key, msg, peer);
     if (!w) return this.drop(peer, `${msg.t} before HELLO`);
     w.lastSeen = Date.now();
@@ -297,7 +364,10 @@ export class Coordinator {
       if (outcome.replaces) this.removeWorker(outcome.replaces, 'rejoined (sent HELLO again)', false);
       const w = this.members.add(key, rid, msg, this.completed, Date.now(), outcome.replaces?.rank);
       void this.sendTo(w, this.welcomeFor(w), this.paramsBuf);
-      this.log('info', `worker '${w.id}' joined as rank ${w.rank}${w.host ? ` (${w.host} pid ${w.pid})` : ''}; ${this.members.size} live`);
+      this.log(
+        'info',
+        `worker '${w.id}' joined as rank ${w.rank}${w.host ? ` (${w.host} pid ${w.pid})` : ''}; ${this.members.size} live`,
+      );
       this.emit({ type: 'join', worker: w.id, rank: w.rank, pid: w.pid, host: w.host });
       this.pump();
     }
@@ -305,7 +375,15 @@ export class Coordinator {
 
   private welcomeFor(w: WorkerRecord): WelcomeMsg {
     const { runId: run, completed: version, layout } = this;
-    const welcome: WelcomeMsg = { t: 'WELCOME', v: PROTOCOL_VERSION, run, rank: w.rank, version, heartbeatMs: this.resolved.heartbeatMs, layout };
+    const welcome: WelcomeMsg = {
+      t: 'WELCOME',
+      v: PROTOCOL_VERSION,
+      run,
+      rank: w.rank,
+      version,
+      heartbeatMs: this.resolved.heartbeatMs,
+      layout,
+    };
     if (this.resolved.config !== undefined) welcome.config = this.resolved.config;
     return welcome;
   }
@@ -313,12 +391,19 @@ export class Coordinator {
   private onGrads(w: WorkerRecord, msg: GradsMsg, frame: Buffer, peer: string): void {
     const run = this.current;
     if (!run || msg.step !== run.step) {
-      return this.drop(peer, `GRADS for step ${msg.step}, current step is ${run ? run.step : `none (${this.completed} done)`}`);
+      return this.drop(
+        peer,
+        `GRADS for step ${msg.step}, current step is ${run ? run.step : `none (${this.completed} done)`}`,
+      );
     }
     const refused = run.schedule.refuse(w, msg.shard);
     if (refused) return this.drop(peer, refused);
     const grads = frameFloats(frame, this.layout.size);
-    if (!grads) return this.drop(peer, `gradient frame of ${frame.byteLength} bytes, expected ${this.layout.size * 4} (${this.layout.size} float32)`);
+    if (!grads)
+      return this.drop(
+        peer,
+        `gradient frame of ${frame.byteLength} bytes, expected ${this.layout.size * 4} (${this.layout.size} float32)`,
+      );
     const last = run.answer(w, msg.shard, { grads, lossSum: msg.lossSum, count: msg.count, computeMs: msg.computeMs });
     if (!last) this.pump();
   }
@@ -354,7 +439,10 @@ export class Coordinator {
     if (!this.members.remove(w)) return;
     const shard = this.current?.schedule.release(w);
     if (sayBye) void this.queue.send([w.routingId, encodeHeader({ t: 'BYE', reason })]).catch(() => undefined);
-    this.log('info', `worker '${w.id}' (rank ${w.rank}) removed: ${reason}${shard ? `; shard ${shard.index} requeued` : ''}; ${this.members.size} live`);
+    this.log(
+      'info',
+      `worker '${w.id}' (rank ${w.rank}) removed: ${reason}${shard ? `; shard ${shard.index} requeued` : ''}; ${this.members.size} live`,
+    );
     this.emit({ type: 'leave', worker: w.id, rank: w.rank, reason });
     this.pump();
   }
@@ -391,7 +479,8 @@ export class Coordinator {
       const shard = run?.schedule.heldBy(w);
       return shard && { index: shard.index, since: shard.status.since };
     };
-    for (const { worker, reason } of evictions(this.members.list(), now, this.resolved, held, this.listeningSince)) this.removeWorker(worker, reason, true);
+    for (const { worker, reason } of evictions(this.members.list(), now, this.resolved, held, this.listeningSince))
+      this.removeWorker(worker, reason, true);
     run?.watchLive(this.members.size, now, this.resolved.minWorkers, this.resolved.joinTimeoutMs);
   }
 }

@@ -22,7 +22,9 @@ describe('generateCurveKeyPair', () => {
       expect(z85Decode(checkCurveKey(k, 'key'))).toHaveLength(32);
     }
     expect(a.publicKey).not.toBe(b.publicKey);
-    expect(() => checkCurveKey('short', 'curve.serverKey')).toThrow('curve.serverKey: expected a 40-character Z85 CURVE key, got "short"');
+    expect(() => checkCurveKey('short', 'curve.serverKey')).toThrow(
+      'curve.serverKey: expected a 40-character Z85 CURVE key, got "short"',
+    );
   });
 });
 

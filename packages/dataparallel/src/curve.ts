@@ -73,8 +73,14 @@ export class ZapHandler {
   private readonly loop: Promise<void>;
   denied = 0;
 
-  constructor(context: zmq.Context, allowedKeys: readonly string[], private readonly log: Logger) {
-    this.allowed = new Set(allowedKeys.map((k, i) => Buffer.from(z85Decode(checkCurveKey(k, `curve.allowedClients[${i}]`))).toString('hex')));
+  constructor(
+    context: zmq.Context,
+    allowedKeys: readonly string[],
+    private readonly log: Logger,
+  ) {
+    this.allowed = new Set(
+      allowedKeys.map((k, i) => Buffer.from(z85Decode(checkCurveKey(k, `curve.allowedClients[${i}]`))).toString('hex')),
+    );
     this.socket = new zmq.Router({ context, linger: 0 });
     this.socket.bindSync(ZAP_ENDPOINT);
     this.loop = this.serve();
@@ -91,9 +97,21 @@ export class ZapHandler {
         const ok = version?.toString() === '1.0' && mech === 'CURVE' && this.allowed.has(keyHex);
         if (!ok) {
           this.denied++;
-          this.log('warn', `ZAP: denied ${mech || '?'} peer ${address?.toString() || '?'} (key ${keyHex ? 'not in the allow-list' : 'missing'})`);
+          this.log(
+            'warn',
+            `ZAP: denied ${mech || '?'} peer ${address?.toString() || '?'} (key ${keyHex ? 'not in the allow-list' : 'missing'})`,
+          );
         }
-        await this.socket.send([peer, '', '1.0', requestId, ok ? '200' : '400', ok ? 'OK' : 'key not allowed', ok ? keyHex : '', '']);
+        await this.socket.send([
+          peer,
+          '',
+          '1.0',
+          requestId,
+          ok ? '200' : '400',
+          ok ? 'OK' : 'key not allowed',
+          ok ? keyHex : '',
+          '',
+        ]);
       }
     } catch (err) {
       if (!this.socket.closed) this.log('error', `ZAP handler stopped: ${(err as Error).message}`);

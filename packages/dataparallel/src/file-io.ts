@@ -12,9 +12,16 @@ type FileHandle = fs.FileHandle;
  * of bytes written, which may be fewer (a full disk, a file size limit). The default is `FileHandle.write`;
  * tests pass their own to inject short or failing writes.
  */
-export type WriteAt = (fh: FileHandle, buffer: Uint8Array, offset: number, length: number, position: number) => Promise<number>;
+export type WriteAt = (
+  fh: FileHandle,
+  buffer: Uint8Array,
+  offset: number,
+  length: number,
+  position: number,
+) => Promise<number>;
 
-export const writeAt: WriteAt = async (fh, buffer, offset, length, position) => (await fh.write(buffer, offset, length, position)).bytesWritten;
+export const writeAt: WriteAt = async (fh, buffer, offset, length, position) =>
+  (await fh.write(buffer, offset, length, position)).bytesWritten;
 
 /** The most bytes asked of one write call: 1 GiB, well under Linux's 0x7ffff000 per call. */
 export const MAX_WRITE_BYTES = 1 << 30;
@@ -24,7 +31,13 @@ export const MAX_WRITE_BYTES = 1 << 30;
  * Rejects, naming `file`, when a write makes no progress or claims more than it was given; resolves with the
  * bytes written.
  */
-export async function writeFully(fh: FileHandle, file: string, chunks: Uint8Array[], write: WriteAt = writeAt, maxBytes = MAX_WRITE_BYTES): Promise<number> {
+export async function writeFully(
+  fh: FileHandle,
+  file: string,
+  chunks: Uint8Array[],
+  write: WriteAt = writeAt,
+  maxBytes = MAX_WRITE_BYTES,
+): Promise<number> {
   const total = chunks.reduce((n, c) => n + c.byteLength, 0);
   let position = 0;
   for (const chunk of chunks) {
@@ -33,7 +46,9 @@ export async function writeFully(fh: FileHandle, file: string, chunks: Uint8Arra
       const want = Math.min(maxBytes, chunk.byteLength - done);
       const n = await write(fh, chunk, done, want, position);
       if (!Number.isInteger(n) || n <= 0 || n > want) {
-        throw new Error(`${file}: a write of ${want} bytes at offset ${position} wrote ${n} (disk full or file size limit?); ${position} of ${total} bytes written`);
+        throw new Error(
+          `${file}: a write of ${want} bytes at offset ${position} wrote ${n} (disk full or file size limit?); ${position} of ${total} bytes written`,
+        );
       }
       done += n;
       position += n;

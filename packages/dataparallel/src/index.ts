@@ -34,4 +34,11 @@ export { MAX_CONFIG_BYTES, PROTOCOL_VERSION } from './protocol.js';
 export { splitBatch } from './split.js';
 export { assignFlat, flattenNamedTensors, flattenVariables, layoutFromVariables } from './tfjs-variables.js';
 export { runWorker, WORKER_DEFAULTS } from './worker.js';
-export type { GradientResult, WorkerCurveOptions, WorkerExit, WorkerOptions, WorkerShard, WorkerWelcome } from './worker.js';
+export type {
+  GradientResult,
+  WorkerCurveOptions,
+  WorkerExit,
+  WorkerOptions,
+  WorkerShard,
+  WorkerWelcome,
+} from './worker.js';

@@ -29,7 +29,9 @@ type Line = { pid: number; index: string; gpu: string | null };
 
 /** Starts fixtures/launcher.ts and resolves with its pid and the 2 workers' lines. */
 async function startLauncher(): Promise<{ launcher: ReturnType<typeof spawn>; lines: Line[] }> {
-  const launcher = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'fixtures/launcher.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const launcher = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'fixtures/launcher.ts')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const lines: Line[] = [];
   let buf = '';
   await new Promise<void>((resolve, reject) => {
@@ -57,7 +59,11 @@ describe('launchLocal', () => {
     let out = '';
     for (const c of workers.children) c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     await waitUntil(() => out.split('\n').length > 3, 10_000);
-    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { index: string; count: string; gpu: string; extra: string }).sort((a, b) => Number(a.index) - Number(b.index));
+    const lines = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { index: string; count: string; gpu: string; extra: string })
+      .sort((a, b) => Number(a.index) - Number(b.index));
     // GPUs are dealt round-robin: worker i gets gpus[i % 2].
     expect(lines).toEqual([
       { index: '0', count: '3', gpu: '0', extra: 'x' },
@@ -91,7 +97,11 @@ describe('launchLocal', () => {
       nodeArgs: ['--import', 'tsx'],
       script: path.join(here, 'fixtures/idle-worker.ts'),
       stdio: 'pipe',
-      restart: { max: 2, backoffMs: 50, onRestart: ({ index, restart, delayMs, signal }) => events.push({ index, restart, delayMs, signal }) },
+      restart: {
+        max: 2,
+        backoffMs: 50,
+        onRestart: ({ index, restart, delayMs, signal }) => events.push({ index, restart, delayMs, signal }),
+      },
     });
     const first = workers.children[1]!;
     await waitUntil(() => first.pid !== undefined && alive(first.pid), 10_000);
@@ -99,7 +109,8 @@ describe('launchLocal', () => {
       const c = workers.children[1]!;
       c.kill('SIGKILL');
       // Restarted (a new process in its place) until the restarts are used up.
-      if (k < 2) expect(await waitUntil(() => workers.children[1] !== c && alive(workers.children[1]!.pid!), 10_000)).toBe(true);
+      if (k < 2)
+        expect(await waitUntil(() => workers.children[1] !== c && alive(workers.children[1]!.pid!), 10_000)).toBe(true);
       else expect(await waitUntil(() => events.length === 3, 10_000)).toBe(true);
     }
     // Backoff doubles: 50, then 100 ms; the third death finds no restarts left (delayMs null).
@@ -111,12 +122,23 @@ describe('launchLocal', () => {
     expect(alive(workers.children[0]!.pid!)).toBe(true); // the other worker untouched
     expect(await workers.stop()).toEqual([null, null]);
     expect(events).toHaveLength(3); // stop() restarts nothing
-    const clean = launchLocal({ workers: 1, command: process.execPath, args: ['-e', 'process.exit(0)'], restart: { max: 2, backoffMs: 50, onRestart: () => events.push({ index: -1, restart: 0, delayMs: 0, signal: null }) } });
+    const clean = launchLocal({
+      workers: 1,
+      command: process.execPath,
+      args: ['-e', 'process.exit(0)'],
+      restart: {
+        max: 2,
+        backoffMs: 50,
+        onRestart: () => events.push({ index: -1, restart: 0, delayMs: 0, signal: null }),
+      },
+    });
     expect(await clean.exited).toEqual([0]);
     expect(events).toHaveLength(3);
   });
 
   it('rejects a bad worker count', () => {
-    expect(() => launchLocal({ workers: 0, script: 'x.js' })).toThrow('launchLocal: workers must be a positive integer, got 0');
+    expect(() => launchLocal({ workers: 0, script: 'x.js' })).toThrow(
+      'launchLocal: workers must be a positive integer, got 0',
+    );
   });
 });

@@ -49,7 +49,14 @@ export interface LocalRestartOptions {
    * Called when worker `index` exited unexpectedly: `delayMs` is when it is restarted, or null
    * when its `max` restarts are used up (it stays down).
    */
-  onRestart?: (event: { index: number; pid: number | undefined; code: number | null; signal: NodeJS.Signals | null; restart: number; delayMs: number | null }) => void;
+  onRestart?: (event: {
+    index: number;
+    pid: number | undefined;
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    restart: number;
+    delayMs: number | null;
+  }) => void;
 }
 
 export interface LocalWorkers {
@@ -67,7 +74,9 @@ export function launchLocal(options: LaunchLocalOptions): LocalWorkers {
   if (!options.script && !options.command) throw new Error('launchLocal: give a script (run with node) or a command');
   const restart = options.restart;
   if (restart && !(Number.isInteger(restart.max) && restart.max >= 0 && restart.backoffMs >= 0)) {
-    throw new Error(`launchLocal: restart.max must be an integer >= 0 and restart.backoffMs >= 0, got ${restart.max}, ${restart.backoffMs}`);
+    throw new Error(
+      `launchLocal: restart.max must be an integer >= 0 and restart.backoffMs >= 0, got ${restart.max}, ${restart.backoffMs}`,
+    );
   }
   const children: ChildProcess[] = [];
   const codes: (number | null)[] = new Array(n).fill(null);
@@ -107,12 +116,16 @@ export function launchLocal(options: LaunchLocalOptions): LocalWorkers {
     };
     if (options.gpus && options.gpus.length > 0) env.CUDA_VISIBLE_DEVICES = options.gpus[i % options.gpus.length];
     const out = options.stdio ?? 'inherit';
-    const child = spawn(options.command ?? process.execPath, [...(options.nodeArgs ?? []), ...(options.script ? [options.script] : []), ...args], {
-      cwd: options.cwd,
-      env,
-      // The IPC channel lets a worker notice (by 'disconnect') that the launcher died.
-      stdio: ['ignore', out, out, 'ipc'],
-    });
+    const child = spawn(
+      options.command ?? process.execPath,
+      [...(options.nodeArgs ?? []), ...(options.script ? [options.script] : []), ...args],
+      {
+        cwd: options.cwd,
+        env,
+        // The IPC channel lets a worker notice (by 'disconnect') that the launcher died.
+        stdio: ['ignore', out, out, 'ipc'],
+      },
+    );
     child.channel?.unref();
     children[i] = child;
     let settled = false;

@@ -18,8 +18,15 @@ describe('createLayout', () => {
   });
 
   it('throws for duplicate names and bad dimensions, naming the entry', () => {
-    expect(() => createLayout([{ name: 'a', shape: [1] }, { name: 'a', shape: [2] }])).toThrow("layout entry 1: duplicate name 'a'");
-    expect(() => createLayout([{ name: 'a', shape: [2, -1] }])).toThrow("layout entry 0 ('a'): shape [2, -1] has dimension -1");
+    expect(() =>
+      createLayout([
+        { name: 'a', shape: [1] },
+        { name: 'a', shape: [2] },
+      ]),
+    ).toThrow("layout entry 1: duplicate name 'a'");
+    expect(() => createLayout([{ name: 'a', shape: [2, -1] }])).toThrow(
+      "layout entry 0 ('a'): shape [2, -1] has dimension -1",
+    );
     expect(() => createLayout([{ name: '', shape: [1] }])).toThrow('layout entry 0: name must be a non-empty string');
   });
 });
@@ -31,7 +38,15 @@ describe('layoutDifferences', () => {
   ]);
 
   it('is empty for equal layouts', () => {
-    expect(layoutDifferences(model, createLayout([{ name: 'w', shape: [3, 4] }, { name: 'b', shape: [4] }]))).toEqual([]);
+    expect(
+      layoutDifferences(
+        model,
+        createLayout([
+          { name: 'w', shape: [3, 4] },
+          { name: 'b', shape: [4] },
+        ]),
+      ),
+    ).toEqual([]);
   });
 
   it('names missing, extra, reshaped and moved tensors', () => {
@@ -45,23 +60,37 @@ describe('layoutDifferences', () => {
       "tensor 'b' is at offset 0 (size 4), expected offset 12 (size 4); position 1",
       "unexpected tensor 'extra' [2]",
     ]);
-    const swapped = createLayout([{ name: 'b', shape: [4] }, { name: 'w', shape: [3, 4] }]);
+    const swapped = createLayout([
+      { name: 'b', shape: [4] },
+      { name: 'w', shape: [3, 4] },
+    ]);
     expect(layoutDifferences(model, swapped)).toEqual([
       "tensor 'w' is at offset 4 (size 12), expected offset 0 (size 12); position 0",
       "tensor 'b' is at offset 0 (size 4), expected offset 12 (size 4); position 1",
     ]);
-    expect(layoutDifferences(model, createLayout([{ name: 'w', shape: [3, 4] }]))).toEqual(["tensor 'b' [4] is missing"]);
-    expect(() => assertSameLayout(model, swapped, 'checkpoint x')).toThrow(/^checkpoint x: parameter layout differs: tensor 'w'/);
+    expect(layoutDifferences(model, createLayout([{ name: 'w', shape: [3, 4] }]))).toEqual([
+      "tensor 'b' [4] is missing",
+    ]);
+    expect(() => assertSameLayout(model, swapped, 'checkpoint x')).toThrow(
+      /^checkpoint x: parameter layout differs: tensor 'w'/,
+    );
   });
 });
 
 describe('validateLayout', () => {
   it('accepts a well-formed layout and rejects inconsistent offsets', () => {
-    const l = createLayout([{ name: 'w', shape: [2, 2] }, { name: 'b', shape: [2] }]);
+    const l = createLayout([
+      { name: 'w', shape: [2, 2] },
+      { name: 'b', shape: [2] },
+    ]);
     expect(validateLayout(JSON.parse(JSON.stringify(l)))).toEqual(l);
     const bad = JSON.parse(JSON.stringify(l));
     bad.entries[1].offset = 3;
-    expect(() => validateLayout(bad, 'WELCOME.layout')).toThrow("WELCOME.layout: inconsistent offsets or sizes: tensor 'b' is at offset 3");
-    expect(() => validateLayout({ entries: 'x', size: 1 })).toThrow('layout: expected { entries: [...], size: integer }');
+    expect(() => validateLayout(bad, 'WELCOME.layout')).toThrow(
+      "WELCOME.layout: inconsistent offsets or sizes: tensor 'b' is at offset 3",
+    );
+    expect(() => validateLayout({ entries: 'x', size: 1 })).toThrow(
+      'layout: expected { entries: [...], size: integer }',
+    );
   });
 });

@@ -32,7 +32,9 @@ export function createLayout(tensors: readonly { name: string; shape: readonly n
     seen.add(t.name);
     for (const d of t.shape) {
       if (!Number.isInteger(d) || d < 0) {
-        throw new Error(`layout entry ${i} ('${t.name}'): shape [${t.shape.join(', ')}] has dimension ${d}, expected non-negative integers`);
+        throw new Error(
+          `layout entry ${i} ('${t.name}'): shape [${t.shape.join(', ')}] has dimension ${d}, expected non-negative integers`,
+        );
       }
     }
     const size = t.shape.reduce((a, b) => a * b, 1);
@@ -73,12 +75,16 @@ export function layoutDifferences(expected: ParamLayout, actual: ParamLayout): s
     if (a.shape.length !== e.shape.length || a.shape.some((d, k) => d !== e.shape[k])) {
       out.push(`tensor '${e.name}' has shape [${a.shape.join(', ')}], expected [${e.shape.join(', ')}]`);
     } else if (a.offset !== e.offset || a.size !== e.size) {
-      out.push(`tensor '${e.name}' is at offset ${a.offset} (size ${a.size}), expected offset ${e.offset} (size ${e.size}); position ${i}`);
+      out.push(
+        `tensor '${e.name}' is at offset ${a.offset} (size ${a.size}), expected offset ${e.offset} (size ${e.size}); position ${i}`,
+      );
     }
   });
   const names = new Set(expected.entries.map((e) => e.name));
-  for (const a of actual.entries) if (!names.has(a.name)) out.push(`unexpected tensor '${a.name}' [${a.shape.join(', ')}]`);
-  if (out.length === 0 && expected.size !== actual.size) out.push(`total size ${actual.size}, expected ${expected.size}`);
+  for (const a of actual.entries)
+    if (!names.has(a.name)) out.push(`unexpected tensor '${a.name}' [${a.shape.join(', ')}]`);
+  if (out.length === 0 && expected.size !== actual.size)
+    out.push(`total size ${actual.size}, expected ${expected.size}`);
   return out;
 }
 

@@ -78,7 +78,9 @@ export function welcomeConfig(config: unknown, what = 'options.config'): unknown
     json = JSON.stringify(config, function (this: Record<string, unknown>, key: string, value: unknown) {
       const raw = this[key]; // before toJSON (a Buffer's would hide it)
       if (ArrayBuffer.isView(raw) || raw instanceof ArrayBuffer || raw instanceof Map || raw instanceof Set) {
-        throw new Error(`${key === '' ? what : `${what}: field '${key}'`} is a ${(raw as object).constructor.name}; expected plain JSON data`);
+        throw new Error(
+          `${key === '' ? what : `${what}: field '${key}'`} is a ${(raw as object).constructor.name}; expected plain JSON data`,
+        );
       }
       return value;
     });
@@ -89,7 +91,8 @@ export function welcomeConfig(config: unknown, what = 'options.config'): unknown
   if (json === undefined) throw new Error(`${what} is ${typeof config}; expected JSON data`);
   const plain = JSON.parse(json) as unknown;
   const bytes = packr.pack(plain).length;
-  if (bytes > MAX_CONFIG_BYTES) throw new Error(`${what} packs into ${bytes} bytes; at most ${MAX_CONFIG_BYTES} fit in WELCOME`);
+  if (bytes > MAX_CONFIG_BYTES)
+    throw new Error(`${what} packs into ${bytes} bytes; at most ${MAX_CONFIG_BYTES} fit in WELCOME`);
   return plain;
 }
 
@@ -105,7 +108,9 @@ const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object
 
 /** Checks one field; returns an error string naming it, or null. */
 function field(m: Record<string, unknown>, name: string, ok: (x: unknown) => boolean, expected: string): string | null {
-  return ok(m[name]) ? null : `${String(m.t)}.${name} is ${JSON.stringify(m[name])?.slice(0, 60)}, expected ${expected}`;
+  return ok(m[name])
+    ? null
+    : `${String(m.t)}.${name} is ${JSON.stringify(m[name])?.slice(0, 60)}, expected ${expected}`;
 }
 
 function firstError(...errors: (string | null)[]): string | null {
@@ -118,7 +123,8 @@ function firstError(...errors: (string | null)[]): string | null {
  */
 export function decodeHeader(frame: Buffer | undefined): Decoded {
   if (!frame || frame.length === 0) return { ok: false, reason: 'missing header frame' };
-  if (frame.length > MAX_HEADER_BYTES) return { ok: false, reason: `header frame of ${frame.length} bytes (limit 1 MiB)` };
+  if (frame.length > MAX_HEADER_BYTES)
+    return { ok: false, reason: `header frame of ${frame.length} bytes (limit 1 MiB)` };
   let m: unknown;
   try {
     m = packr.unpack(frame);
@@ -131,7 +137,12 @@ export function decodeHeader(frame: Buffer | undefined): Decoded {
     case 'HELLO':
       err = firstError(
         field(m, 'v', (x) => isInt(x), 'a protocol version'),
-        field(m, 'worker', (x) => typeof x === 'string' && x.length > 0 && x.length <= 256, 'a string of 1 to 256 characters'),
+        field(
+          m,
+          'worker',
+          (x) => typeof x === 'string' && x.length > 0 && x.length <= 256,
+          'a string of 1 to 256 characters',
+        ),
         field(m, 'caps', isObj, 'a map'),
       );
       break;

@@ -4,7 +4,11 @@ import { splitBatch } from './split.js';
 describe('splitBatch', () => {
   it('makes contiguous shards whose sizes differ by at most one, extras first', () => {
     // 10 items over 3 parts: 10 = 4 + 3 + 3.
-    expect(splitBatch([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 3)).toEqual([[0, 1, 2, 3], [4, 5, 6], [7, 8, 9]]);
+    expect(splitBatch([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 3)).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6],
+      [7, 8, 9],
+    ]);
     expect(splitBatch(['a', 'b'], 1)).toEqual([['a', 'b']]);
   });
 

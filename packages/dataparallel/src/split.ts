@@ -4,7 +4,8 @@
  * so fewer than `parts` shards come back when the batch is smaller than `parts`.
  */
 export function splitBatch<T>(items: readonly T[], parts: number): T[][] {
-  if (!Number.isInteger(parts) || parts < 1) throw new Error(`splitBatch: parts must be a positive integer, got ${parts}`);
+  if (!Number.isInteger(parts) || parts < 1)
+    throw new Error(`splitBatch: parts must be a positive integer, got ${parts}`);
   const base = Math.floor(items.length / parts);
   const extra = items.length % parts;
   const out: T[][] = [];

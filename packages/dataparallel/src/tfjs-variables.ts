@@ -18,7 +18,9 @@ function checkCount(variables: readonly { name: string }[], layout: ParamLayout,
 function checkShape(name: string, shape: readonly number[], i: number, layout: ParamLayout, fn: string): void {
   const e = layout.entries[i]!;
   if (shape.length !== e.shape.length || shape.some((d, k) => d !== e.shape[k])) {
-    throw new Error(`${fn}: tensor ${i} ('${name}') has shape [${shape.join(', ')}], layout entry '${e.name}' expects [${e.shape.join(', ')}]`);
+    throw new Error(
+      `${fn}: tensor ${i} ('${name}') has shape [${shape.join(', ')}], layout entry '${e.name}' expects [${e.shape.join(', ')}]`,
+    );
   }
 }
 
@@ -41,7 +43,8 @@ export function flattenNamedTensors(tensors: tf.NamedTensorMap, layout: ParamLay
   const flat = new Float32Array(layout.size);
   layout.entries.forEach((e, i) => {
     const t = tensors[e.name];
-    if (!t) throw new Error(`flattenNamedTensors: no tensor named '${e.name}' (have: ${Object.keys(tensors).join(', ')})`);
+    if (!t)
+      throw new Error(`flattenNamedTensors: no tensor named '${e.name}' (have: ${Object.keys(tensors).join(', ')})`);
     checkShape(e.name, t.shape, i, layout, 'flattenNamedTensors');
     flat.set(t.dataSync() as Float32Array, e.offset);
   });

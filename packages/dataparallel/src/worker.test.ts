@@ -67,7 +67,11 @@ describe('runWorker', () => {
       }),
     );
     await coord.waitForWorkers(2);
-    const batches = [[1, 2, 3, 4], [5, 6, 7], [8, 9, 10, 11]];
+    const batches = [
+      [1, 2, 3, 4],
+      [5, 6, 7],
+      [8, 9, 10, 11],
+    ];
     for (let s = 0; s < batches.length; s++) await coord.step(batches[s]!, { next: batches[s + 1] });
     for (const all of seen.values()) {
       // A HELLO retried before its WELCOME arrived reads as a rejoin, and the coordinator sends the held shard
@@ -83,7 +87,12 @@ describe('runWorker', () => {
   });
 
   it('says BYE and rejects when onWelcome throws; the coordinator carries on with the others', async () => {
-    const coord = await Coordinator.start({ layout, params: new Float32Array(4), ...FAST, config: { data: '/nowhere' } });
+    const coord = await Coordinator.start({
+      layout,
+      params: new Float32Array(4),
+      ...FAST,
+      config: { data: '/nowhere' },
+    });
     const good = worker(coord.endpoint);
     await coord.waitForWorkers(1);
     const bad = worker(coord.endpoint, { onWelcome: () => Promise.reject(new Error("cannot open '/nowhere'")) });
@@ -96,20 +105,40 @@ describe('runWorker', () => {
 
   it('refuses a config that is not plain JSON data or too big for WELCOME', async () => {
     const start = (config: unknown) => Coordinator.start({ layout, params: new Float32Array(4), ...FAST, config });
-    await expect(start({ weights: new Float32Array(2) })).rejects.toThrow("options.config: field 'weights' is a Float32Array; expected plain JSON data");
-    await expect(start({ model: { bytes: Buffer.from('ab') } })).rejects.toThrow("options.config: field 'bytes' is a Buffer; expected plain JSON data");
+    await expect(start({ weights: new Float32Array(2) })).rejects.toThrow(
+      "options.config: field 'weights' is a Float32Array; expected plain JSON data",
+    );
+    await expect(start({ model: { bytes: Buffer.from('ab') } })).rejects.toThrow(
+      "options.config: field 'bytes' is a Buffer; expected plain JSON data",
+    );
     await expect(start(() => 1)).rejects.toThrow('options.config is function; expected JSON data');
-    await expect(start({ text: 'x'.repeat(600_000) })).rejects.toThrow(/options.config packs into 6000\d\d bytes; at most 524288 fit in WELCOME/);
+    await expect(start({ text: 'x'.repeat(600_000) })).rejects.toThrow(
+      /options.config packs into 6000\d\d bytes; at most 524288 fit in WELCOME/,
+    );
     // Within its own limit, but with a layout of 20,000 named tensors the whole WELCOME header is too big.
-    const big = createLayout(Array.from({ length: 20_000 }, (_, k) => ({ name: `layer${k}/${'w'.repeat(40)}`, shape: [1] })));
-    await expect(Coordinator.start({ layout: big, params: new Float32Array(big.size), ...FAST, config: { text: 'x'.repeat(400_000) } })).rejects.toThrow(
+    const big = createLayout(
+      Array.from({ length: 20_000 }, (_, k) => ({ name: `layer${k}/${'w'.repeat(40)}`, shape: [1] })),
+    );
+    await expect(
+      Coordinator.start({
+        layout: big,
+        params: new Float32Array(big.size),
+        ...FAST,
+        config: { text: 'x'.repeat(400_000) },
+      }),
+    ).rejects.toThrow(
       /the WELCOME header \(layout of 20000 tensors plus options.config\) is \d+ bytes; at most 1048576 fit/,
     );
   });
 
   it('says BYE when aborted, and the coordinator drops it at once', async () => {
     const events: CoordinatorEvent[] = [];
-    const coord = await Coordinator.start({ layout, params: new Float32Array(4), ...FAST, onEvent: (e) => events.push(e) });
+    const coord = await Coordinator.start({
+      layout,
+      params: new Float32Array(4),
+      ...FAST,
+      onEvent: (e) => events.push(e),
+    });
     const abort = new AbortController();
     const running = worker(coord.endpoint, { signal: abort.signal });
     await coord.waitForWorkers(1);
@@ -142,12 +171,19 @@ describe('runWorker', () => {
 describe('non-finite gradients', () => {
   it('confirmed by a second worker: step() throws naming the shard (default onNonFinite: throw)', async () => {
     const drops: string[] = [];
-    const coord = await Coordinator.start({ layout, params: new Float32Array(4), ...FAST, onEvent: (e) => e.type === 'drop' && drops.push(e.reason) });
+    const coord = await Coordinator.start({
+      layout,
+      params: new Float32Array(4),
+      ...FAST,
+      onEvent: (e) => e.type === 'drop' && drops.push(e.reason),
+    });
     const workers = [worker(coord.endpoint), worker(coord.endpoint)];
     await coord.waitForWorkers(2);
     const before = Float32Array.from(coord.params);
     // Shards [1, 2] and [-1, 4]: shard 1 is NaN on whichever worker computes it.
-    await expect(coord.step([1, 2, -1, 4])).rejects.toThrow(/Coordinator.step 1: shard 1 from worker '.*' has gradient\[0\] = NaN/);
+    await expect(coord.step([1, 2, -1, 4])).rejects.toThrow(
+      /Coordinator.step 1: shard 1 from worker '.*' has gradient\[0\] = NaN/,
+    );
     expect(Array.from(coord.params)).toEqual(Array.from(before));
     expect(coord.completedSteps).toBe(0);
     expect(drops).toEqual([expect.stringContaining('non-finite gradient[0] = NaN for step 1 shard 1; retrying')]); // retried on the other worker
@@ -171,7 +207,12 @@ describe('non-finite gradients', () => {
   });
 
   it("with onNonFinite: 'skip' the step is skipped and the next one applies", async () => {
-    const coord = await Coordinator.start({ layout, params: new Float32Array(4), ...FAST, optimizer: { onNonFinite: 'skip' } });
+    const coord = await Coordinator.start({
+      layout,
+      params: new Float32Array(4),
+      ...FAST,
+      optimizer: { onNonFinite: 'skip' },
+    });
     const running = worker(coord.endpoint);
     await coord.waitForWorkers(1);
     const skipped = await coord.step([-1, 2]);

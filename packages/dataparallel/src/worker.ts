@@ -16,7 +16,14 @@ import { WorkerMachine, type WorkerPort } from './worker/machine.js';
 import { WORKER_DEFAULTS, workerTimings, type WorkerExit, type WorkerOptions } from './worker/options.js';
 
 export { WORKER_DEFAULTS } from './worker/options.js';
-export type { GradientResult, WorkerCurveOptions, WorkerExit, WorkerOptions, WorkerShard, WorkerWelcome } from './worker/options.js';
+export type {
+  GradientResult,
+  WorkerCurveOptions,
+  WorkerExit,
+  WorkerOptions,
+  WorkerShard,
+  WorkerWelcome,
+} from './worker/options.js';
 
 /** Runs a worker until the coordinator says BYE (resolves) or joining fails (rejects). */
 export async function runWorker(options: WorkerOptions): Promise<WorkerExit> {

@@ -18,7 +18,8 @@ describe('scalar activations', () => {
   }
 
   it('at the kinks both forms give slope 0 (hardSigmoid at -2.5 and 2.5, relu at 0), and float32-stored outputs inside keep the slope', () => {
-    const hs = scalarActivation.hardSigmoid, relu = scalarActivation.relu;
+    const hs = scalarActivation.hardSigmoid,
+      relu = scalarActivation.relu;
     for (const a of [-2.5, 2.5]) {
       expect(hs.dfy(hs.f(a))).toBe(0);
       expect(hs.df(a, hs.f(a))).toBe(0);

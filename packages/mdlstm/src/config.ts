@@ -19,7 +19,11 @@ export interface CellOptions {
   recurrentActivation?: ActivationName;
 }
 
-export const CELL_DEFAULTS: Required<CellOptions> = { bounded: false, activation: 'tanh', recurrentActivation: 'sigmoid' };
+export const CELL_DEFAULTS: Required<CellOptions> = {
+  bounded: false,
+  activation: 'tanh',
+  recurrentActivation: 'sigmoid',
+};
 
 /** A wrong argument to the MDLSTM op or layer: names the argument and what was expected. */
 export class MDLSTMInputError extends Error {
@@ -27,7 +31,8 @@ export class MDLSTMInputError extends Error {
 }
 
 export function checkDirections(directions: readonly string[], where: string): Direction[] {
-  if (directions.length === 0) throw new MDLSTMInputError(`${where}: directions is empty (expected a subset of tl, tr, bl, br)`);
+  if (directions.length === 0)
+    throw new MDLSTMInputError(`${where}: directions is empty (expected a subset of tl, tr, bl, br)`);
   const seen = new Set<string>();
   for (const d of directions) {
     if (!(ALL_DIRECTIONS as readonly string[]).includes(d)) {

@@ -7,22 +7,41 @@ import { neighbours, newState, type ForwardState, type ScanShape } from './scan-
  * Gates, c and h of one cell from its pre-activations `a` (input, recurrent and bias terms; the peephole
  * terms are added here), its predecessors' c at yPos/xPos (-1: none).
  */
-function cellForward(sc: ScanShape, st: ForwardState, a: Float64Array, dir: number, pos: number, yPos: number, xPos: number, P: Float32Array | undefined): void {
+function cellForward(
+  sc: ScanShape,
+  st: ForwardState,
+  a: Float64Array,
+  dir: number,
+  pos: number,
+  yPos: number,
+  xPos: number,
+  P: Float32Array | undefined,
+): void {
   const { U, G, s, act, rec } = sc;
   const { h, c, z } = st;
-  const Pd = dir * 5 * U, zo = pos * G, ho = pos * U;
+  const Pd = dir * 5 * U,
+    zo = pos * G,
+    ho = pos * U;
   for (let u = 0; u < U; u++) {
-    const cy = yPos >= 0 ? c[yPos * U + u]! : 0, cx = xPos >= 0 ? c[xPos * U + u]! : 0;
+    const cy = yPos >= 0 ? c[yPos * U + u]! : 0,
+      cx = xPos >= 0 ? c[xPos * U + u]! : 0;
     if (P) {
       a[u] += P[Pd + u]! * cy + P[Pd + U + u]! * cx;
       a[U + u] += P[Pd + 2 * U + u]! * cy;
       a[2 * U + u] += P[Pd + 3 * U + u]! * cx;
     }
-    const ig = rec.f(a[u]!), fy = rec.f(a[U + u]!), fx = rec.f(a[2 * U + u]!), g = act.f(a[4 * U + u]!);
+    const ig = rec.f(a[u]!),
+      fy = rec.f(a[U + u]!),
+      fx = rec.f(a[2 * U + u]!),
+      g = act.f(a[4 * U + u]!);
     const cc = ig * g + s * (fy * cy + fx * cx);
     if (P) a[3 * U + u] += P[Pd + 4 * U + u]! * cc;
     const o = rec.f(a[3 * U + u]!);
-    z[zo + u] = ig; z[zo + U + u] = fy; z[zo + 2 * U + u] = fx; z[zo + 3 * U + u] = o; z[zo + 4 * U + u] = g;
+    z[zo + u] = ig;
+    z[zo + U + u] = fy;
+    z[zo + 2 * U + u] = fx;
+    z[zo + 3 * U + u] = o;
+    z[zo + 4 * U + u] = g;
     c[ho + u] = cc;
     h[ho + u] = o * act.f(cc);
   }
@@ -33,16 +52,33 @@ function cellForward(sc: ScanShape, st: ForwardState, a: Float64Array, dir: numb
  * c (added to dc at yPos/xPos) and into the peephole weights (gP).
  */
 function cellBackward(
-  sc: ScanShape, st: ForwardState, dh: Float64Array, dc: Float64Array, da: Float64Array,
-  dir: number, pos: number, yPos: number, xPos: number, P: Float32Array | undefined, gP: Float64Array | undefined,
+  sc: ScanShape,
+  st: ForwardState,
+  dh: Float64Array,
+  dc: Float64Array,
+  da: Float64Array,
+  dir: number,
+  pos: number,
+  yPos: number,
+  xPos: number,
+  P: Float32Array | undefined,
+  gP: Float64Array | undefined,
 ): void {
   const { U, G, s, act, rec } = sc;
   const { c, z } = st;
-  const Pd = dir * 5 * U, zo = pos * G, ho = pos * U;
+  const Pd = dir * 5 * U,
+    zo = pos * G,
+    ho = pos * U;
   for (let u = 0; u < U; u++) {
-    const cy = yPos >= 0 ? c[yPos * U + u]! : 0, cx = xPos >= 0 ? c[xPos * U + u]! : 0;
-    const ig = z[zo + u]!, fy = z[zo + U + u]!, fx = z[zo + 2 * U + u]!, o = z[zo + 3 * U + u]!, g = z[zo + 4 * U + u]!;
-    const cc = c[ho + u]!, tc = act.f(cc);
+    const cy = yPos >= 0 ? c[yPos * U + u]! : 0,
+      cx = xPos >= 0 ? c[xPos * U + u]! : 0;
+    const ig = z[zo + u]!,
+      fy = z[zo + U + u]!,
+      fx = z[zo + 2 * U + u]!,
+      o = z[zo + 3 * U + u]!,
+      g = z[zo + 4 * U + u]!;
+    const cc = c[ho + u]!,
+      tc = act.f(cc);
     const dhv = dh[ho + u]!;
     const dao = dhv * tc * rec.dfy(o);
     const pO = P ? P[Pd + 4 * U + u]! : 0;
@@ -51,10 +87,17 @@ function cellBackward(
     const dag = dct * ig * act.dfy(g);
     const dafy = dct * s * cy * rec.dfy(fy);
     const dafx = dct * s * cx * rec.dfy(fx);
-    da[u] = dai; da[U + u] = dafy; da[2 * U + u] = dafx; da[3 * U + u] = dao; da[4 * U + u] = dag;
+    da[u] = dai;
+    da[U + u] = dafy;
+    da[2 * U + u] = dafx;
+    da[3 * U + u] = dao;
+    da[4 * U + u] = dag;
     if (gP) {
-      gP[Pd + u] += dai * cy; gP[Pd + U + u] += dai * cx; gP[Pd + 2 * U + u] += dafy * cy;
-      gP[Pd + 3 * U + u] += dafx * cx; gP[Pd + 4 * U + u] += dao * cc;
+      gP[Pd + u] += dai * cy;
+      gP[Pd + U + u] += dai * cx;
+      gP[Pd + 2 * U + u] += dafy * cy;
+      gP[Pd + 3 * U + u] += dafx * cx;
+      gP[Pd + 4 * U + u] += dao * cc;
     }
     if (yPos >= 0) dc[yPos * U + u] += dct * s * fy + (P ? dai * P[Pd + u]! + dafy * P[Pd + 2 * U + u]! : 0);
     if (xPos >= 0) dc[xPos * U + u] += dct * s * fx + (P ? dai * P[Pd + U + u]! + dafx * P[Pd + 3 * U + u]! : 0);
@@ -81,7 +124,8 @@ function diagonalCells(sc: ScanShape, t: number): Int32Array {
     const { flipY, flipX } = flips[dir]!;
     for (let b = 0; b < B; b++) {
       for (let k = 0; k < rows; k++) {
-        const ii = lo + k, jj = t - ii;
+        const ii = lo + k,
+          jj = t - ii;
         const row = (dir * B + b) * rows + k;
         cells[3 * row] = neighbours(sc, dir, b, flipY ? H - 1 - ii : ii, flipX ? W - 1 - jj : jj, nb);
         cells[3 * row + 1] = nb[0]!;
@@ -94,7 +138,8 @@ function diagonalCells(sc: ScanShape, t: number): Int32Array {
 
 /** Anti-diagonal t holds the cells with ii + jj = t in each direction's scan frame: [lo, rows] for ii = lo .. lo + rows - 1. */
 function diagonalRows(sc: ScanShape, t: number): [number, number] {
-  const lo = Math.max(0, t - sc.W + 1), hi = Math.min(sc.H - 1, t);
+  const lo = Math.max(0, t - sc.W + 1),
+    hi = Math.min(sc.H - 1, t);
   return [lo, hi - lo + 1];
 }
 
@@ -112,7 +157,13 @@ function take(t: tf.Tensor): Float32Array {
  * 2D matMuls in XNNPACK's SIMD kernels but batched or transposed ones in a plain loop, 10 to 30x slower; so
  * per-direction 2D products with operands transposed in JavaScript beforehand.)
  */
-function matMulPerDirection(left: Float32Array, rows: number, inner: number, right: readonly tf.Tensor2D[], sharedLeft = false): Float32Array {
+function matMulPerDirection(
+  left: Float32Array,
+  rows: number,
+  inner: number,
+  right: readonly tf.Tensor2D[],
+  sharedLeft = false,
+): Float32Array {
   const cols = right[0]!.shape[1];
   const out = new Float32Array(right.length * rows * cols);
   right.forEach((r, d) => {
@@ -135,13 +186,26 @@ function transposeBlocks(m: Float32Array, n: number, rows: number, cols: number)
 
 /** Per-direction 2D tensors of the blocks of `m` ([D][rows, cols]). */
 function blocks(m: Float32Array, D: number, rows: number, cols: number): tf.Tensor2D[] {
-  return Array.from({ length: D }, (_, d) => tf.tensor2d(m.subarray(d * rows * cols, (d + 1) * rows * cols), [rows, cols]));
+  return Array.from({ length: D }, (_, d) =>
+    tf.tensor2d(m.subarray(d * rows * cols, (d + 1) * rows * cols), [rows, cols]),
+  );
 }
 
-export function diagonalsForward(sc: ScanShape, xv: Float32Array, K: Float32Array, R: Float32Array, bv: Float32Array, P: Float32Array | undefined): DiagonalState {
+export function diagonalsForward(
+  sc: ScanShape,
+  xv: Float32Array,
+  K: Float32Array,
+  R: Float32Array,
+  bv: Float32Array,
+  P: Float32Array | undefined,
+): DiagonalState {
   const { B, H, W, C, D, U, G } = sc;
   const cellsPerDir = B * H * W;
-  const st: DiagonalState = { ...newState(D * cellsPerDir, U, G), hPrev: new Float32Array(D * cellsPerDir * 2 * U), diagonals: [] };
+  const st: DiagonalState = {
+    ...newState(D * cellsPerDir, U, G),
+    hPrev: new Float32Array(D * cellsPerDir * 2 * U),
+    diagonals: [],
+  };
   // Input projection of every position for every direction, [D][B*H*W, G] (the bias is added per cell below).
   const kDir = blocks(K, D, C, G);
   const xk = matMulPerDirection(xv, cellsPerDir, C, kDir, true);
@@ -170,7 +234,9 @@ export function diagonalsForward(sc: ScanShape, xv: Float32Array, K: Float32Arra
       const pos = cells[3 * row]!;
       if (pos < 0) continue;
       const dir = Math.floor(row / M);
-      const xo = pos * G, bd = dir * G, ro = row * G;
+      const xo = pos * G,
+        bd = dir * G,
+        ro = row * G;
       for (let k = 0; k < G; k++) a[k] = xk[xo + k]! + bv[bd + k]! + (recur ? recur[ro + k]! : 0);
       cellForward(sc, st, a, dir, pos, cells[3 * row + 1]!, cells[3 * row + 2]!, P);
     }
@@ -179,9 +245,18 @@ export function diagonalsForward(sc: ScanShape, xv: Float32Array, K: Float32Arra
   return st;
 }
 
-export function diagonalsBackward(sc: ScanShape, xv: Float32Array, K: Float32Array, R: Float32Array, P: Float32Array | undefined, st: DiagonalState, dyAll: Float32Array): tf.Tensor[] {
+export function diagonalsBackward(
+  sc: ScanShape,
+  xv: Float32Array,
+  K: Float32Array,
+  R: Float32Array,
+  P: Float32Array | undefined,
+  st: DiagonalState,
+  dyAll: Float32Array,
+): tf.Tensor[] {
   const { B, H, W, C, D, U, G } = sc;
-  const cellsPerDir = B * H * W, N = D * cellsPerDir;
+  const cellsPerDir = B * H * W,
+    N = D * cellsPerDir;
   const dh = Float64Array.from(dyAll.subarray(0, N * U));
   const dc = Float64Array.from(dyAll.subarray(N * U, 2 * N * U));
   const daAll = new Float32Array(N * G); // [D][B*H*W, G]
@@ -219,11 +294,17 @@ export function diagonalsBackward(sc: ScanShape, xv: Float32Array, K: Float32Arr
   const hPrevT = transposeBlocks(st.hPrev, D, cellsPerDir, 2 * U); // [D][2U, cells]
   const kT = blocks(transposeBlocks(K, D, C, G), D, G, C); // K_d^T: [G, C]
   const grads = tf.tidy(() => {
-    const gKs: tf.Tensor[] = [], gRs: tf.Tensor[] = [];
+    const gKs: tf.Tensor[] = [],
+      gRs: tf.Tensor[] = [];
     let gx: tf.Tensor | null = null;
     for (let d = 0; d < D; d++) {
       gKs.push(tf.matMul(xT, daDir[d]!));
-      gRs.push(tf.matMul(tf.tensor2d(hPrevT.subarray(d * 2 * U * cellsPerDir, (d + 1) * 2 * U * cellsPerDir), [2 * U, cellsPerDir]), daDir[d]!));
+      gRs.push(
+        tf.matMul(
+          tf.tensor2d(hPrevT.subarray(d * 2 * U * cellsPerDir, (d + 1) * 2 * U * cellsPerDir), [2 * U, cellsPerDir]),
+          daDir[d]!,
+        ),
+      );
       const part = tf.matMul(daDir[d]!, kT[d]!);
       gx = gx ? tf.add(gx, part) : part;
     }
@@ -232,7 +313,12 @@ export function diagonalsBackward(sc: ScanShape, xv: Float32Array, K: Float32Arr
       const bd = Math.floor(p / cellsPerDir) * G;
       for (let g = 0; g < G; g++) gb[bd + g] += daAll[p * G + g]!;
     }
-    const out = [tf.reshape(gx!, [B, H, W, C]), tf.stack(gKs), tf.stack(gRs), tf.tensor2d(Float32Array.from(gb), [D, G])];
+    const out = [
+      tf.reshape(gx!, [B, H, W, C]),
+      tf.stack(gKs),
+      tf.stack(gRs),
+      tf.tensor2d(Float32Array.from(gb), [D, G]),
+    ];
     if (gP) out.push(tf.tensor3d(Float32Array.from(gP), [D, 5, U]));
     return out;
   });

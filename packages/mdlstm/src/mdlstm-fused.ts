@@ -49,9 +49,12 @@ export function mdlstmFusedScan(
 ): tf.Tensor {
   const [B, H, W, C] = x.shape as [number, number, number, number];
   const { directions, mask, merge, implementation } = options;
-  const D = directions.length, G = weights.kernel.shape[2]!, U = G / GATES;
+  const D = directions.length,
+    G = weights.kernel.shape[2]!,
+    U = G / GATES;
   const cell = { ...CELL_DEFAULTS, ...options.cell };
-  const act = scalarActivation[cell.activation], rec = scalarActivation[cell.recurrentActivation];
+  const act = scalarActivation[cell.activation],
+    rec = scalarActivation[cell.recurrentActivation];
   const s = cell.bounded ? 0.5 : 1;
   const scan: ScanShape = { B, H, W, C, D, U, G, s, flips: directions.map(flipsOf), mask, act, rec };
 
@@ -62,17 +65,30 @@ export function mdlstmFusedScan(
     const R = args[2]!.dataSync() as Float32Array;
     const bv = args[3]!.dataSync() as Float32Array;
     const P = args[4] ? (args[4].dataSync() as Float32Array) : undefined;
-    if (implementation === 'simd') return simdScan({ B, H, W, C, U, flips: scan.flips, bounded: s !== 1 }, xv, { K, R, bias: bv, P }, mask, merge);
+    if (implementation === 'simd')
+      return simdScan({ B, H, W, C, U, flips: scan.flips, bounded: s !== 1 }, xv, { K, R, bias: bv, P }, mask, merge);
     return javascriptScan(scan, implementation, xv, K, R, bv, P, merge);
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  const inputs = [x, weights.kernel, weights.recurrentKernel, weights.bias, ...(weights.peephole ? [weights.peephole] : [])];
+  const inputs = [
+    x,
+    weights.kernel,
+    weights.recurrentKernel,
+    weights.bias,
+    ...(weights.peephole ? [weights.peephole] : []),
+  ];
   return (op as (...ts: tf.Tensor[]) => tf.Tensor)(...inputs);
 }
 
 /** The op's value and gradient function with the scan in one of the JavaScript orders. */
 function javascriptScan(
-  scan: ScanShape, order: 'cells' | 'diagonals', xv: Float32Array, K: Float32Array, R: Float32Array, bv: Float32Array,
-  P: Float32Array | undefined, merge: MergeMode | undefined,
+  scan: ScanShape,
+  order: 'cells' | 'diagonals',
+  xv: Float32Array,
+  K: Float32Array,
+  R: Float32Array,
+  bv: Float32Array,
+  P: Float32Array | undefined,
+  merge: MergeMode | undefined,
 ) {
   const { B, H, W, C, D, U, G } = scan;
   const N = D * B * H * W; // cells over all directions
@@ -80,7 +96,10 @@ function javascriptScan(
   let value: tf.Tensor;
   if (merge) {
     const merged = mergeForward(fwd.h, merge, D, B * H * W, U);
-    value = tf.tensor(merged, merge === 'concat' ? [B, H, W, D * U] : merge === 'none' ? [B, H, W, D, U] : [B, H, W, U]);
+    value = tf.tensor(
+      merged,
+      merge === 'concat' ? [B, H, W, D * U] : merge === 'none' ? [B, H, W, D, U] : [B, H, W, U],
+    );
   } else {
     const out = new Float32Array(2 * N * U);
     out.set(fwd.h, 0);

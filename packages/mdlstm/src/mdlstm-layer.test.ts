@@ -12,12 +12,27 @@ beforeAll(async () => {
 describe('MDLSTM layer', () => {
   it('height 1 equals a 1D LSTM forward (tl) and backwards in x (tr), with matching weights', () => {
     const [B, W, C, U] = [2, 6, 3, 4];
-    const lstmK = randomArray(C * 4 * U, 1), lstmR = randomArray(U * 4 * U, 2), lstmB = randomArray(4 * U, 3);
+    const lstmK = randomArray(C * 4 * U, 1),
+      lstmR = randomArray(U * 4 * U, 2),
+      lstmB = randomArray(4 * U, 3);
     const xs = tf.tensor3d(Float32Array.from(randomArray(B * W * C, 4, 1)), [B, W, C]);
-    for (const [dir, goBackwards] of [['tl', false], ['tr', true]] as const) {
-      const lstm = tfl.layers.lstm({ units: U, returnSequences: true, goBackwards, recurrentActivation: 'sigmoid', inputShape: [W, C] });
+    for (const [dir, goBackwards] of [
+      ['tl', false],
+      ['tr', true],
+    ] as const) {
+      const lstm = tfl.layers.lstm({
+        units: U,
+        returnSequences: true,
+        goBackwards,
+        recurrentActivation: 'sigmoid',
+        inputShape: [W, C],
+      });
       lstm.apply(tfl.input({ shape: [W, C] }));
-      lstm.setWeights([tf.tensor2d(Float32Array.from(lstmK), [C, 4 * U]), tf.tensor2d(Float32Array.from(lstmR), [U, 4 * U]), tf.tensor1d(Float32Array.from(lstmB))]);
+      lstm.setWeights([
+        tf.tensor2d(Float32Array.from(lstmK), [C, 4 * U]),
+        tf.tensor2d(Float32Array.from(lstmR), [U, 4 * U]),
+        tf.tensor1d(Float32Array.from(lstmB)),
+      ]);
       // tfjs LSTM gate blocks: [i, f, c, o]; ours: [i, f_y, f_x, o, g]. f_x takes LSTM's f, g its c; U_x is
       // rows U..2U-1 of the recurrent kernel. f_y and U_y never matter on one row (c_y = h_y = 0).
       const block = (src: Float64Array, rows: number, k: number) => {
@@ -36,7 +51,11 @@ describe('MDLSTM layer', () => {
       layer.apply(tfl.input({ shape: [1, W, C] }));
       const rec = new Float32Array(2 * U * 5 * U);
       rec.set(gates(lstmR, U), U * 5 * U); // U_x
-      layer.setWeights([tf.tensor3d(gates(lstmK, C), [1, C, 5 * U]), tf.tensor3d(rec, [1, 2 * U, 5 * U]), tf.tensor2d(gates(lstmB, 1), [1, 5 * U])]);
+      layer.setWeights([
+        tf.tensor3d(gates(lstmK, C), [1, C, 5 * U]),
+        tf.tensor3d(rec, [1, 2 * U, 5 * U]),
+        tf.tensor2d(gates(lstmB, 1), [1, 5 * U]),
+      ]);
       const ours = (layer.apply(tf.reshape(xs, [B, 1, W, C])) as tf.Tensor).reshape([B, W, U]);
       let theirs = lstm.apply(xs) as tf.Tensor;
       if (goBackwards) theirs = tf.reverse(theirs, 1); // go_backwards returns outputs in processing order
@@ -61,14 +80,21 @@ describe('MDLSTM layer', () => {
     // Dropout is inactive at inference: two predictions agree exactly.
     expect(Array.from((model.predict(x) as tf.Tensor).dataSync())).toEqual(Array.from(before.dataSync()));
     let saved: tf.io.ModelArtifacts | undefined;
-    await model.save(tf.io.withSaveHandler(async (a) => {
-      saved = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }));
+    await model.save(
+      tf.io.withSaveHandler(async (a) => {
+        saved = a;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
     const loaded = await tfl.loadLayersModel(tf.io.fromMemory(saved!));
     const layer = loaded.layers[0] as MDLSTM;
     expect(layer).toBeInstanceOf(MDLSTM);
-    expect(layer.getConfig()).toMatchObject({ units: 3, mergeMode: 'sum', dropout: 0.3, directions: ['tl', 'tr', 'bl', 'br'] });
+    expect(layer.getConfig()).toMatchObject({
+      units: 3,
+      mergeMode: 'sum',
+      dropout: 0.3,
+      directions: ['tl', 'tr', 'bl', 'br'],
+    });
     const after = loaded.predict(x) as tf.Tensor;
     expect(Array.from(after.dataSync())).toEqual(Array.from(before.dataSync()));
   });
@@ -83,7 +109,13 @@ describe('MDLSTM layer', () => {
     // per direction [i, f_y, f_x, o, g] blocks of 2: forget blocks = 2, the others 0.
     expect(bias[0]).toEqual([0, 0, 2, 2, 2, 2, 0, 0, 0, 0]);
     const model = tfl.model({ inputs: [x, m], outputs: y });
-    const mask = tf.tensor3d([[[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 0, 0]]]);
+    const mask = tf.tensor3d([
+      [
+        [1, 1, 0, 0],
+        [1, 1, 0, 0],
+        [0, 0, 0, 0],
+      ],
+    ]);
     const out = model.predict([tf.ones([1, 3, 4, 1]), mask]) as tf.Tensor;
     const v = out.arraySync() as number[][][][];
     expect(v[0]![0]![3]!.every((e) => e === 0)).toBe(true);
@@ -93,8 +125,20 @@ describe('MDLSTM layer', () => {
   it('returnState adds h and c per direction', () => {
     const layer = mdlstmLayer({ units: 2, directions: ['tl', 'br'], returnState: true });
     const out = layer.apply(tf.ones([3, 2, 2, 1])) as tf.Tensor[];
-    expect(out.map((t) => t.shape)).toEqual([[3, 2, 2, 4], [3, 2], [3, 2], [3, 2], [3, 2]]);
-    expect(layer.computeOutputShape([null, 2, 2, 1])).toEqual([[null, 2, 2, 4], [null, 2], [null, 2], [null, 2], [null, 2]]);
+    expect(out.map((t) => t.shape)).toEqual([
+      [3, 2, 2, 4],
+      [3, 2],
+      [3, 2],
+      [3, 2],
+      [3, 2],
+    ]);
+    expect(layer.computeOutputShape([null, 2, 2, 1])).toEqual([
+      [null, 2, 2, 4],
+      [null, 2],
+      [null, 2],
+      [null, 2],
+      [null, 2],
+    ]);
   });
 
   it('bad configuration and input are named', () => {

@@ -85,30 +85,44 @@ export class MDLSTM extends tfl.layers.Layer {
     this.mergeMode = checkChoice(config.mergeMode ?? 'concat', MERGE_MODES, 'MDLSTM: mergeMode');
     this.returnState = config.returnState ?? false;
     this.dropout = config.dropout ?? 0;
-    if (!(this.dropout >= 0 && this.dropout < 1)) throw new MDLSTMInputError(`MDLSTM: dropout = ${this.dropout} (expected a rate in [0, 1))`);
+    if (!(this.dropout >= 0 && this.dropout < 1))
+      throw new MDLSTMInputError(`MDLSTM: dropout = ${this.dropout} (expected a rate in [0, 1))`);
     this.forgetBiasInit = config.forgetBiasInit ?? 1.0;
     this.peephole = config.peephole ?? false;
     this.bounded = config.bounded ?? false;
     this.activation = checkChoice(config.activation ?? 'tanh', ACTIVATIONS, 'MDLSTM: activation');
-    this.recurrentActivation = checkChoice(config.recurrentActivation ?? 'sigmoid', ACTIVATIONS, 'MDLSTM: recurrentActivation');
+    this.recurrentActivation = checkChoice(
+      config.recurrentActivation ?? 'sigmoid',
+      ACTIVATIONS,
+      'MDLSTM: recurrentActivation',
+    );
     this.seed = config.seed;
     this.implementation = config.implementation ?? 'auto';
   }
 
   private static xShape(inputShape: Shape | Shape[]): Shape {
-    return Array.isArray(inputShape[0]) || inputShape[0] === undefined ? (inputShape as Shape[])[0]! : (inputShape as Shape);
+    return Array.isArray(inputShape[0]) || inputShape[0] === undefined
+      ? (inputShape as Shape[])[0]!
+      : (inputShape as Shape);
   }
 
   override build(inputShape: Shape | Shape[]): void {
     const shape = MDLSTM.xShape(inputShape);
-    if (shape.length !== 4) throw new MDLSTMInputError(`MDLSTM: input has shape [${shape}] (expected rank 4: [batch, height, width, channels])`);
+    if (shape.length !== 4)
+      throw new MDLSTMInputError(
+        `MDLSTM: input has shape [${shape}] (expected rank 4: [batch, height, width, channels])`,
+      );
     const C = shape[3];
-    if (C == null || C < 1) throw new MDLSTMInputError(`MDLSTM: the channel dimension must be known and positive, got ${C}`);
-    const D = this.directions.length, U = this.units, G = GATES * U;
+    if (C == null || C < 1)
+      throw new MDLSTMInputError(`MDLSTM: the channel dimension must be known and positive, got ${C}`);
+    const D = this.directions.length,
+      U = this.units,
+      G = GATES * U;
     const seed = (k: number) => (this.seed === undefined ? undefined : this.seed + k);
     // Initialise each direction's matrices on their own 2D shapes (so fans are per direction) and from
     // their own seeds (so directions do not start as copies of each other), then stack.
-    const perDirection = (init: (d: number) => tf.Tensor) => tf.tidy(() => tf.stack(this.directions.map((_, d) => init(d))));
+    const perDirection = (init: (d: number) => tf.Tensor) =>
+      tf.tidy(() => tf.stack(this.directions.map((_, d) => init(d))));
     this.kernel = this.addWeight('kernel', [D, C, G], 'float32', tfl.initializers.zeros());
     this.recurrentKernel = this.addWeight('recurrent_kernel', [D, 2 * U, G], 'float32', tfl.initializers.zeros());
     this.bias = this.addWeight('bias', [D, G], 'float32', tfl.initializers.zeros());
@@ -117,18 +131,24 @@ export class MDLSTM extends tfl.layers.Layer {
     const b = new Float32Array(D * G);
     for (let d = 0; d < D; d++) b.fill(this.forgetBiasInit, d * G + U, d * G + 3 * U); // forget_y and forget_x
     this.bias.write(tf.tensor2d(b, [D, G]));
-    if (this.peephole) this.peepholeWeights = this.addWeight('peephole', [D, 5, U], 'float32', tfl.initializers.zeros());
+    if (this.peephole)
+      this.peepholeWeights = this.addWeight('peephole', [D, 5, U], 'float32', tfl.initializers.zeros());
     this.built = true;
   }
 
-  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean; mask?: tf.Tensor }): tf.Tensor | tf.Tensor[] {
+  override call(
+    inputs: tf.Tensor | tf.Tensor[],
+    kwargs: { training?: boolean; mask?: tf.Tensor },
+  ): tf.Tensor | tf.Tensor[] {
     return tf.tidy(() => {
       const list = Array.isArray(inputs) ? inputs : [inputs];
       const x = list[0]!;
       const mask = list[1];
       const C = x.shape[3];
       if (this.kernel && C !== this.kernel.shape[1]) {
-        throw new MDLSTMInputError(`MDLSTM '${this.name}': input has ${C} channels but the layer was built for ${this.kernel.shape[1]}`);
+        throw new MDLSTMInputError(
+          `MDLSTM '${this.name}': input has ${C} channels but the layer was built for ${this.kernel.shape[1]}`,
+        );
       }
       return mdlstm(
         x,
@@ -157,11 +177,25 @@ export class MDLSTM extends tfl.layers.Layer {
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape | Shape[] {
     const [b, h, w] = MDLSTM.xShape(inputShape);
-    const D = this.directions.length, U = this.units;
+    const D = this.directions.length,
+      U = this.units;
     const out: Shape =
-      this.mergeMode === 'concat' ? [b!, h!, w!, D * U] : this.mergeMode === 'none' ? [b!, h!, w!, D, U] : [b!, h!, w!, U];
+      this.mergeMode === 'concat'
+        ? [b!, h!, w!, D * U]
+        : this.mergeMode === 'none'
+          ? [b!, h!, w!, D, U]
+          : [b!, h!, w!, U];
     if (!this.returnState) return out;
-    return [out, ...this.directions.flatMap(() => [[b!, U], [b!, U]] as Shape[])];
+    return [
+      out,
+      ...this.directions.flatMap(
+        () =>
+          [
+            [b!, U],
+            [b!, U],
+          ] as Shape[],
+      ),
+    ];
   }
 
   override computeMask(): tf.Tensor {

@@ -66,7 +66,11 @@ const AUTO_DIAGONAL_UNITS = 4;
  * (a backend matMul call costs about 50 us, worth it per diagonal once a cell's recurrent product, 10 U^2
  * multiply-adds, is large), and the cells order below and on cpu.
  */
-export function autoImplementation(backend: string, units: number, simdUsable: boolean): 'cells' | 'diagonals' | 'simd' | 'wavefront' {
+export function autoImplementation(
+  backend: string,
+  units: number,
+  simdUsable: boolean,
+): 'cells' | 'diagonals' | 'simd' | 'wavefront' {
   if (backend === 'tensorflow') return 'wavefront';
   if (simdUsable) return 'simd';
   return backend === 'wasm' && units >= AUTO_DIAGONAL_UNITS ? 'diagonals' : 'cells';
@@ -76,11 +80,21 @@ export function autoImplementation(backend: string, units: number, simdUsable: b
 export type MDLSTMOpResult = tf.Tensor | tf.Tensor[];
 
 /** Builds a [B, H, W] mask from per-sample widths and/or heights. */
-export function sizeMask(batch: number, height: number, width: number, widths?: ArrayLike<number>, heights?: ArrayLike<number>): tf.Tensor3D {
+export function sizeMask(
+  batch: number,
+  height: number,
+  width: number,
+  widths?: ArrayLike<number>,
+  heights?: ArrayLike<number>,
+): tf.Tensor3D {
   const m = new Float32Array(batch * height * width);
-  for (const [name, arr, max] of [['widths', widths, width], ['heights', heights, height]] as const) {
+  for (const [name, arr, max] of [
+    ['widths', widths, width],
+    ['heights', heights, height],
+  ] as const) {
     if (!arr) continue;
-    if (arr.length !== batch) throw new MDLSTMInputError(`mdlstm: ${name} has ${arr.length} entries (expected one per sample, ${batch})`);
+    if (arr.length !== batch)
+      throw new MDLSTMInputError(`mdlstm: ${name} has ${arr.length} entries (expected one per sample, ${batch})`);
     for (let b = 0; b < batch; b++) {
       const v = arr[b]!;
       if (!Number.isInteger(v) || v < 1 || v > max) {
@@ -89,7 +103,8 @@ export function sizeMask(batch: number, height: number, width: number, widths?: 
     }
   }
   for (let b = 0; b < batch; b++) {
-    const hb = heights ? heights[b]! : height, wb = widths ? widths[b]! : width;
+    const hb = heights ? heights[b]! : height,
+      wb = widths ? widths[b]! : width;
     for (let i = 0; i < hb; i++) m.fill(1, (b * height + i) * width, (b * height + i) * width + wb);
   }
   return tf.tensor3d(m, [batch, height, width]);
@@ -106,16 +121,20 @@ export function mdlstm(x: tf.Tensor, weights: MDLSTMWeights, options: MDLSTMOpOp
   const directions = checkDirections(options.directions ?? ['tl', 'tr', 'bl', 'br'], 'mdlstm');
   const mergeMode = checkChoice(options.mergeMode ?? 'concat', MERGE_MODES, 'mdlstm: mergeMode');
   const cell = { ...CELL_DEFAULTS, ...options };
-  if (x.rank !== 4) throw new MDLSTMInputError(`mdlstm: x has shape [${x.shape}] (expected rank 4: [batch, height, width, channels])`);
+  if (x.rank !== 4)
+    throw new MDLSTMInputError(`mdlstm: x has shape [${x.shape}] (expected rank 4: [batch, height, width, channels])`);
   const [B, H, W, C] = x.shape as [number, number, number, number];
   if (B * H * W * C === 0) throw new MDLSTMInputError(`mdlstm: x has shape [${x.shape}] with a zero-size dimension`);
   const D = directions.length;
   const [kd, kc, kg] = weights.kernel.shape;
   if (weights.kernel.rank !== 3 || kd !== D || kg! % GATES !== 0) {
-    throw new MDLSTMInputError(`mdlstm: kernel has shape [${weights.kernel.shape}] (expected [${D}, channels, 5*units])`);
+    throw new MDLSTMInputError(
+      `mdlstm: kernel has shape [${weights.kernel.shape}] (expected [${D}, channels, 5*units])`,
+    );
   }
   if (kc !== C) throw new MDLSTMInputError(`mdlstm: x has ${C} channels but the kernel was built for ${kc}`);
-  const U = kg! / GATES, G = kg!;
+  const U = kg! / GATES,
+    G = kg!;
   const expect = (name: string, t: tf.Tensor | undefined, shape: number[]) => {
     if (t && (t.rank !== shape.length || t.shape.some((s, k) => s !== shape[k]))) {
       throw new MDLSTMInputError(`mdlstm: ${name} has shape [${t.shape}] (expected [${shape}])`);
@@ -138,7 +157,10 @@ export function mdlstm(x: tf.Tensor, weights: MDLSTMWeights, options: MDLSTMOpOp
     if (impl === 'auto') impl = autoImplementation(tf.getBackend(), U, simdAvailable() && simdSupports(cell, D));
     if (impl === 'simd') checkSimd(cell, D);
     let perDir: tf.Tensor, cAll: () => tf.Tensor; // [D, B, H, W, U]
-    const fused = impl === 'wavefront' ? undefined : { directions, mask: mask ? (mask.dataSync() as Float32Array) : undefined, cell, implementation: impl };
+    const fused =
+      impl === 'wavefront'
+        ? undefined
+        : { directions, mask: mask ? (mask.dataSync() as Float32Array) : undefined, cell, implementation: impl };
     if (fused && !options.returnState) {
       // The output straight from the scan, directions merged in the same loops: no tfjs ops after it.
       const merged = mdlstmFusedScan(x, weights, { ...fused, merge: mergeMode });
@@ -169,7 +191,10 @@ export function mdlstm(x: tf.Tensor, weights: MDLSTMWeights, options: MDLSTMOpOp
 }
 
 function checkSimd(cell: Required<CellOptions>, D: number): void {
-  if (!simdAvailable()) throw new MDLSTMInputError(`mdlstm: implementation 'simd' is not available here: ${simdUnavailableReason()} (use 'auto')`);
+  if (!simdAvailable())
+    throw new MDLSTMInputError(
+      `mdlstm: implementation 'simd' is not available here: ${simdUnavailableReason()} (use 'auto')`,
+    );
   if (!simdSupports(cell, D)) {
     throw new MDLSTMInputError(
       `mdlstm: implementation 'simd' supports activation 'tanh' and recurrentActivation 'sigmoid' only ` +
@@ -179,12 +204,21 @@ function checkSimd(cell: Required<CellOptions>, D: number): void {
 }
 
 /** Flat [B*H*W] index of the last cell of each sample's scan in direction d (its own far corner). */
-function finalCellIndex(d: Direction, B: number, H: number, W: number, widths?: ArrayLike<number>, heights?: ArrayLike<number>): tf.Tensor1D {
+function finalCellIndex(
+  d: Direction,
+  B: number,
+  H: number,
+  W: number,
+  widths?: ArrayLike<number>,
+  heights?: ArrayLike<number>,
+): tf.Tensor1D {
   const { flipY, flipX } = flipsOf(d);
   const idx = new Int32Array(B);
   for (let b = 0; b < B; b++) {
-    const hb = heights ? heights[b]! : H, wb = widths ? widths[b]! : W;
-    const i = flipY ? 0 : hb - 1, j = flipX ? 0 : wb - 1;
+    const hb = heights ? heights[b]! : H,
+      wb = widths ? widths[b]! : W;
+    const i = flipY ? 0 : hb - 1,
+      j = flipX ? 0 : wb - 1;
     idx[b] = (b * H + i) * W + j;
   }
   return tf.tensor1d(idx, 'int32');

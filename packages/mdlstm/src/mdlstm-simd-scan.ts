@@ -8,12 +8,21 @@ import { simdBackward, simdForward, type SimdScanShape, type SimdWeights } from 
  * other merges are one pass here. Without `merge`: [2, D, B, H, W, U] (h and c per direction, for the final
  * states), transposed here.
  */
-export function simdScan(sh: SimdScanShape, x: Float32Array, wts: SimdWeights, mask: Float32Array | undefined, merge: MergeMode | undefined) {
+export function simdScan(
+  sh: SimdScanShape,
+  x: Float32Array,
+  wts: SimdWeights,
+  mask: Float32Array | undefined,
+  merge: MergeMode | undefined,
+) {
   const { B, H, W, C, U } = sh;
-  const D = sh.flips.length, G = 5 * U, cells = B * H * W;
+  const D = sh.flips.length,
+    G = 5 * U,
+    cells = B * H * W;
   const fwd = simdForward(sh, x, wts, mask, !merge); // c only for the final states
   let value: tf.Tensor;
-  if (merge === 'concat' || merge === 'none') value = tf.tensor(fwd.h, merge === 'concat' ? [B, H, W, D * U] : [B, H, W, D, U]);
+  if (merge === 'concat' || merge === 'none')
+    value = tf.tensor(fwd.h, merge === 'concat' ? [B, H, W, D * U] : [B, H, W, D, U]);
   else if (merge) value = tf.tensor(mergeCellMajor(fwd.h, merge, D, cells, U), [B, H, W, U]);
   else {
     const out = new Float32Array(2 * D * cells * U);
@@ -33,7 +42,12 @@ export function simdScan(sh: SimdScanShape, x: Float32Array, wts: SimdWeights, m
       transposeDirections(dy.subarray(D * cells * U), dc, D, cells, U, true);
     }
     const g = simdBackward(sh, x, wts, mask, fwd, dh, dc);
-    const grads = [tf.tensor(g.gx, [B, H, W, C]), tf.tensor(g.gK, [D, C, G]), tf.tensor(g.gR, [D, 2 * U, G]), tf.tensor(g.gb, [D, G])];
+    const grads = [
+      tf.tensor(g.gx, [B, H, W, C]),
+      tf.tensor(g.gK, [D, C, G]),
+      tf.tensor(g.gR, [D, 2 * U, G]),
+      tf.tensor(g.gb, [D, G]),
+    ];
     if (g.gP) grads.push(tf.tensor(g.gP, [D, 5, U]));
     return grads;
   };
@@ -41,10 +55,18 @@ export function simdScan(sh: SimdScanShape, x: Float32Array, wts: SimdWeights, m
 }
 
 /** [D, cells, U] (direction-major) into [cells, D, U] (cell-major) when `toCellMajor`, else the reverse. */
-function transposeDirections(src: Float32Array, dst: Float32Array, D: number, cells: number, U: number, toCellMajor: boolean): void {
+function transposeDirections(
+  src: Float32Array,
+  dst: Float32Array,
+  D: number,
+  cells: number,
+  U: number,
+  toCellMajor: boolean,
+): void {
   for (let d = 0; d < D; d++) {
     for (let p = 0; p < cells; p++) {
-      const dm = (d * cells + p) * U, cm = (p * D + d) * U;
+      const dm = (d * cells + p) * U,
+        cm = (p * D + d) * U;
       for (let u = 0; u < U; u++) {
         if (toCellMajor) dst[cm + u] = src[dm + u]!;
         else dst[dm + u] = src[cm + u]!;
@@ -54,7 +76,13 @@ function transposeDirections(src: Float32Array, dst: Float32Array, D: number, ce
 }
 
 /** h [cells, D, U] merged over the directions by sum, ave or mul: [cells, U]. */
-function mergeCellMajor(h: Float32Array, mode: 'sum' | 'ave' | 'mul', D: number, cells: number, U: number): Float32Array {
+function mergeCellMajor(
+  h: Float32Array,
+  mode: 'sum' | 'ave' | 'mul',
+  D: number,
+  cells: number,
+  U: number,
+): Float32Array {
   const out = new Float32Array(cells * U);
   for (let p = 0; p < cells; p++) {
     for (let u = 0; u < U; u++) {
@@ -67,7 +95,14 @@ function mergeCellMajor(h: Float32Array, mode: 'sum' | 'ave' | 'mul', D: number,
 }
 
 /** The gradient of mergeCellMajor: d(loss)/d(merged) [cells, U] -> d(loss)/d(h) [cells, D, U]. */
-function mergeCellMajorBackward(dOut: Float32Array, h: Float32Array, mode: 'sum' | 'ave' | 'mul', D: number, cells: number, U: number): Float32Array {
+function mergeCellMajorBackward(
+  dOut: Float32Array,
+  h: Float32Array,
+  mode: 'sum' | 'ave' | 'mul',
+  D: number,
+  cells: number,
+  U: number,
+): Float32Array {
   const dh = new Float32Array(cells * D * U);
   const scale = mode === 'ave' ? 1 / D : 1;
   for (let p = 0; p < cells; p++) {

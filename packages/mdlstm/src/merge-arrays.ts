@@ -11,7 +11,8 @@ export function mergeForward(h: Float32Array, mode: MergeMode, D: number, cells:
     const out = new Float32Array(D * plane);
     for (let d = 0; d < D; d++) {
       for (let p = 0; p < cells; p++) {
-        const src = d * plane + p * U, dst = (p * D + d) * U;
+        const src = d * plane + p * U,
+          dst = (p * D + d) * U;
         for (let u = 0; u < U; u++) out[dst + u] = h[src + u]!;
       }
     }
@@ -28,13 +29,21 @@ export function mergeForward(h: Float32Array, mode: MergeMode, D: number, cells:
 }
 
 /** The gradient of mergeForward: d(loss)/d(merged) -> d(loss)/d(h, c) as [2, D, cells, U] (c part zero). */
-export function mergeBackward(dOut: Float32Array, h: Float32Array, mode: MergeMode, D: number, cells: number, U: number): Float32Array {
+export function mergeBackward(
+  dOut: Float32Array,
+  h: Float32Array,
+  mode: MergeMode,
+  D: number,
+  cells: number,
+  U: number,
+): Float32Array {
   const plane = cells * U;
   const dhc = new Float32Array(2 * D * plane);
   if (mode === 'concat' || mode === 'none') {
     for (let d = 0; d < D; d++) {
       for (let p = 0; p < cells; p++) {
-        const dst = d * plane + p * U, src = (p * D + d) * U;
+        const dst = d * plane + p * U,
+          src = (p * D + d) * U;
         for (let u = 0; u < U; u++) dhc[dst + u] = dOut[src + u]!;
       }
     }

@@ -10,7 +10,8 @@ beforeAll(async () => {
 
 /** Largest |(A A^T - I)| (rows) or |(A^T A - I)| (columns), computed by brute force. */
 function orthoError(a: Float32Array, rows: number, cols: number, byRows: boolean): number {
-  const n = byRows ? rows : cols, len = byRows ? cols : rows;
+  const n = byRows ? rows : cols,
+    len = byRows ? cols : rows;
   const el = (v: number, e: number) => (byRows ? a[v * cols + e]! : a[e * cols + v]!);
   let worst = 0;
   for (let v = 0; v < n; v++) {
@@ -25,7 +26,12 @@ function orthoError(a: Float32Array, rows: number, cols: number, byRows: boolean
 
 describe('orthogonalMatrix', () => {
   it('has orthonormal rows when wide and orthonormal columns when tall', () => {
-    for (const [r, c] of [[4, 10], [100, 250], [7, 7], [12, 5]] as const) {
+    for (const [r, c] of [
+      [4, 10],
+      [100, 250],
+      [7, 7],
+      [12, 5],
+    ] as const) {
       const m = orthogonalMatrix(r, c, 3);
       expect(m.shape).toEqual([r, c]);
       expect(orthoError(m.dataSync() as Float32Array, r, c, r <= c), `${r}x${c}`).toBeLessThan(1e-5);

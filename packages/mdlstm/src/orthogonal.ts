@@ -11,7 +11,8 @@ export function orthogonalMatrix(rows: number, cols: number, seed?: number): tf.
   const normal = tf.tidy(() => tf.randomNormal([rows, cols], 0, 1, 'float32', seed).dataSync() as Float32Array);
   const m = Float64Array.from(normal);
   // The vectors to orthonormalise: the rows if there are at most as many as columns, else the columns.
-  const n = Math.min(rows, cols), len = Math.max(rows, cols);
+  const n = Math.min(rows, cols),
+    len = Math.max(rows, cols);
   const at = rows <= cols ? (v: number, e: number) => v * cols + e : (v: number, e: number) => e * cols + v;
   for (let v = 0; v < n; v++) {
     for (let w = 0; w < v; w++) {

@@ -54,7 +54,11 @@ describe('mdlstmReference', () => {
       shape: [1, 1, 1, 1],
       units: 1,
       directions: ['tl'],
-      weights: { kernel: Float64Array.of(0.5, 0, 0, 1, 2), recurrentKernel: new Float64Array(10), bias: new Float64Array(5) },
+      weights: {
+        kernel: Float64Array.of(0.5, 0, 0, 1, 2),
+        recurrentKernel: new Float64Array(10),
+        bias: new Float64Array(5),
+      },
     });
     expect(r.c[0]).toBeCloseTo(0.600068, 6);
     expect(r.h[0]).toBeCloseTo(0.39265, 6);
@@ -69,8 +73,15 @@ describe('mdlstmReference', () => {
     const corner = { tl: [0, 0], tr: [0, 2], bl: [1, 0], br: [1, 2] } as const;
     DIRS.forEach((d, k) => {
       const single = mdlstmReference({
-        x: new Float64Array(1), shape: [1, 1, 1, 1], units: 1, directions: [d],
-        weights: { kernel: new Float64Array(5), recurrentKernel: w.recurrentKernel.slice(k * 10, k * 10 + 10), bias: w.bias.slice(k * 5, k * 5 + 5) },
+        x: new Float64Array(1),
+        shape: [1, 1, 1, 1],
+        units: 1,
+        directions: [d],
+        weights: {
+          kernel: new Float64Array(5),
+          recurrentKernel: w.recurrentKernel.slice(k * 10, k * 10 + 10),
+          bias: w.bias.slice(k * 5, k * 5 + 5),
+        },
       });
       const [i, j] = corner[d];
       expect(r.h[k * 6 + i * 3 + j]).toBeCloseTo(single.h[0]!, 12);
@@ -78,7 +89,8 @@ describe('mdlstmReference', () => {
   });
 
   it('backward matches finite differences (plain cell, all directions)', () => checkFiniteDifferences({}, false, DIRS));
-  it('backward matches finite differences (bounded cell with peepholes)', () => checkFiniteDifferences({ bounded: true }, true, ['br', 'tl']));
+  it('backward matches finite differences (bounded cell with peepholes)', () =>
+    checkFiniteDifferences({ bounded: true }, true, ['br', 'tl']));
   it('backward matches finite differences (hardSigmoid gates, relu activation)', () =>
     checkFiniteDifferences({ recurrentActivation: 'hardSigmoid', activation: 'tanh' }, false, ['tr']));
   it('backward matches finite differences with a mask', () => {

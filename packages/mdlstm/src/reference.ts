@@ -57,14 +57,19 @@ function scanOrder(d: Direction, H: number, W: number) {
  */
 export function mdlstmReference(input: ReferenceInput): ReferenceResult {
   const [B, H, W, C] = input.shape;
-  const U = input.units, G = GATES * U, D = input.directions.length;
+  const U = input.units,
+    G = GATES * U,
+    D = input.directions.length;
   const cell = { ...CELL_DEFAULTS, ...input.cell };
-  const act = scalarActivation[cell.activation], rec = scalarActivation[cell.recurrentActivation];
+  const act = scalarActivation[cell.activation],
+    rec = scalarActivation[cell.recurrentActivation];
   const s = cell.bounded ? 0.5 : 1;
   const { kernel, recurrentKernel, bias, peephole } = input.weights;
-  const h = new Float64Array(D * B * H * W * U), c = new Float64Array(h.length);
-  const gates = new Float64Array(D * B * H * W * G), pre = new Float64Array(gates.length);
-  const at = (dir: number, b: number, i: number, j: number) => (((dir * B + b) * H + i) * W + j);
+  const h = new Float64Array(D * B * H * W * U),
+    c = new Float64Array(h.length);
+  const gates = new Float64Array(D * B * H * W * G),
+    pre = new Float64Array(gates.length);
+  const at = (dir: number, b: number, i: number, j: number) => ((dir * B + b) * H + i) * W + j;
 
   input.directions.forEach((d, dir) => {
     const { cells, dy, dx } = scanOrder(d, H, W);
@@ -72,13 +77,17 @@ export function mdlstmReference(input: ReferenceInput): ReferenceResult {
       for (const [i, j] of cells) {
         const pos = at(dir, b, i, j);
         if (input.mask && input.mask[(b * H + i) * W + j] === 0) continue; // h = c = 0
-        const py = i - dy, px = j - dx;
-        const hasY = py >= 0 && py < H, hasX = px >= 0 && px < W;
-        const yPos = hasY ? at(dir, b, py, j) : -1, xPos = hasX ? at(dir, b, i, px) : -1;
+        const py = i - dy,
+          px = j - dx;
+        const hasY = py >= 0 && py < H,
+          hasX = px >= 0 && px < W;
+        const yPos = hasY ? at(dir, b, py, j) : -1,
+          xPos = hasX ? at(dir, b, i, px) : -1;
         const a = pre.subarray(pos * G, pos * G + G);
         for (let k = 0; k < G; k++) {
           let v = bias[dir * G + k]!;
-          for (let ch = 0; ch < C; ch++) v += input.x[((b * H + i) * W + j) * C + ch]! * kernel[(dir * C + ch) * G + k]!;
+          for (let ch = 0; ch < C; ch++)
+            v += input.x[((b * H + i) * W + j) * C + ch]! * kernel[(dir * C + ch) * G + k]!;
           for (let u = 0; u < U; u++) {
             if (hasY) v += h[yPos * U + u]! * recurrentKernel[(dir * 2 * U + u) * G + k]!;
             if (hasX) v += h[xPos * U + u]! * recurrentKernel[(dir * 2 * U + U + u) * G + k]!;
@@ -87,16 +96,24 @@ export function mdlstmReference(input: ReferenceInput): ReferenceResult {
         }
         const z = gates.subarray(pos * G, pos * G + G);
         for (let u = 0; u < U; u++) {
-          const cy = hasY ? c[yPos * U + u]! : 0, cx = hasX ? c[xPos * U + u]! : 0;
+          const cy = hasY ? c[yPos * U + u]! : 0,
+            cx = hasX ? c[xPos * U + u]! : 0;
           const p = (row: number) => (peephole ? peephole[(dir * 5 + row) * U + u]! : 0);
           a[u] = a[u]! + p(0) * cy + p(1) * cx;
           a[U + u] = a[U + u]! + p(2) * cy;
           a[2 * U + u] = a[2 * U + u]! + p(3) * cx;
-          const ig = rec.f(a[u]!), fy = rec.f(a[U + u]!), fx = rec.f(a[2 * U + u]!), g = act.f(a[4 * U + u]!);
+          const ig = rec.f(a[u]!),
+            fy = rec.f(a[U + u]!),
+            fx = rec.f(a[2 * U + u]!),
+            g = act.f(a[4 * U + u]!);
           const cc = ig * g + s * (fy * cy + fx * cx);
           a[3 * U + u] = a[3 * U + u]! + p(4) * cc;
           const o = rec.f(a[3 * U + u]!);
-          z[u] = ig; z[U + u] = fy; z[2 * U + u] = fx; z[3 * U + u] = o; z[4 * U + u] = g;
+          z[u] = ig;
+          z[U + u] = fy;
+          z[2 * U + u] = fx;
+          z[3 * U + u] = o;
+          z[4 * U + u] = g;
           c[pos * U + u] = cc;
           h[pos * U + u] = o * act.f(cc);
         }
@@ -110,9 +127,11 @@ export function mdlstmReference(input: ReferenceInput): ReferenceResult {
 export function mdlstmReferenceBackward(fwd: ReferenceResult, dhOut: Float64Array): ReferenceGradients {
   const { input, h, c, gates, pre } = fwd;
   const [B, H, W, C] = input.shape;
-  const U = input.units, G = GATES * U;
+  const U = input.units,
+    G = GATES * U;
   const cell = { ...CELL_DEFAULTS, ...input.cell };
-  const act = scalarActivation[cell.activation], rec = scalarActivation[cell.recurrentActivation];
+  const act = scalarActivation[cell.activation],
+    rec = scalarActivation[cell.recurrentActivation];
   const s = cell.bounded ? 0.5 : 1;
   const { kernel, recurrentKernel, peephole } = input.weights;
   const grads: ReferenceGradients = {
@@ -122,8 +141,9 @@ export function mdlstmReferenceBackward(fwd: ReferenceResult, dhOut: Float64Arra
     bias: new Float64Array(input.weights.bias.length),
     peephole: peephole ? new Float64Array(peephole.length) : undefined,
   };
-  const dh = Float64Array.from(dhOut), dc = new Float64Array(c.length);
-  const at = (dir: number, b: number, i: number, j: number) => (((dir * B + b) * H + i) * W + j);
+  const dh = Float64Array.from(dhOut),
+    dc = new Float64Array(c.length);
+  const at = (dir: number, b: number, i: number, j: number) => ((dir * B + b) * H + i) * W + j;
   const da = new Float64Array(G);
 
   input.directions.forEach((d, dir) => {
@@ -133,14 +153,24 @@ export function mdlstmReferenceBackward(fwd: ReferenceResult, dhOut: Float64Arra
         const [i, j] = cells[n]!;
         if (input.mask && input.mask[(b * H + i) * W + j] === 0) continue;
         const pos = at(dir, b, i, j);
-        const py = i - dy, px = j - dx;
-        const hasY = py >= 0 && py < H, hasX = px >= 0 && px < W;
-        const yPos = hasY ? at(dir, b, py, j) : -1, xPos = hasX ? at(dir, b, i, px) : -1;
-        const z = gates.subarray(pos * G, pos * G + G), a = pre.subarray(pos * G, pos * G + G);
+        const py = i - dy,
+          px = j - dx;
+        const hasY = py >= 0 && py < H,
+          hasX = px >= 0 && px < W;
+        const yPos = hasY ? at(dir, b, py, j) : -1,
+          xPos = hasX ? at(dir, b, i, px) : -1;
+        const z = gates.subarray(pos * G, pos * G + G),
+          a = pre.subarray(pos * G, pos * G + G);
         for (let u = 0; u < U; u++) {
-          const cy = hasY ? c[yPos * U + u]! : 0, cx = hasX ? c[xPos * U + u]! : 0;
-          const ig = z[u]!, fy = z[U + u]!, fx = z[2 * U + u]!, o = z[3 * U + u]!, g = z[4 * U + u]!;
-          const cc = c[pos * U + u]!, tc = act.f(cc);
+          const cy = hasY ? c[yPos * U + u]! : 0,
+            cx = hasX ? c[xPos * U + u]! : 0;
+          const ig = z[u]!,
+            fy = z[U + u]!,
+            fx = z[2 * U + u]!,
+            o = z[3 * U + u]!,
+            g = z[4 * U + u]!;
+          const cc = c[pos * U + u]!,
+            tc = act.f(cc);
           const p = (row: number) => (peephole ? peephole[(dir * 5 + row) * U + u]! : 0);
           const dhv = dh[pos * U + u]!;
           const dao = dhv * tc * rec.df(a[3 * U + u]!, o);
@@ -149,7 +179,11 @@ export function mdlstmReferenceBackward(fwd: ReferenceResult, dhOut: Float64Arra
           const dag = dct * ig * act.df(a[4 * U + u]!, g);
           const dafy = dct * s * cy * rec.df(a[U + u]!, fy);
           const dafx = dct * s * cx * rec.df(a[2 * U + u]!, fx);
-          da[u] = dai; da[U + u] = dafy; da[2 * U + u] = dafx; da[3 * U + u] = dao; da[4 * U + u] = dag;
+          da[u] = dai;
+          da[U + u] = dafy;
+          da[2 * U + u] = dafx;
+          da[3 * U + u] = dao;
+          da[4 * U + u] = dag;
           if (peephole) {
             const gp = grads.peephole!;
             gp[(dir * 5 + 0) * U + u] = gp[(dir * 5 + 0) * U + u]! + dai * cy;
@@ -170,7 +204,8 @@ export function mdlstmReferenceBackward(fwd: ReferenceResult, dhOut: Float64Arra
             grads.dx[xOff + ch] = grads.dx[xOff + ch]! + kernel[(dir * C + ch) * G + k]! * g;
           }
           for (let u = 0; u < U; u++) {
-            const ry = (dir * 2 * U + u) * G + k, rx = (dir * 2 * U + U + u) * G + k;
+            const ry = (dir * 2 * U + u) * G + k,
+              rx = (dir * 2 * U + U + u) * G + k;
             if (hasY) {
               grads.recurrentKernel[ry] = grads.recurrentKernel[ry]! + h[yPos * U + u]! * g;
               dh[yPos * U + u] = dh[yPos * U + u]! + recurrentKernel[ry]! * g;

@@ -5,7 +5,13 @@ import type { scalarActivation } from './activations.js';
 
 /** Sizes and settings of one scan; unpacked into locals by the loops below (fast V8 code wants no closures). */
 export interface ScanShape {
-  B: number; H: number; W: number; C: number; D: number; U: number; G: number;
+  B: number;
+  H: number;
+  W: number;
+  C: number;
+  D: number;
+  U: number;
+  G: number;
   /** Forget-term scale: 0.5 for the bounded cell, else 1. */
   s: number;
   flips: ReadonlyArray<{ flipY: boolean; flipX: boolean }>;
@@ -31,7 +37,8 @@ export function neighbours(sc: ScanShape, dir: number, b: number, i: number, j: 
   const { flipY, flipX } = sc.flips[dir]!;
   if (mask && mask[(b * H + i) * W + j] === 0) return -1;
   const base = (dir * sc.B + b) * H;
-  const py = flipY ? i + 1 : i - 1, px = flipX ? j + 1 : j - 1;
+  const py = flipY ? i + 1 : i - 1,
+    px = flipX ? j + 1 : j - 1;
   out[0] = py >= 0 && py < H && !(mask && mask[(b * H + py) * W + j] === 0) ? (base + py) * W + j : -1;
   out[1] = px >= 0 && px < W && !(mask && mask[(b * H + i) * W + px] === 0) ? (base + i) * W + px : -1;
   return (base + i) * W + j;

@@ -33,13 +33,23 @@ export class SeparableLSTM2D extends tfl.layers.Layer {
       throw new MDLSTMInputError(`SeparableLSTM2D: units = ${config.units} (expected a positive integer)`);
     }
     this.units = config.units;
-    this.mergeMode = checkChoice(config.mergeMode ?? 'concat', MERGE_MODES.filter((m) => m !== 'none') as Array<Exclude<MergeMode, 'none'>>, 'SeparableLSTM2D: mergeMode');
+    this.mergeMode = checkChoice(
+      config.mergeMode ?? 'concat',
+      MERGE_MODES.filter((m) => m !== 'none') as Array<Exclude<MergeMode, 'none'>>,
+      'SeparableLSTM2D: mergeMode',
+    );
     this.lstmDropout = config.dropout ?? 0;
     const bi = (name: string) =>
       tfl.layers.bidirectional({
         name: `${this.name}_${name}`,
         mergeMode: this.mergeMode,
-        layer: tfl.layers.lstm({ name: `${name}_lstm`, units: this.units, returnSequences: true, recurrentActivation: 'sigmoid', dropout: this.lstmDropout }) as never,
+        layer: tfl.layers.lstm({
+          name: `${name}_lstm`,
+          units: this.units,
+          returnSequences: true,
+          recurrentActivation: 'sigmoid',
+          dropout: this.lstmDropout,
+        }) as never,
       });
     this.rows = bi('rows');
     this.cols = bi('cols');
@@ -52,7 +62,9 @@ export class SeparableLSTM2D extends tfl.layers.Layer {
   override build(inputShape: Shape | Shape[]): void {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
     if (shape.length !== 4 || shape[3] == null) {
-      throw new MDLSTMInputError(`SeparableLSTM2D: input has shape [${shape}] (expected [batch, height, width, channels] with known channels)`);
+      throw new MDLSTMInputError(
+        `SeparableLSTM2D: input has shape [${shape}] (expected [batch, height, width, channels] with known channels)`,
+      );
     }
     this.rows.build([null, shape[2]!, shape[3]]);
     this.cols.build([null, shape[1]!, this.featuresOut()]);

@@ -13,7 +13,13 @@ export function randomArray(n: number, seed: number, scale = 0.5): Float64Array 
   });
 }
 
-export function randomWeights(dirs: number, channels: number, units: number, seed: number, peephole = false): ReferenceWeights {
+export function randomWeights(
+  dirs: number,
+  channels: number,
+  units: number,
+  seed: number,
+  peephole = false,
+): ReferenceWeights {
   const G = 5 * units;
   return {
     kernel: randomArray(dirs * channels * G, seed),

@@ -92,28 +92,57 @@ export class ModelOptionError extends RangeError {
 function checkOptionNames(arch: ArchName, options: object, known: Record<string, true>): void {
   for (const key of Object.keys(options)) {
     if (!Object.hasOwn(known, key)) {
-      throw new ModelOptionError(key, `${arch}: unknown model option '${key}' (expected one of: ${Object.keys(known).join(', ')}); written by a newer version?`);
+      throw new ModelOptionError(
+        key,
+        `${arch}: unknown model option '${key}' (expected one of: ${Object.keys(known).join(', ')}); written by a newer version?`,
+      );
     }
   }
 }
 
 const PHAM2014_OPTIONS: Record<keyof Pham2014Options, true> = {
-  alphabetSize: true, height: true, dropout: true, blockHeight: true, blockWidth: true, units: true, convFeatures: true,
-  convHeight: true, convWidth: true, bounded: true, seed: true,
+  alphabetSize: true,
+  height: true,
+  dropout: true,
+  blockHeight: true,
+  blockWidth: true,
+  units: true,
+  convFeatures: true,
+  convHeight: true,
+  convWidth: true,
+  bounded: true,
+  seed: true,
 };
 const CNN_BLSTM_OPTIONS: Record<keyof CnnBlstmOptions, true> = {
-  alphabetSize: true, height: true, convFeatures: true, pools: true, lstmUnits: true, dropout: true, seed: true,
+  alphabetSize: true,
+  height: true,
+  convFeatures: true,
+  pools: true,
+  lstmUnits: true,
+  dropout: true,
+  seed: true,
 };
 
 export function pham2014(options: Pham2014Options): BuiltArch {
   checkOptionNames('pham2014', options, PHAM2014_OPTIONS);
   const o = {
-    height: DEFAULT_PREPROCESS.height, dropout: 0.5, blockHeight: 2, blockWidth: 2, units: [2, 10, 50] as [number, number, number],
-    convFeatures: [6, 20] as [number, number], convHeight: 4, convWidth: 2, bounded: false, ...options,
+    height: DEFAULT_PREPROCESS.height,
+    dropout: 0.5,
+    blockHeight: 2,
+    blockWidth: 2,
+    units: [2, 10, 50] as [number, number, number],
+    convFeatures: [6, 20] as [number, number],
+    convHeight: 4,
+    convWidth: 2,
+    bounded: false,
+    ...options,
   };
   const vertical = o.blockHeight * o.convHeight * o.convHeight;
   if (o.height % vertical !== 0) {
-    throw new ModelOptionError('height', `pham2014: height ${o.height} must be a multiple of blockHeight * convHeight^2 = ${vertical}`);
+    throw new ModelOptionError(
+      'height',
+      `pham2014: height ${o.height} must be a multiple of blockHeight * convHeight^2 = ${vertical}`,
+    );
   }
   const seed = (k: number) => (o.seed === undefined ? undefined : o.seed + 17 * k);
   const image = tfl.input({ shape: [o.height, null, 1], name: 'image' });
@@ -126,16 +155,31 @@ export function pham2014(options: Pham2014Options): BuiltArch {
   const m2 = pool(m1, o.convHeight, o.convWidth, 'mask_conv1');
   const m3 = pool(m2, o.convHeight, o.convWidth, 'mask_conv2');
 
-  let x = new SpaceToDepth({ blockHeight: o.blockHeight, blockWidth: o.blockWidth, name: 'blocks' }).apply(image) as tfl.SymbolicTensor;
+  let x = new SpaceToDepth({ blockHeight: o.blockHeight, blockWidth: o.blockWidth, name: 'blocks' }).apply(
+    image,
+  ) as tfl.SymbolicTensor;
   const md = (u: number, k: number, input: tfl.SymbolicTensor, m: tfl.SymbolicTensor) =>
-    mdlstmLayer({ units: u, dropout: o.dropout, bounded: o.bounded, seed: seed(k), name: `mdlstm${k}` }).apply([input, squeeze(m, `mask${k}`)]) as tfl.SymbolicTensor;
+    mdlstmLayer({ units: u, dropout: o.dropout, bounded: o.bounded, seed: seed(k), name: `mdlstm${k}` }).apply([
+      input,
+      squeeze(m, `mask${k}`),
+    ]) as tfl.SymbolicTensor;
   // A non-overlapping convolution (stride = window) is a space-to-depth of the windows followed by a
   // matmul: written that way it trains on every backend (wasm has no Conv2DBackpropFilter kernel).
   const conv = (f: number, k: number, input: tfl.SymbolicTensor) => {
-    const windows = new SpaceToDepth({ blockHeight: o.convHeight, blockWidth: o.convWidth, name: `conv${k}_windows` }).apply(input);
-    return tfl.layers.dense({
-      units: f, useBias: false, activation: 'tanh', kernelInitializer: tfl.initializers.glorotUniform({ seed: seed(10 + k) }), name: `conv${k}`,
-    }).apply(windows) as tfl.SymbolicTensor;
+    const windows = new SpaceToDepth({
+      blockHeight: o.convHeight,
+      blockWidth: o.convWidth,
+      name: `conv${k}_windows`,
+    }).apply(input);
+    return tfl.layers
+      .dense({
+        units: f,
+        useBias: false,
+        activation: 'tanh',
+        kernelInitializer: tfl.initializers.glorotUniform({ seed: seed(10 + k) }),
+        name: `conv${k}`,
+      })
+      .apply(windows) as tfl.SymbolicTensor;
   };
   x = md(o.units[0], 1, x, m1);
   x = conv(o.convFeatures[0], 1, x);
@@ -143,7 +187,13 @@ export function pham2014(options: Pham2014Options): BuiltArch {
   x = conv(o.convFeatures[1], 2, x);
   x = md(o.units[2], 3, x, m3);
   // One fully connected layer on the four directions' concatenated outputs = one per direction, summed.
-  x = tfl.layers.dense({ units: o.alphabetSize, kernelInitializer: tfl.initializers.glorotUniform({ seed: seed(20) }), name: 'output' }).apply(x) as tfl.SymbolicTensor;
+  x = tfl.layers
+    .dense({
+      units: o.alphabetSize,
+      kernelInitializer: tfl.initializers.glorotUniform({ seed: seed(20) }),
+      name: 'output',
+    })
+    .apply(x) as tfl.SymbolicTensor;
   const logits = new CollapseHeight({ name: 'collapse' }).apply(x) as tfl.SymbolicTensor;
   const model = tfl.model({ inputs: [image, mask], outputs: logits, name: 'pham2014' });
   const reduction = o.blockWidth * o.convWidth * o.convWidth;
@@ -152,30 +202,63 @@ export function pham2014(options: Pham2014Options): BuiltArch {
 
 export function cnnBlstm(options: CnnBlstmOptions): BuiltArch {
   checkOptionNames('cnn-blstm', options, CNN_BLSTM_OPTIONS);
-  const o = { height: DEFAULT_PREPROCESS.height, convFeatures: [16, 32, 48], pools: 2, lstmUnits: [64, 64], dropout: 0.25, ...options };
+  const o = {
+    height: DEFAULT_PREPROCESS.height,
+    convFeatures: [16, 32, 48],
+    pools: 2,
+    lstmUnits: [64, 64],
+    dropout: 0.25,
+    ...options,
+  };
   const down = 2 ** o.pools;
-  if (o.height % down !== 0) throw new ModelOptionError('height', `cnn-blstm: height ${o.height} must be a multiple of 2^pools = ${down}`);
+  if (o.height % down !== 0)
+    throw new ModelOptionError('height', `cnn-blstm: height ${o.height} must be a multiple of 2^pools = ${down}`);
   const seed = (k: number) => (o.seed === undefined ? undefined : o.seed + 31 * k);
   const image = tfl.input({ shape: [o.height, null, 1], name: 'image' });
   let x: tfl.SymbolicTensor = image;
   o.convFeatures.forEach((f, k) => {
-    x = tfl.layers.conv2d({ filters: f, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: tfl.initializers.heNormal({ seed: seed(k) }), name: `conv${k + 1}` }).apply(x) as tfl.SymbolicTensor;
+    x = tfl.layers
+      .conv2d({
+        filters: f,
+        kernelSize: 3,
+        padding: 'same',
+        useBias: false,
+        kernelInitializer: tfl.initializers.heNormal({ seed: seed(k) }),
+        name: `conv${k + 1}`,
+      })
+      .apply(x) as tfl.SymbolicTensor;
     x = tfl.layers.batchNormalization({ name: `bn${k + 1}` }).apply(x) as tfl.SymbolicTensor;
     x = tfl.layers.leakyReLU({ alpha: 0.01, name: `lrelu${k + 1}` }).apply(x) as tfl.SymbolicTensor;
-    if (k < o.pools) x = tfl.layers.maxPooling2d({ poolSize: 2, strides: 2, name: `pool${k + 1}` }).apply(x) as tfl.SymbolicTensor;
+    if (k < o.pools)
+      x = tfl.layers.maxPooling2d({ poolSize: 2, strides: 2, name: `pool${k + 1}` }).apply(x) as tfl.SymbolicTensor;
   });
-  const h = o.height / down, f = o.convFeatures[o.convFeatures.length - 1]!;
+  const h = o.height / down,
+    f = o.convFeatures[o.convFeatures.length - 1]!;
   // [b, h, w, f] -> [b, w, h*f]: each column becomes one frame.
   x = tfl.layers.permute({ dims: [2, 1, 3], name: 'columns' }).apply(x) as tfl.SymbolicTensor;
   x = tfl.layers.reshape({ targetShape: [-1, h * f], name: 'frames' }).apply(x) as tfl.SymbolicTensor;
   o.lstmUnits.forEach((u, k) => {
     x = tfl.layers.dropout({ rate: o.dropout, name: `drop${k + 1}` }).apply(x) as tfl.SymbolicTensor;
-    x = tfl.layers.bidirectional({
-      layer: tfl.layers.lstm({ units: u, returnSequences: true, recurrentActivation: 'sigmoid', name: `lstm${k + 1}` }) as never,
-      mergeMode: 'concat', name: `blstm${k + 1}`,
-    }).apply(x) as tfl.SymbolicTensor;
+    x = tfl.layers
+      .bidirectional({
+        layer: tfl.layers.lstm({
+          units: u,
+          returnSequences: true,
+          recurrentActivation: 'sigmoid',
+          name: `lstm${k + 1}`,
+        }) as never,
+        mergeMode: 'concat',
+        name: `blstm${k + 1}`,
+      })
+      .apply(x) as tfl.SymbolicTensor;
   });
   x = tfl.layers.dropout({ rate: o.dropout, name: 'drop_out' }).apply(x) as tfl.SymbolicTensor;
   const logits = tfl.layers.dense({ units: o.alphabetSize, name: 'output' }).apply(x) as tfl.SymbolicTensor;
-  return { model: tfl.model({ inputs: image, outputs: logits, name: 'cnn-blstm' }), widthMultiple: down, widthReduction: down, usesMask: false, hyperparameters: o };
+  return {
+    model: tfl.model({ inputs: image, outputs: logits, name: 'cnn-blstm' }),
+    widthMultiple: down,
+    widthReduction: down,
+    usesMask: false,
+    hyperparameters: o,
+  };
 }

@@ -22,32 +22,42 @@ export function checkMeta(meta: unknown, file: string): BundleMeta {
     throw new BundleError(`${file}: ${field} is ${show(v)}, expected ${expected}`);
   };
   if (!isObject(meta)) throw new BundleError(`${file}: not a JSON object`);
-  if (meta.format !== BUNDLE_FORMAT) throw new BundleError(`${file}: format is '${meta.format}', expected '${BUNDLE_FORMAT}'`);
+  if (meta.format !== BUNDLE_FORMAT)
+    throw new BundleError(`${file}: format is '${meta.format}', expected '${BUNDLE_FORMAT}'`);
   if (!BUNDLE_VERSIONS_READ.includes(meta.version as number)) {
-    throw new BundleError(`${file}: bundle version ${meta.version} is not supported by this Scriptorium (this version reads ${BUNDLE_VERSIONS_READ.join(' and ')})`);
+    throw new BundleError(
+      `${file}: bundle version ${meta.version} is not supported by this Scriptorium (this version reads ${BUNDLE_VERSIONS_READ.join(' and ')})`,
+    );
   }
-  if (!ARCHS.includes(meta.arch as never)) throw new BundleError(`${file}: unknown architecture '${meta.arch}' (expected one of: ${ARCHS.join(', ')})`);
-  for (const field of ['widthMultiple', 'widthReduction'] as const) if (!positiveInteger(meta[field])) fail(field, meta[field], 'a positive integer');
+  if (!ARCHS.includes(meta.arch as never))
+    throw new BundleError(`${file}: unknown architecture '${meta.arch}' (expected one of: ${ARCHS.join(', ')})`);
+  for (const field of ['widthMultiple', 'widthReduction'] as const)
+    if (!positiveInteger(meta[field])) fail(field, meta[field], 'a positive integer');
   if ((meta.widthMultiple as number) % (meta.widthReduction as number) !== 0) {
     fail('widthMultiple', meta.widthMultiple, `a multiple of widthReduction (${meta.widthReduction})`);
   }
   if (typeof meta.usesMask !== 'boolean') fail('usesMask', meta.usesMask, 'true or false');
-  for (const field of ['hyperparameters', 'preprocess', 'training'] as const) if (!isObject(meta[field])) fail(field, meta[field], 'an object');
+  for (const field of ['hyperparameters', 'preprocess', 'training'] as const)
+    if (!isObject(meta[field])) fail(field, meta[field], 'an object');
   const pre = meta.preprocess as Record<string, unknown>;
   if (!positiveInteger(pre.height)) fail('preprocess.height', pre.height, 'a positive integer');
-  if (pre.maxWidth !== undefined && !positiveInteger(pre.maxWidth)) fail('preprocess.maxWidth', pre.maxWidth, 'a positive integer');
+  if (pre.maxWidth !== undefined && !positiveInteger(pre.maxWidth))
+    fail('preprocess.maxWidth', pre.maxWidth, 'a positive integer');
   for (const field of ['cropMargins', 'contrastNormalize'] as const) {
-    if (pre[field] !== undefined && typeof pre[field] !== 'boolean') fail(`preprocess.${field}`, pre[field], 'true or false');
+    if (pre[field] !== undefined && typeof pre[field] !== 'boolean')
+      fail(`preprocess.${field}`, pre[field], 'true or false');
   }
   // Bundles saved before the paper level was measured have no field; their lines were normalised from a zero background.
   pre.background ??= 'zero';
-  if (pre.background !== 'paper' && pre.background !== 'zero') fail('preprocess.background', pre.background, "'paper' or 'zero'");
+  if (pre.background !== 'paper' && pre.background !== 'zero')
+    fail('preprocess.background', pre.background, "'paper' or 'zero'");
   if (meta.version !== 1) {
     const hashes = meta.sha256;
     if (!isObject(hashes)) fail('sha256', hashes, `the SHA-256s of ${HASHED_FILES.join(', ')}`);
     for (const f of HASHED_FILES) {
       const h = (hashes as Record<string, unknown>)[f];
-      if (typeof h !== 'string' || !/^[0-9a-f]{64}$/.test(h)) fail(`sha256['${f}']`, h, 'a SHA-256 in hex (64 characters)');
+      if (typeof h !== 'string' || !/^[0-9a-f]{64}$/.test(h))
+        fail(`sha256['${f}']`, h, 'a SHA-256 in hex (64 characters)');
     }
   }
   return meta as unknown as BundleMeta;
@@ -59,7 +69,9 @@ export function checkHash(meta: BundleMeta, name: HashedFile, file: string, byte
   if (stored === undefined) return; // version 1: no hashes
   const computed = sha256(bytes);
   if (computed !== stored) {
-    throw new BundleError(`${file}: SHA-256 mismatch (bundle.json sha256['${name}'] is ${stored.slice(0, 12)}..., the file hashes to ${computed.slice(0, 12)}...): the file is corrupt or was changed`);
+    throw new BundleError(
+      `${file}: SHA-256 mismatch (bundle.json sha256['${name}'] is ${stored.slice(0, 12)}..., the file hashes to ${computed.slice(0, 12)}...): the file is corrupt or was changed`,
+    );
   }
 }
 
@@ -69,9 +81,13 @@ export interface ModelJson {
 }
 
 /** model.json's structure: a topology and a weights manifest of float32 tensors with integer shapes. */
-export function checkModelJson(json: unknown, file: string): { modelTopology: object; specs: tf.io.WeightsManifestEntry[] } {
+export function checkModelJson(
+  json: unknown,
+  file: string,
+): { modelTopology: object; specs: tf.io.WeightsManifestEntry[] } {
   if (!isObject(json)) throw new BundleError(`${file}: not a JSON object`);
-  if (!isObject(json.modelTopology)) throw new BundleError(`${file}: modelTopology is ${show(json.modelTopology)}, expected an object`);
+  if (!isObject(json.modelTopology))
+    throw new BundleError(`${file}: modelTopology is ${show(json.modelTopology)}, expected an object`);
   const groups = json.weightsManifest;
   if (!Array.isArray(groups) || !groups.every((g) => isObject(g) && Array.isArray(g.weights))) {
     throw new BundleError(`${file}: weightsManifest is not a list of { paths, weights }`);
@@ -79,12 +95,17 @@ export function checkModelJson(json: unknown, file: string): { modelTopology: ob
   const specs = groups.flatMap((g) => g.weights as unknown[]);
   specs.forEach((s, i) => {
     const where = `${file}: weightsManifest weight ${i}`;
-    if (!isObject(s) || typeof s.name !== 'string') throw new BundleError(`${where}: name is ${show(isObject(s) ? s.name : s)}, expected a string`);
+    if (!isObject(s) || typeof s.name !== 'string')
+      throw new BundleError(`${where}: name is ${show(isObject(s) ? s.name : s)}, expected a string`);
     if (!Array.isArray(s.shape) || !s.shape.every((d) => Number.isInteger(d) && d >= 0)) {
-      throw new BundleError(`${where} ('${s.name}'): shape is ${show(s.shape)}, expected a list of non-negative integers`);
+      throw new BundleError(
+        `${where} ('${s.name}'): shape is ${show(s.shape)}, expected a list of non-negative integers`,
+      );
     }
     if (s.dtype !== 'float32' || s.quantization !== undefined) {
-      throw new BundleError(`${where} ('${s.name}'): dtype is ${show(s.dtype)}${s.quantization ? ' (quantised)' : ''}, expected "float32"`);
+      throw new BundleError(
+        `${where} ('${s.name}'): dtype is ${show(s.dtype)}${s.quantization ? ' (quantised)' : ''}, expected "float32"`,
+      );
     }
   });
   return { modelTopology: json.modelTopology, specs: specs as tf.io.WeightsManifestEntry[] };
@@ -94,10 +115,16 @@ export function checkModelJson(json: unknown, file: string): { modelTopology: ob
  * The weights of weights.bin (at `file`), one Float32Array per manifest entry: refuses extra or missing bytes
  * and any NaN or infinite value, naming the weight and the index.
  */
-export function checkWeights(specs: tf.io.WeightsManifestEntry[], bytes: Uint8Array, file: string): Map<string, { shape: number[]; values: Float32Array }> {
+export function checkWeights(
+  specs: tf.io.WeightsManifestEntry[],
+  bytes: Uint8Array,
+  file: string,
+): Map<string, { shape: number[]; values: Float32Array }> {
   const expected = specs.reduce((n, s) => n + 4 * s.shape.reduce((a, b) => a * b, 1), 0);
   if (bytes.byteLength !== expected) {
-    throw new BundleError(`${file}: ${bytes.byteLength} bytes, but model.json's weightsManifest describes ${expected} (${bytes.byteLength > expected ? 'extra' : 'missing'} bytes)`);
+    throw new BundleError(
+      `${file}: ${bytes.byteLength} bytes, but model.json's weightsManifest describes ${expected} (${bytes.byteLength > expected ? 'extra' : 'missing'} bytes)`,
+    );
   }
   const all = new Float32Array(expected / 4);
   new Uint8Array(all.buffer).set(bytes);
@@ -107,8 +134,10 @@ export function checkWeights(specs: tf.io.WeightsManifestEntry[], bytes: Uint8Ar
     const n = s.shape.reduce((a, b) => a * b, 1);
     const values = all.subarray(at, at + n);
     const bad = values.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) throw new BundleError(`${file}: weight '${s.name}' has ${values[bad]} at index ${bad}, expected finite values`);
-    if (out.has(s.name)) throw new BundleError(`${file.replace(/weights\.bin$/, 'model.json')}: weightsManifest names '${s.name}' twice`);
+    if (bad >= 0)
+      throw new BundleError(`${file}: weight '${s.name}' has ${values[bad]} at index ${bad}, expected finite values`);
+    if (out.has(s.name))
+      throw new BundleError(`${file.replace(/weights\.bin$/, 'model.json')}: weightsManifest names '${s.name}' twice`);
     out.set(s.name, { shape: s.shape, values });
     at += n;
   }
@@ -116,16 +145,30 @@ export function checkWeights(specs: tf.io.WeightsManifestEntry[], bytes: Uint8Ar
 }
 
 /** Each weight of `model` has its entry in `weights` with the same shape, and no entry is left over (names: originalName). */
-export function checkShapes(model: tfl.LayersModel, weights: Map<string, { shape: number[] }>, modelFile: string): void {
-  const needed = model.layers.flatMap((l) => l.weights.map((w) => ({ name: w.originalName, shape: w.shape as number[] })));
+export function checkShapes(
+  model: tfl.LayersModel,
+  weights: Map<string, { shape: number[] }>,
+  modelFile: string,
+): void {
+  const needed = model.layers.flatMap((l) =>
+    l.weights.map((w) => ({ name: w.originalName, shape: w.shape as number[] })),
+  );
   for (const w of needed) {
     const got = weights.get(w.name);
-    if (!got) throw new BundleError(`${modelFile}: weightsManifest has no weight '${w.name}' (shape [${w.shape.join(', ')}]) that the topology needs`);
+    if (!got)
+      throw new BundleError(
+        `${modelFile}: weightsManifest has no weight '${w.name}' (shape [${w.shape.join(', ')}]) that the topology needs`,
+      );
     if (got.shape.length !== w.shape.length || got.shape.some((d, i) => d !== w.shape[i])) {
-      throw new BundleError(`${modelFile}: weightsManifest gives '${w.name}' shape [${got.shape.join(', ')}], the topology needs [${w.shape.join(', ')}]`);
+      throw new BundleError(
+        `${modelFile}: weightsManifest gives '${w.name}' shape [${got.shape.join(', ')}], the topology needs [${w.shape.join(', ')}]`,
+      );
     }
   }
   const names = new Set(needed.map((w) => w.name));
   const extra = [...weights.keys()].filter((n) => !names.has(n));
-  if (extra.length) throw new BundleError(`${modelFile}: weightsManifest has weights the topology does not use: ${extra.map((n) => `'${n}'`).join(', ')}`);
+  if (extra.length)
+    throw new BundleError(
+      `${modelFile}: weightsManifest has weights the topology does not use: ${extra.map((n) => `'${n}'`).join(', ')}`,
+    );
 }

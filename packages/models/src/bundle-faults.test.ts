@@ -24,7 +24,10 @@ let copies = 0;
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm', log: null });
-  await saveBundle(good, { model: buildModel('pham2014', { alphabetSize: alphabet.size, seed: 4, units: [2, 4, 8] }), alphabet });
+  await saveBundle(good, {
+    model: buildModel('pham2014', { alphabetSize: alphabet.size, seed: 4, units: [2, 4, 8] }),
+    alphabet,
+  });
 });
 
 /** A copy of the good bundle, with `change` applied to it. */
@@ -40,7 +43,8 @@ const readJson = (dir: string, name: string) => JSON.parse(readFileSync(path.joi
 /** Records the files' current SHA-256s in bundle.json, as a bundle written that way would have them. */
 function rehash(dir: string): void {
   const meta = readJson(dir, 'bundle.json');
-  for (const f of ['model.json', 'weights.bin', 'alphabet.json']) meta.sha256[f] = sha256(readFileSync(path.join(dir, f)));
+  for (const f of ['model.json', 'weights.bin', 'alphabet.json'])
+    meta.sha256[f] = sha256(readFileSync(path.join(dir, f)));
   writeFileSync(path.join(dir, 'bundle.json'), JSON.stringify(meta));
 }
 
@@ -75,17 +79,33 @@ describe('bundle faults', () => {
   });
 
   it('a flipped exponent bit in weights.bin, or an edit of model.json or alphabet.json, fails the SHA-256 naming the file', async () => {
-    const flipped = copy((d) => editWeights(d, (w) => {
-      const b = Buffer.from(w.buffer);
-      b[3]! ^= 0x40; // the high exponent bit of weight 0: a small weight becomes huge
-      return b;
-    }));
-    expect((await refusal(flipped)).message).toMatch(
-      new RegExp(`^${flipped}/weights\\.bin: SHA-256 mismatch \\(bundle\\.json sha256\\['weights\\.bin'\\] is [0-9a-f]{12}\\.\\.\\., the file hashes to [0-9a-f]{12}\\.\\.\\.\\): the file is corrupt or was changed$`),
+    const flipped = copy((d) =>
+      editWeights(d, (w) => {
+        const b = Buffer.from(w.buffer);
+        b[3]! ^= 0x40; // the high exponent bit of weight 0: a small weight becomes huge
+        return b;
+      }),
     );
-    const model = copy((d) => writeFileSync(path.join(d, 'model.json'), readFileSync(path.join(d, 'model.json'), 'utf8').replace('"units":8', '"units":9')));
-    expect((await refusal(model)).message).toMatch(/model\.json: SHA-256 mismatch \(bundle\.json sha256\['model\.json'\]/);
-    const chars = copy((d) => writeFileSync(path.join(d, 'alphabet.json'), readFileSync(path.join(d, 'alphabet.json'), 'utf8').replace('"1"', '"l"')));
+    expect((await refusal(flipped)).message).toMatch(
+      new RegExp(
+        `^${flipped}/weights\\.bin: SHA-256 mismatch \\(bundle\\.json sha256\\['weights\\.bin'\\] is [0-9a-f]{12}\\.\\.\\., the file hashes to [0-9a-f]{12}\\.\\.\\.\\): the file is corrupt or was changed$`,
+      ),
+    );
+    const model = copy((d) =>
+      writeFileSync(
+        path.join(d, 'model.json'),
+        readFileSync(path.join(d, 'model.json'), 'utf8').replace('"units":8', '"units":9'),
+      ),
+    );
+    expect((await refusal(model)).message).toMatch(
+      /model\.json: SHA-256 mismatch \(bundle\.json sha256\['model\.json'\]/,
+    );
+    const chars = copy((d) =>
+      writeFileSync(
+        path.join(d, 'alphabet.json'),
+        readFileSync(path.join(d, 'alphabet.json'), 'utf8').replace('"1"', '"l"'),
+      ),
+    );
     expect((await refusal(chars)).message).toMatch(/alphabet\.json: SHA-256 mismatch/);
   });
 
@@ -94,26 +114,37 @@ describe('bundle faults', () => {
       editWeights(d, (w) => ((w[5] = NaN), w));
       rehash(d);
     });
-    expect((await refusal(nan)).message).toMatch(new RegExp(`^${nan}/weights\\.bin: weight '[^']+' has NaN at index 5, expected finite values$`));
+    expect((await refusal(nan)).message).toMatch(
+      new RegExp(`^${nan}/weights\\.bin: weight '[^']+' has NaN at index 5, expected finite values$`),
+    );
     const inf = copy((d) => {
       editWeights(d, (w) => ((w[w.length - 1] = -Infinity), w));
       rehash(d);
     });
-    expect((await refusal(inf)).message).toMatch(/weights\.bin: weight 'output\/bias' has -Infinity at index 10, expected finite values$/);
+    expect((await refusal(inf)).message).toMatch(
+      /weights\.bin: weight 'output\/bias' has -Infinity at index 10, expected finite values$/,
+    );
   });
 
   it('extra or missing bytes in weights.bin are refused', async () => {
     const size = readFileSync(path.join(good, 'weights.bin')).length;
     const extra = copy((d) => {
-      writeFileSync(path.join(d, 'weights.bin'), Buffer.concat([readFileSync(path.join(d, 'weights.bin')), Buffer.alloc(8)]));
+      writeFileSync(
+        path.join(d, 'weights.bin'),
+        Buffer.concat([readFileSync(path.join(d, 'weights.bin')), Buffer.alloc(8)]),
+      );
       rehash(d);
     });
-    expect((await refusal(extra)).message).toBe(`${extra}/weights.bin: ${size + 8} bytes, but model.json's weightsManifest describes ${size} (extra bytes)`);
+    expect((await refusal(extra)).message).toBe(
+      `${extra}/weights.bin: ${size + 8} bytes, but model.json's weightsManifest describes ${size} (extra bytes)`,
+    );
     const short = copy((d) => {
       writeFileSync(path.join(d, 'weights.bin'), readFileSync(path.join(d, 'weights.bin')).subarray(0, size - 4));
       rehash(d);
     });
-    expect((await refusal(short)).message).toBe(`${short}/weights.bin: ${size - 4} bytes, but model.json's weightsManifest describes ${size} (missing bytes)`);
+    expect((await refusal(short)).message).toBe(
+      `${short}/weights.bin: ${size - 4} bytes, but model.json's weightsManifest describes ${size} (missing bytes)`,
+    );
   });
 
   it('a swapped weight shape (same byte count) is refused, naming the weight and both shapes', async () => {
@@ -125,7 +156,9 @@ describe('bundle faults', () => {
       writeFileSync(path.join(d, 'model.json'), JSON.stringify(json));
       rehash(d);
     });
-    expect((await refusal(dir)).message).toBe(`${dir}/model.json: weightsManifest gives 'conv1/kernel' shape [6, 64], the topology needs [64, 6]`);
+    expect((await refusal(dir)).message).toBe(
+      `${dir}/model.json: weightsManifest gives 'conv1/kernel' shape [6, 64], the topology needs [64, 6]`,
+    );
   });
 
   it('inconsistent metadata is refused naming bundle.json and the field', async () => {
@@ -135,10 +168,19 @@ describe('bundle faults', () => {
       [(m) => (m.widthMultiple = 12), 'widthMultiple is 12, expected a multiple of widthReduction (8)'],
       [(m) => (m.usesMask = 'yes'), 'usesMask is "yes", expected true or false'],
       [(m) => (m.usesMask = false), 'usesMask is false, but the model has 2 input(s) (image and mask)'],
-      [(m) => ((m.preprocess as Record<string, unknown>).height = 48), 'preprocess.height is 48, but the model takes lines 32 pixels high'],
+      [
+        (m) => ((m.preprocess as Record<string, unknown>).height = 48),
+        'preprocess.height is 48, but the model takes lines 32 pixels high',
+      ],
       [(m) => delete m.preprocess, 'preprocess is missing, expected an object'],
-      [(m) => ((m.preprocess as Record<string, unknown>).background = 'grey'), `preprocess.background is "grey", expected 'paper' or 'zero'`],
-      [(m) => ((m.sha256 as Record<string, unknown>)['weights.bin'] = 'abc'), `sha256['weights.bin'] is "abc", expected a SHA-256 in hex (64 characters)`],
+      [
+        (m) => ((m.preprocess as Record<string, unknown>).background = 'grey'),
+        `preprocess.background is "grey", expected 'paper' or 'zero'`,
+      ],
+      [
+        (m) => ((m.sha256 as Record<string, unknown>)['weights.bin'] = 'abc'),
+        `sha256['weights.bin'] is "abc", expected a SHA-256 in hex (64 characters)`,
+      ],
       [(m) => (m.version = 99), 'bundle version 99 is not supported by this Scriptorium (this version reads 1 and 2)'],
     ];
     for (const [edit, message] of cases) {
@@ -152,7 +194,9 @@ describe('bundle faults', () => {
       writeFileSync(path.join(d, 'alphabet.json'), JSON.stringify(Alphabet.fromTexts(['0123456789ab']).toJSON()));
       rehash(d);
     });
-    expect((await refusal(dir)).message).toBe(`${dir}: the model outputs 11 classes but alphabet.json has 13 (12 characters + blank)`);
+    expect((await refusal(dir)).message).toBe(
+      `${dir}: the model outputs 11 classes but alphabet.json has 13 (12 characters + blank)`,
+    );
   });
 
   it("a bundle saved before the paper level (no preprocess.background) reads its lines as it was trained: 'zero'", async () => {

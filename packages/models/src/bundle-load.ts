@@ -56,13 +56,18 @@ export async function loadBundleFrom(source: BundleSource): Promise<LoadedBundle
   } catch (err) {
     throw err instanceof BundleError ? err : new BundleError((err as Error).message);
   }
-  const { modelTopology, specs } = checkModelJson(parseJson(bytes['model.json'], file('model.json')), file('model.json'));
+  const { modelTopology, specs } = checkModelJson(
+    parseJson(bytes['model.json'], file('model.json')),
+    file('model.json'),
+  );
   const weights = checkWeights(specs, bytes['weights.bin'], file('weights.bin'));
   let layersModel: tfl.LayersModel;
   try {
     layersModel = await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology }));
   } catch (err) {
-    throw new BundleError(`${file('model.json')}: modelTopology does not build a model (${(err as Error).message.split('\n')[0]})`);
+    throw new BundleError(
+      `${file('model.json')}: modelTopology does not build a model (${(err as Error).message.split('\n')[0]})`,
+    );
   }
   checkShapes(layersModel, weights, file('model.json'));
   const tensors = Object.fromEntries([...weights].map(([name, w]) => [name, tf.tensor(w.values, w.shape, 'float32')]));
@@ -80,11 +85,15 @@ export async function loadBundleFrom(source: BundleSource): Promise<LoadedBundle
   }
   const inputs = layersModel.inputs.length;
   if (meta.usesMask !== (inputs === 2)) {
-    throw new BundleError(`${file('bundle.json')}: usesMask is ${meta.usesMask}, but the model has ${inputs} input(s) (${inputs === 2 ? 'image and mask' : 'image'})`);
+    throw new BundleError(
+      `${file('bundle.json')}: usesMask is ${meta.usesMask}, but the model has ${inputs} input(s) (${inputs === 2 ? 'image and mask' : 'image'})`,
+    );
   }
   const height = layersModel.inputs[0]!.shape[1];
   if (height !== meta.preprocess.height) {
-    throw new BundleError(`${file('bundle.json')}: preprocess.height is ${meta.preprocess.height}, but the model takes lines ${height} pixels high`);
+    throw new BundleError(
+      `${file('bundle.json')}: preprocess.height is ${meta.preprocess.height}, but the model takes lines ${height} pixels high`,
+    );
   }
   const built: BuiltArch = {
     model: layersModel,

@@ -24,7 +24,11 @@ const fakeFetch = (async (url: string | URL) => {
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm', log: null });
-  await saveBundle(dir, { model: buildModel('pham2014', { alphabetSize: alphabet.size, seed: 4, units: [2, 4, 8] }), alphabet, training: { steps: 0 } });
+  await saveBundle(dir, {
+    model: buildModel('pham2014', { alphabetSize: alphabet.size, seed: 4, units: [2, 4, 8] }),
+    alphabet,
+    training: { steps: 0 },
+  });
 });
 
 describe('loading a bundle the browser way (URLs, Files) and LineRecognizer', () => {
@@ -34,7 +38,10 @@ describe('loading a bundle the browser way (URLs, Files) and LineRecognizer', ()
     const expected = (await (await Recognizer.load(dir)).recognize([png]))[0]!;
     const image = decodeGreyPng(readFileSync(png))!;
     const files = NAMES.map((n) => new File([readFileSync(path.join(dir, n))], n));
-    for (const bundle of [await loadBundleFromUrl('http://bundles.test/b', fakeFetch), await loadBundleFromFiles(files)]) {
+    for (const bundle of [
+      await loadBundleFromUrl('http://bundles.test/b', fakeFetch),
+      await loadBundleFromFiles(files),
+    ]) {
       const [got] = await LineRecognizer.fromBundle(bundle).recognizeImages([image]);
       expect(got).toEqual(expected);
     }
@@ -44,7 +51,9 @@ describe('loading a bundle the browser way (URLs, Files) and LineRecognizer', ()
     await expect(loadBundleFromUrl('http://bundles.test/nowhere/', fakeFetch)).rejects.toThrow(
       'http://bundles.test/nowhere/bundle.json: HTTP 404 Not Found; is this a Scriptorium model bundle?',
     );
-    await expect(loadBundleFromFiles([new File(['{}'], 'bundle.json')])).rejects.toThrow(/^the chosen files lack model\.json, weights\.bin, alphabet\.json/);
+    await expect(loadBundleFromFiles([new File(['{}'], 'bundle.json')])).rejects.toThrow(
+      /^the chosen files lack model\.json, weights\.bin, alphabet\.json/,
+    );
     const files = NAMES.map((n) => {
       const bytes = readFileSync(path.join(dir, n));
       if (n === 'weights.bin') bytes[10] ^= 1;

@@ -10,7 +10,10 @@ const FILES: readonly BundleFileName[] = ['bundle.json', 'model.json', 'weights.
 
 /** Loads the bundle whose four files are at `base` + name (`base`: a directory URL; a missing trailing '/' is added). */
 export async function loadBundleFromUrl(base: string | URL, fetchFn: typeof fetch = fetch): Promise<LoadedBundle> {
-  const dir = new URL(String(base).endsWith('/') ? String(base) : `${String(base)}/`, (globalThis as { location?: { href: string } }).location?.href);
+  const dir = new URL(
+    String(base).endsWith('/') ? String(base) : `${String(base)}/`,
+    (globalThis as { location?: { href: string } }).location?.href,
+  );
   const where = (name: BundleFileName) => new URL(name, dir).href;
   return loadBundleFrom({
     where,
@@ -20,9 +23,14 @@ export async function loadBundleFromUrl(base: string | URL, fetchFn: typeof fetc
       try {
         res = await fetchFn(where(name));
       } catch (err) {
-        throw new BundleError(`${where(name)}: cannot be fetched (${(err as Error).message}); is the bundle served there?`);
+        throw new BundleError(
+          `${where(name)}: cannot be fetched (${(err as Error).message}); is the bundle served there?`,
+        );
       }
-      if (!res.ok) throw new BundleError(`${where(name)}: HTTP ${res.status} ${res.statusText}; is this a Scriptorium model bundle?`);
+      if (!res.ok)
+        throw new BundleError(
+          `${where(name)}: HTTP ${res.status} ${res.statusText}; is this a Scriptorium model bundle?`,
+        );
       return new Uint8Array(await res.arrayBuffer());
     },
   });
@@ -33,7 +41,9 @@ export async function loadBundleFromFiles(files: Iterable<Blob & { name: string 
   const byName = new Map([...files].map((f) => [f.name, f]));
   const missing = FILES.filter((n) => !byName.has(n));
   if (missing.length) {
-    throw new BundleError(`the chosen files lack ${missing.join(', ')} (a Scriptorium model bundle is ${FILES.join(', ')}; pick all four)`);
+    throw new BundleError(
+      `the chosen files lack ${missing.join(', ')} (a Scriptorium model bundle is ${FILES.join(', ')}; pick all four)`,
+    );
   }
   return loadBundleFrom({
     where: (name) => name,

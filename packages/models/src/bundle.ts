@@ -28,7 +28,8 @@ export async function saveBundle(
     }),
   );
   const a = artifacts!;
-  const weightData = a.weightData instanceof ArrayBuffer ? a.weightData : tf.io.concatenateArrayBuffers(a.weightData as ArrayBuffer[]);
+  const weightData =
+    a.weightData instanceof ArrayBuffer ? a.weightData : tf.io.concatenateArrayBuffers(a.weightData as ArrayBuffer[]);
   const modelJson = {
     format: a.format ?? 'layers-model',
     generatedBy: a.generatedBy,
@@ -51,7 +52,11 @@ export async function saveBundle(
     usesMask: b.model.built.usesMask,
     preprocess: { ...DEFAULT_PREPROCESS, ...b.preprocess },
     training: { savedAt: new Date().toISOString(), ...b.training },
-    sha256: { 'model.json': sha256(files['model.json']), 'weights.bin': sha256(files['weights.bin']), 'alphabet.json': sha256(files['alphabet.json']) },
+    sha256: {
+      'model.json': sha256(files['model.json']),
+      'weights.bin': sha256(files['weights.bin']),
+      'alphabet.json': sha256(files['alphabet.json']),
+    },
   };
   const parent = path.dirname(path.resolve(dir));
   await mkdir(parent, { recursive: true });
@@ -70,11 +75,17 @@ async function readBundleFile(file: string): Promise<Buffer> {
   try {
     return await readFile(file);
   } catch (err) {
-    throw new BundleError(`${file}: missing (${(err as NodeJS.ErrnoException).code}); is this a Scriptorium model bundle?`);
+    throw new BundleError(
+      `${file}: missing (${(err as NodeJS.ErrnoException).code}); is this a Scriptorium model bundle?`,
+    );
   }
 }
 
 /** Loads the bundle in directory `dir`, with every check of loadBundleFrom (bundle-load.ts). */
 export async function loadBundle(dir: string): Promise<LoadedBundle> {
-  return loadBundleFrom({ read: (name) => readBundleFile(path.join(dir, name)), where: (name) => path.join(dir, name), label: dir });
+  return loadBundleFrom({
+    read: (name) => readBundleFile(path.join(dir, name)),
+    where: (name) => path.join(dir, name),
+    label: dir,
+  });
 }

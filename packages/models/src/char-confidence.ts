@@ -6,7 +6,12 @@
  * `logits`: one line's [T, C] frame scores (row-major, unnormalised); `labels[i]` was emitted over frames
  * `spans[i]` = [start, end).
  */
-export function charConfidences(logits: Float32Array, classes: number, labels: readonly number[], spans: ReadonlyArray<readonly [number, number]>): number[] {
+export function charConfidences(
+  logits: Float32Array,
+  classes: number,
+  labels: readonly number[],
+  spans: ReadonlyArray<readonly [number, number]>,
+): number[] {
   return labels.map((label, i) => {
     const [start, end] = spans[i]!;
     let best = -Infinity;

@@ -3,7 +3,16 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { ctcLoss, requiredFrames } from '@scriptorium/ctc/browser';
 import { MDLSTM } from '@scriptorium/mdlstm';
 import type { Batch } from '@scriptorium/data/browser';
-import { ARCHS, cnnBlstm, pham2014, type ArchName, type ArchOptions, type BuiltArch, type CnnBlstmOptions, type Pham2014Options } from './architectures.js';
+import {
+  ARCHS,
+  cnnBlstm,
+  pham2014,
+  type ArchName,
+  type ArchOptions,
+  type BuiltArch,
+  type CnnBlstmOptions,
+  type Pham2014Options,
+} from './architectures.js';
 
 export interface LossAndGrads {
   /** Sum of the per-line CTC losses (-log p(text | image)) of the feasible lines. */
@@ -56,12 +65,15 @@ export class HtrModel {
   inputs(batch: Batch): tf.Tensor[] {
     const { batchSize: B, height: H, width: W } = batch;
     if (W % this.built.widthMultiple !== 0) {
-      throw new RangeError(`batch width ${W} is not a multiple of ${this.built.widthMultiple} (collate with padWidthTo: model.widthMultiple)`);
+      throw new RangeError(
+        `batch width ${W} is not a multiple of ${this.built.widthMultiple} (collate with padWidthTo: model.widthMultiple)`,
+      );
     }
     const image = tf.tensor4d(batch.images, [B, H, W, 1]);
     if (!this.built.usesMask) return [image];
     const mask = new Float32Array(B * H * W);
-    for (let b = 0; b < B; b++) for (let y = 0; y < H; y++) mask.fill(1, (b * H + y) * W, (b * H + y) * W + batch.widths[b]!);
+    for (let b = 0; b < B; b++)
+      for (let y = 0; y < H; y++) mask.fill(1, (b * H + y) * W, (b * H + y) * W + batch.widths[b]!);
     return [image, tf.tensor4d(mask, [B, H, W, 1])];
   }
 
@@ -80,7 +92,10 @@ export class HtrModel {
    */
   lossAndGrads(batch: Batch, options: { dropoutSeed?: number } = {}): LossAndGrads {
     const seeded = this.model.layers.filter((l): l is MDLSTM => l instanceof MDLSTM);
-    seeded.forEach((l, k) => (l.dropoutSeed = options.dropoutSeed === undefined ? undefined : (options.dropoutSeed + 7919 * (k + 1)) >>> 0));
+    seeded.forEach(
+      (l, k) =>
+        (l.dropoutSeed = options.dropoutSeed === undefined ? undefined : (options.dropoutSeed + 7919 * (k + 1)) >>> 0),
+    );
     try {
       return this.lossAndGradsOnce(batch);
     } finally {
@@ -93,14 +108,22 @@ export class HtrModel {
     const infeasible: number[] = [];
     for (let b = 0; b < batch.batchSize; b++) {
       const row = b * batch.maxLabelLength;
-      if (requiredFrames(batch.labels.subarray(row, row + batch.labelLengths[b]!)) > logitLengths[b]!) infeasible.push(b);
+      if (requiredFrames(batch.labels.subarray(row, row + batch.labelLengths[b]!)) > logitLengths[b]!)
+        infeasible.push(b);
     }
     const count = batch.batchSize - infeasible.length;
     const labels = tf.tensor2d(batch.labels, [batch.batchSize, batch.maxLabelLength], 'int32');
     let losses: Float32Array | undefined;
     const { value, grads } = tf.variableGrads(() => {
       const logits = this.forward(batch, true);
-      const perLine = ctcLoss({ logits, labels, logitLengths, labelLengths: batch.labelLengths, reduction: 'none', zeroInfinity: true });
+      const perLine = ctcLoss({
+        logits,
+        labels,
+        logitLengths,
+        labelLengths: batch.labelLengths,
+        reduction: 'none',
+        zeroInfinity: true,
+      });
       losses = perLine.dataSync().slice() as Float32Array;
       return tf.div(tf.sum(perLine), Math.max(1, count)) as tf.Scalar;
     }, this.variables);

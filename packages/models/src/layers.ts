@@ -27,7 +27,12 @@ export class SpaceToDepth extends tfl.layers.Layer {
 
   override computeOutputShape(s: Shape): Shape {
     const div = (v: number | null, d: number) => (v == null ? null : v / d);
-    return [s[0]!, div(s[1]!, this.blockHeight), div(s[2]!, this.blockWidth), s[3]! * this.blockHeight * this.blockWidth];
+    return [
+      s[0]!,
+      div(s[1]!, this.blockHeight),
+      div(s[2]!, this.blockWidth),
+      s[3]! * this.blockHeight * this.blockWidth,
+    ];
   }
 
   override getConfig(): tf.serialization.ConfigDict {

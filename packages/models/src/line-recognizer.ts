@@ -47,7 +47,11 @@ export class LineRecognizer {
 
   /** Recognises decoded line images (ink high, any size): normalised with the bundle's preprocessing first, as `recognize` does. */
   async recognizeImages(images: readonly LineImage[], options: RecognizeOptions = {}): Promise<Recognition[]> {
-    const samples = images.map((image, k) => ({ id: `input ${k}`, text: '', image: normalizeLineSync(image, this.meta.preprocess) }));
+    const samples = images.map((image, k) => ({
+      id: `input ${k}`,
+      text: '',
+      image: normalizeLineSync(image, this.meta.preprocess),
+    }));
     return this.recognizeSamples(samples, options);
   }
 
@@ -60,7 +64,11 @@ export class LineRecognizer {
    * Recognises the lines once per decoding in `decodings` (e.g. with and without an LM) from one forward pass:
    * the result for decodings[i] is element i. `batchSize` lines go through the model at a time (default 16).
    */
-  async recognizeSamplesEach(samples: readonly LineSample[], decodings: readonly RecognizeOptions[], batchSize = 16): Promise<Recognition[][]> {
+  async recognizeSamplesEach(
+    samples: readonly LineSample[],
+    decodings: readonly RecognizeOptions[],
+    batchSize = 16,
+  ): Promise<Recognition[][]> {
     const results: Recognition[][] = decodings.map(() => []);
     const r = this.model.built.widthReduction;
     for (let s = 0; s < samples.length; s += batchSize) {
@@ -74,7 +82,12 @@ export class LineRecognizer {
       decodings.forEach((options, i) => {
         const decoded =
           (options.beam ?? 1) > 1
-            ? beamSearchDecode(data, lengths, { beamWidth: options.beam, lm: options.lm, lmWeight: options.lmWeight, insertionBonus: options.insertionBonus }).map((b) => b[0]!)
+            ? beamSearchDecode(data, lengths, {
+                beamWidth: options.beam,
+                lm: options.lm,
+                lmWeight: options.lmWeight,
+                insertionBonus: options.insertionBonus,
+              }).map((b) => b[0]!)
             : greedyDecode(data, lengths);
         decoded.forEach((d, k) => {
           results[i]!.push({

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -53,7 +53,9 @@ describe('pham2014', () => {
     // 16 px wide gives 2 frames; '11' alone needs 3 (a blank between the repeats).
     const bad = { id: 'bad', text: '11', image: { data: new Float32Array(32 * 16).fill(0.5), height: 32, width: 16 } };
     const padTo = Math.max(...good.map((s) => s.image.width));
-    const withBad = m.lossAndGrads(collate([good[0]!, bad, good[1]!], alphabet, { padWidthTo: m.widthMultiple, minWidth: padTo }));
+    const withBad = m.lossAndGrads(
+      collate([good[0]!, bad, good[1]!], alphabet, { padWidthTo: m.widthMultiple, minWidth: padTo }),
+    );
     const without = m.lossAndGrads(collate(good, alphabet, { padWidthTo: m.widthMultiple, minWidth: padTo }));
     expect(withBad.infeasible).toEqual([1]);
     expect(withBad.count).toBe(2);
@@ -70,7 +72,11 @@ describe('pham2014', () => {
   it('a small model overfits four mnist-lines to CER 0 with a fixed seed (data -> MDLSTM -> CTC -> Adadelta)', () => {
     const m = buildModel('pham2014', { alphabetSize: alphabet.size, seed: 3, units: [2, 8, 24], dropout: 0 });
     const ds = mnistLines({ split: 'train', count: 4, seed: 9, minDigits: 2, maxDigits: 3 });
-    const batch = collate(Array.from({ length: 4 }, (_, i) => ds.compose(i)), alphabet, { padWidthTo: m.widthMultiple });
+    const batch = collate(
+      Array.from({ length: 4 }, (_, i) => ds.compose(i)),
+      alphabet,
+      { padWidthTo: m.widthMultiple },
+    );
     const opt = new Adadelta();
     let rate = 1;
     for (let step = 1; step <= 300 && rate > 0; step++) {
@@ -79,7 +85,10 @@ describe('pham2014', () => {
       tf.dispose(Object.values(grads));
       if (step % 25 === 0) {
         const logits = m.forward(batch);
-        rate = cer(batch.texts, greedyDecode(logits, m.outputLengths(batch.widths)).map((d) => alphabet.decode(d.labels))).rate;
+        rate = cer(
+          batch.texts,
+          greedyDecode(logits, m.outputLengths(batch.widths)).map((d) => alphabet.decode(d.labels)),
+        ).rate;
         logits.dispose();
       }
     }
@@ -92,7 +101,11 @@ describe('cnnBlstm', () => {
     await initBackend({ backend: 'cpu', log: null });
     const m = buildModel('cnn-blstm', { alphabetSize: 11, seed: 1, convFeatures: [4, 8], lstmUnits: [8] });
     for (const w of [8, 20, 36]) {
-      const batch = collate([{ id: 'x', text: '1', image: { data: new Float32Array(32 * w), height: 32, width: w } }], alphabet, { padWidthTo: m.widthMultiple });
+      const batch = collate(
+        [{ id: 'x', text: '1', image: { data: new Float32Array(32 * w), height: 32, width: w } }],
+        alphabet,
+        { padWidthTo: m.widthMultiple },
+      );
       expect(m.forward(batch).shape).toEqual([1, m.outputLengths([w])[0], 11]);
     }
     await initBackend({ backend: 'wasm', log: null });
@@ -117,7 +130,9 @@ describe('bundles and the Recognizer', () => {
     const [fromFile] = await rec.recognize([png]);
     // The recogniser normalises the PNG as training data was (crop, contrast, height 32); compare with the
     // direct greedy decode of the same normalised line.
-    const direct = (await rec.recognizeSamples([{ id: 'x', text: '', image: await loadLine(png, rec.meta.preprocess) }]))[0]!;
+    const direct = (
+      await rec.recognizeSamples([{ id: 'x', text: '', image: await loadLine(png, rec.meta.preprocess) }])
+    )[0]!;
     expect(fromFile!.text).toBe(direct.text);
     expect(fromFile!.spans.length).toBe(fromFile!.text.length);
     expect(fromFile!.confidence).toBeGreaterThan(0);
@@ -126,14 +141,17 @@ describe('bundles and the Recognizer', () => {
 
   it('bounded cells: every MDLSTM layer gets them, they change the outputs, and a bundle keeps them', async () => {
     const opts = { alphabetSize: alphabet.size, seed: 6, units: [2, 4, 8] as [number, number, number] };
-    const std = buildModel('pham2014', opts), bounded = buildModel('pham2014', { ...opts, bounded: true });
-    const cells = (m: ReturnType<typeof buildModel>) => m.model.layers.filter((l) => l.getClassName() === 'MDLSTM').map((l) => l.getConfig().bounded);
+    const std = buildModel('pham2014', opts),
+      bounded = buildModel('pham2014', { ...opts, bounded: true });
+    const cells = (m: ReturnType<typeof buildModel>) =>
+      m.model.layers.filter((l) => l.getClassName() === 'MDLSTM').map((l) => l.getConfig().bounded);
     expect(cells(std)).toEqual([false, false, false]);
     expect(cells(bounded)).toEqual([true, true, true]);
     expect(bounded.hyperparameters.bounded).toBe(true);
     const batch = collate([mnistLines({ split: 'test', count: 1, seed: 2 }).compose(0)], alphabet, { padWidthTo: 8 });
     // Same seed, same weights: only the cell differs.
-    const a = std.forward(batch).dataSync(), b = bounded.forward(batch).dataSync();
+    const a = std.forward(batch).dataSync(),
+      b = bounded.forward(batch).dataSync();
     expect(Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]!)))).toBeGreaterThan(1e-3);
     const dir = path.join(tmp, 'bounded');
     await saveBundle(dir, { model: bounded, alphabet, training: { steps: 0 } });
@@ -141,8 +159,12 @@ describe('bundles and the Recognizer', () => {
   });
 
   it('an option the architecture does not know is refused by name, not ignored', () => {
-    expect(() => buildModel('pham2014', { alphabetSize: 11, cell: 'leaky' } as never)).toThrow(/^pham2014: unknown model option 'cell' \(expected one of: alphabetSize, height, .*bounded, seed\)/);
-    expect(() => buildModel('cnn-blstm', { alphabetSize: 11, bounded: true } as never)).toThrow(/^cnn-blstm: unknown model option 'bounded'/);
+    expect(() => buildModel('pham2014', { alphabetSize: 11, cell: 'leaky' } as never)).toThrow(
+      /^pham2014: unknown model option 'cell' \(expected one of: alphabetSize, height, .*bounded, seed\)/,
+    );
+    expect(() => buildModel('cnn-blstm', { alphabetSize: 11, bounded: true } as never)).toThrow(
+      /^cnn-blstm: unknown model option 'bounded'/,
+    );
   });
 
   it('refuses a missing bundle, naming the file (the other refusals: bundle-faults.test.ts)', async () => {

@@ -11,7 +11,7 @@ beforeAll(async () => {
 });
 
 describe('Recognizer per-character confidences', () => {
-  it('are, for each line of a batch, each character\'s best softmax probability over its span (greedy and beam, decoded from one pass or two)', async () => {
+  it("are, for each line of a batch, each character's best softmax probability over its span (greedy and beam, decoded from one pass or two)", async () => {
     const alphabet = Alphabet.fromTexts(['0123456789']);
     const model = buildModel('pham2014', { alphabetSize: alphabet.size, height: 32, seed: 4, dropout: 0 });
     // An untrained model emits mostly blanks; raising two classes' output biases makes it write something.
@@ -27,7 +27,10 @@ describe('Recognizer per-character confidences', () => {
 
     // One forward pass decoded both ways gives what two separate calls give.
     const both = await rec.recognizeSamplesEach(samples, [{ beam: 1 }, { beam: 4 }], 2);
-    expect(both).toEqual([await rec.recognizeSamples(samples, { beam: 1 }), await rec.recognizeSamples(samples, { beam: 4 })]);
+    expect(both).toEqual([
+      await rec.recognizeSamples(samples, { beam: 1 }),
+      await rec.recognizeSamples(samples, { beam: 4 }),
+    ]);
     for (const beam of [1, 4]) {
       const results = await rec.recognizeSamples(samples, { beam });
       results.forEach((r, k) => {

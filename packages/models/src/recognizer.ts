@@ -14,7 +14,10 @@ export class Recognizer extends LineRecognizer {
   /** Recognises one image (file path, encoded Buffer or raw pixels) or a list of them. */
   async recognize(input: ImageInput, options?: RecognizeOptions): Promise<Recognition>;
   async recognize(input: ImageInput[], options?: RecognizeOptions): Promise<Recognition[]>;
-  async recognize(input: ImageInput | ImageInput[], options: RecognizeOptions = {}): Promise<Recognition | Recognition[]> {
+  async recognize(
+    input: ImageInput | ImageInput[],
+    options: RecognizeOptions = {},
+  ): Promise<Recognition | Recognition[]> {
     const list = Array.isArray(input) ? input : [input];
     const samples: LineSample[] = await Promise.all(
       list.map(async (img, k) => ({

@@ -30,12 +30,24 @@ describe('initBackend', () => {
       expect(report.backend).toBe(name);
       expect(tf.getBackend()).toBe(name);
       // A = [[1,2],[3,4]], B = [[5,6],[7,8]]: AB = [[19,22],[43,50]].
-      const a = tf.tensor2d([[1, 2], [3, 4]]);
-      const b = tf.tensor2d([[5, 6], [7, 8]]);
-      expect(tf.matMul(a, b).arraySync()).toEqual([[19, 22], [43, 50]]);
+      const a = tf.tensor2d([
+        [1, 2],
+        [3, 4],
+      ]);
+      const b = tf.tensor2d([
+        [5, 6],
+        [7, 8],
+      ]);
+      expect(tf.matMul(a, b).arraySync()).toEqual([
+        [19, 22],
+        [43, 50],
+      ]);
       // d/dA sum(AB) = 1 * B^T summed over columns: row i of the gradient is [sum(B row 0), sum(B row 1)] = [11, 15].
       const g = tf.grad((x: tf.Tensor) => tf.matMul(x as tf.Tensor2D, b).sum())(a);
-      expect(g.arraySync()).toEqual([[11, 15], [11, 15]]);
+      expect(g.arraySync()).toEqual([
+        [11, 15],
+        [11, 15],
+      ]);
       tf.dispose([a, b, g]);
     });
   }

@@ -77,7 +77,8 @@ async function tryTensorflow(): Promise<{ ok: true; provider: string } | { ok: f
 async function tryWasm(): Promise<{ ok: true } | { ok: false; reason: string }> {
   try {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
-    const dist = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep;
+    const dist =
+      path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep;
     wasm.setWasmPaths(dist);
     if (await tf.setBackend('wasm')) return { ok: true };
     return { ok: false, reason: 'the wasm backend did not initialise' };

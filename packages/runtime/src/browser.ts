@@ -9,7 +9,10 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 export { Rng } from './rng.js';
 
 /** The three files of tfjs-backend-wasm, as named in its dist/. */
-export type WasmFileName = 'tfjs-backend-wasm.wasm' | 'tfjs-backend-wasm-simd.wasm' | 'tfjs-backend-wasm-threaded-simd.wasm';
+export type WasmFileName =
+  | 'tfjs-backend-wasm.wasm'
+  | 'tfjs-backend-wasm-simd.wasm'
+  | 'tfjs-backend-wasm-threaded-simd.wasm';
 
 export interface BrowserBackendOptions {
   /**
@@ -40,7 +43,7 @@ export async function initBrowserBackend(options: BrowserBackendOptions = {}): P
       setWasmPaths(options.wasmPaths);
       if (await tf.setBackend('wasm')) {
         await tf.ready();
-        const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT') as boolean;
+        const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean;
         return { backend: 'wasm', simd, summary: `backend: wasm (${simd ? 'SIMD' : 'no SIMD'})` };
       }
       why = 'the wasm backend did not initialise';

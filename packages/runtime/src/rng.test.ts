@@ -3,14 +3,18 @@ import { Rng } from './rng.js';
 
 describe('Rng', () => {
   it('is deterministic by seed and differs between seeds', () => {
-    const a = new Rng(42), b = new Rng(42), c = new Rng(43);
+    const a = new Rng(42),
+      b = new Rng(42),
+      c = new Rng(43);
     const xs = Array.from({ length: 5 }, () => a.next());
     expect(Array.from({ length: 5 }, () => b.next())).toEqual(xs);
     expect(Array.from({ length: 5 }, () => c.next())).not.toEqual(xs);
   });
 
   it('uint32 is the raw output behind next(), with every byte uniform', () => {
-    const a = new Rng(5), b = new Rng(5), counts = new Float64Array(256);
+    const a = new Rng(5),
+      b = new Rng(5),
+      counts = new Float64Array(256);
     const n = 64_000;
     for (let i = 0; i < n; i++) {
       const u = a.uint32();
@@ -33,7 +37,9 @@ describe('Rng', () => {
   it('has the moments of U[0,1) and N(0,1) within sampling error', () => {
     const r = new Rng(1);
     const n = 100_000;
-    let su = 0, sn = 0, sn2 = 0;
+    let su = 0,
+      sn = 0,
+      sn2 = 0;
     for (let i = 0; i < n; i++) {
       const u = r.next();
       expect(u >= 0 && u < 1).toBe(true);

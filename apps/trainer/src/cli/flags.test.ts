@@ -47,7 +47,11 @@ describe('parseFlags', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'flags-'));
     const file = path.join(dir, 'c.json');
     writeFileSync(file, JSON.stringify({ batch: 4, timeLimit: '2m', model: 'cnn-blstm' }));
-    expect(parseFlags(cmd, ['--config', file, '--batch', '6'])).toMatchObject({ batch: 6, 'time-limit': 120_000, model: 'cnn-blstm' });
+    expect(parseFlags(cmd, ['--config', file, '--batch', '6'])).toMatchObject({
+      batch: 6,
+      'time-limit': 120_000,
+      model: 'cnn-blstm',
+    });
     writeFileSync(file, JSON.stringify({ batchSize: 4 }));
     expect(() => parseFlags(cmd, ['--config', file])).toThrow(`${file}: unknown key 'batchSize' for 'train'`);
     writeFileSync(file, '{ nope');
@@ -83,7 +87,9 @@ describe('flagValue and flagChoice', () => {
 
   it('a value of another type than asked is an internal error, not a usage error', () => {
     const f = parseFlags(cmd, []);
-    expect(() => flagValue(f, 'model', 'number')).toThrow(new TypeError('internal: flag --model holds "pham2014", not a number'));
+    expect(() => flagValue(f, 'model', 'number')).toThrow(
+      new TypeError('internal: flag --model holds "pham2014", not a number'),
+    );
     expect(() => flagChoice(f, 'model', ['cnn-blstm'])).toThrow(TypeError);
   });
 });

@@ -47,7 +47,8 @@ export function flagChoice<T extends string>(flags: ParsedFlags, name: string, c
   const value = flagValue(flags, name, 'string');
   if (value === undefined) return undefined;
   const choice = choices.find((c) => c === value);
-  if (choice === undefined) throw new TypeError(`internal: flag --${name} holds '${value}', not one of ${choices.join(', ')}`);
+  if (choice === undefined)
+    throw new TypeError(`internal: flag --${name} holds '${value}', not one of ${choices.join(', ')}`);
   return choice;
 }
 
@@ -74,8 +75,7 @@ export function parseDuration(text: string, flag: string): number {
 }
 
 function coerce(spec: FlagSpec, raw: unknown, where: string): unknown {
-  const bad = (expected: string) =>
-    new UsageError(`${where}: '${String(raw)}' is not ${expected}`);
+  const bad = (expected: string) => new UsageError(`${where}: '${String(raw)}' is not ${expected}`);
   switch (spec.type) {
     case 'boolean':
       if (typeof raw === 'boolean') return raw;
@@ -96,7 +96,10 @@ function coerce(spec: FlagSpec, raw: unknown, where: string): unknown {
       return parseDuration(String(raw), spec.name);
     case 'list':
       if (Array.isArray(raw)) return raw.map(String);
-      return String(raw).split(',').map((x) => x.trim()).filter(Boolean);
+      return String(raw)
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean);
     case 'string': {
       const s = String(raw);
       if (spec.choices && !spec.choices.includes(s)) {
@@ -177,7 +180,10 @@ function readConfigFile(file: string): Record<string, unknown> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new UsageError(`--config: cannot read '${file}' (${(err as NodeJS.ErrnoException).code ?? String(err)})`, false);
+    throw new UsageError(
+      `--config: cannot read '${file}' (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+      false,
+    );
   }
   let json: unknown;
   try {

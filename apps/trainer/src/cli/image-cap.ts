@@ -3,7 +3,10 @@ import { flagValue, type FlagSpec, type ParsedFlags } from './flags.js';
 
 /** `--max-image-pixels N`: the cap on a decoded image's pixels, for the commands that read image files. */
 export const IMAGE_CAP_FLAG: FlagSpec = {
-  name: 'max-image-pixels', type: 'int', min: 1, metavar: 'N',
+  name: 'max-image-pixels',
+  type: 'int',
+  min: 1,
+  metavar: 'N',
   help: `refuse image files of more than N pixels before decoding them (default ${DEFAULT_MAX_IMAGE_PIXELS.toLocaleString('en-US')}, or ${MAX_IMAGE_PIXELS_ENV}); local workers get the same cap`,
 };
 

@@ -9,7 +9,11 @@ export async function checkOutputPath(flag: string, file: string): Promise<void>
   const dir = path.dirname(path.resolve(file));
   if ((await stat(file).catch(() => undefined))?.isDirectory()) throw fail('is a directory (expected a file name)');
   const parent = await stat(dir).catch((err: NodeJS.ErrnoException) => {
-    throw fail(err.code === 'ENOENT' ? `directory '${dir}' does not exist` : `cannot use directory '${dir}' (${err.code ?? err.message})`);
+    throw fail(
+      err.code === 'ENOENT'
+        ? `directory '${dir}' does not exist`
+        : `cannot use directory '${dir}' (${err.code ?? err.message})`,
+    );
   });
   if (!parent.isDirectory()) throw fail(`'${dir}' is not a directory`);
   await access(dir, constants.W_OK).catch((err: NodeJS.ErrnoException) => {
@@ -23,7 +27,10 @@ export async function checkOutputPath(flag: string, file: string): Promise<void>
  */
 export async function writeFileAtomic(flag: string, file: string, text: string): Promise<void> {
   const existing = await stat(file).catch(() => undefined);
-  const tmp = existing && !existing.isFile() ? undefined : path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}`);
+  const tmp =
+    existing && !existing.isFile()
+      ? undefined
+      : path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}`);
   try {
     if (!tmp) return await writeFile(file, text);
     await writeFile(tmp, text);

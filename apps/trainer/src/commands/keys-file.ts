@@ -7,10 +7,21 @@ export async function readCurveKeys(file: string): Promise<{ publicKey: string; 
   try {
     json = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
-    throw new UsageError(`--curve-keys: cannot read '${file}' (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, false);
+    throw new UsageError(
+      `--curve-keys: cannot read '${file}' (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      false,
+    );
   }
-  if (typeof json.publicKey !== 'string' || typeof json.secretKey !== 'string' || json.publicKey.length !== 40 || json.secretKey.length !== 40) {
-    throw new UsageError(`${file}: expected {"publicKey", "secretKey"} as 40-character Z85 strings (made by 'scriptorium keys')`, false);
+  if (
+    typeof json.publicKey !== 'string' ||
+    typeof json.secretKey !== 'string' ||
+    json.publicKey.length !== 40 ||
+    json.secretKey.length !== 40
+  ) {
+    throw new UsageError(
+      `${file}: expected {"publicKey", "secretKey"} as 40-character Z85 strings (made by 'scriptorium keys')`,
+      false,
+    );
   }
   return { publicKey: json.publicKey, secretKey: json.secretKey };
 }

@@ -17,9 +17,24 @@ export const recognizeCommand: CommandSpec = {
     { name: 'model', type: 'string', metavar: 'DIR', help: 'model bundle directory' },
     IMAGE_CAP_FLAG,
     ...DECODE_FLAGS,
-    { name: 'json', type: 'boolean', default: false, help: 'one JSON object per image: file, text, confidence, charConfidences (per character: its class\'s best posterior over its span), spans (per character, in input pixels)' },
-    { name: 'page-xml', type: 'string', metavar: 'IN.xml', help: "recognise every TextLine of this PAGE XML file (cut from its page image by its Coords) and write the file to --out with each TextLine's TextEquiv (text and conf) replaced; every other byte is kept" },
-    { name: 'out', type: 'string', metavar: 'OUT.xml', help: 'with --page-xml: where to write the result (written atomically; not the input file)' },
+    {
+      name: 'json',
+      type: 'boolean',
+      default: false,
+      help: "one JSON object per image: file, text, confidence, charConfidences (per character: its class's best posterior over its span), spans (per character, in input pixels)",
+    },
+    {
+      name: 'page-xml',
+      type: 'string',
+      metavar: 'IN.xml',
+      help: "recognise every TextLine of this PAGE XML file (cut from its page image by its Coords) and write the file to --out with each TextLine's TextEquiv (text and conf) replaced; every other byte is kept",
+    },
+    {
+      name: 'out',
+      type: 'string',
+      metavar: 'OUT.xml',
+      help: 'with --page-xml: where to write the result (written atomically; not the input file)',
+    },
     { name: 'backend', type: 'string', choices: BACKEND_NAMES, default: 'auto', help: 'tfjs backend' },
   ],
 };
@@ -27,11 +42,13 @@ export const recognizeCommand: CommandSpec = {
 export async function runRecognize(flags: ParsedFlags): Promise<void> {
   const model = flagValue(flags, 'model', 'string');
   if (!model) throw new UsageError('recognize: --model DIR is required');
-  const pageXml = flagValue(flags, 'page-xml', 'string'), out = flagValue(flags, 'out', 'string');
+  const pageXml = flagValue(flags, 'page-xml', 'string'),
+    out = flagValue(flags, 'out', 'string');
   if (pageXml !== undefined) {
     if (flags._.length > 0) throw new UsageError('recognize: give image files or --page-xml, not both');
     if (out === undefined) throw new UsageError('recognize --page-xml: --out OUT.xml is required');
-    if (path.resolve(out) === path.resolve(pageXml)) throw new UsageError(`recognize --page-xml: --out ${out} is the input file; write the result elsewhere`);
+    if (path.resolve(out) === path.resolve(pageXml))
+      throw new UsageError(`recognize --page-xml: --out ${out} is the input file; write the result elsewhere`);
   } else if (out !== undefined) {
     throw new UsageError('recognize: --out goes with --page-xml');
   } else if (flags._.length === 0) {
@@ -45,7 +62,16 @@ export async function runRecognize(flags: ParsedFlags): Promise<void> {
   const json = flagValue(flags, 'json', 'boolean');
   results.forEach((r, k) => {
     const file = flags._[k]!;
-    if (json) console.log(JSON.stringify({ file, text: r.text, confidence: r.confidence, charConfidences: r.charConfidences, spans: r.pixelSpans }));
+    if (json)
+      console.log(
+        JSON.stringify({
+          file,
+          text: r.text,
+          confidence: r.confidence,
+          charConfidences: r.charConfidences,
+          spans: r.pixelSpans,
+        }),
+      );
     else console.log(`${file}\t${r.text}\t${r.confidence.toFixed(3)}`);
   });
 }
@@ -54,14 +80,20 @@ export async function runRecognize(flags: ParsedFlags): Promise<void> {
 async function recognizePage(rec: Recognizer, file: string, out: string, decode: RecognizeOptions): Promise<void> {
   const page = await readPageForRecognition(file);
   const inside = page.lines.filter((l) => l.image !== undefined);
-  for (const l of page.lines) if (!l.image) console.error(`${l.where}: TextLine '${l.id}' lies outside the page image; left as it was`);
-  const samples = await Promise.all(inside.map(async (l) => ({ id: l.id, text: '', image: await normalizeLine(l.image!, rec.meta.preprocess) })));
+  for (const l of page.lines)
+    if (!l.image) console.error(`${l.where}: TextLine '${l.id}' lies outside the page image; left as it was`);
+  const samples = await Promise.all(
+    inside.map(async (l) => ({ id: l.id, text: '', image: await normalizeLine(l.image!, rec.meta.preprocess) })),
+  );
   const recognised = await rec.recognizeSamples(samples, decode);
   const byLine = new Map(inside.map((l, k) => [l, recognised[k]!]));
-  const xml = pageXmlWithText(page, page.lines.map((l) => {
-    const r = byLine.get(l);
-    return r && { text: r.text, conf: r.confidence };
-  }));
+  const xml = pageXmlWithText(
+    page,
+    page.lines.map((l) => {
+      const r = byLine.get(l);
+      return r && { text: r.text, conf: r.confidence };
+    }),
+  );
   const tmp = `${out}.tmp-${process.pid}`;
   try {
     await writeFile(tmp, xml);

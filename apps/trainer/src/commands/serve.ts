@@ -15,8 +15,14 @@ const DEFAULT_WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/tiff', 'application/octet-stream'];
 const BUNDLE_FILES = ['bundle.json', 'model.json', 'weights.bin', 'alphabet.json'];
 const STATIC_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
-  '.wasm': 'application/wasm', '.json': 'application/json', '.png': 'image/png', '.svg': 'image/svg+xml', '.bin': 'application/octet-stream',
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+  '.bin': 'application/octet-stream',
 };
 
 export interface ServeOptions {
@@ -44,20 +50,56 @@ export const serveCommand: CommandSpec = {
   summary: 'Serve the recogniser page and an HTTP API (POST /recognize, GET /health) for a model bundle.',
   synopsis: '--model DIR [--port 8080] [--host 127.0.0.1]',
   flags: [
-    { name: 'model', type: 'string', metavar: 'DIR', help: 'model bundle directory (loaded once; the page loads it too, from /bundle/)' },
+    {
+      name: 'model',
+      type: 'string',
+      metavar: 'DIR',
+      help: 'model bundle directory (loaded once; the page loads it too, from /bundle/)',
+    },
     { name: 'port', type: 'int', min: 0, default: SERVE_DEFAULTS.port, help: 'TCP port (0: any free one, printed)' },
-    { name: 'host', type: 'string', default: SERVE_DEFAULTS.host, help: 'address to listen on (0.0.0.0 for every interface)' },
-    { name: 'web', type: 'string', metavar: 'DIR', help: 'the built page (default: apps/web/dist; build it with `npm run build -w apps/web`)' },
-    { name: 'max-bytes', type: 'int', min: 1, default: SERVE_DEFAULTS.maxBytes, help: 'largest image accepted, bytes (413 above)' },
-    { name: 'concurrency', type: 'int', min: 1, default: SERVE_DEFAULTS.concurrency, help: 'recognitions running at once' },
-    { name: 'queue', type: 'int', min: 0, default: SERVE_DEFAULTS.queue, help: 'requests waiting beyond --concurrency (503 above)' },
+    {
+      name: 'host',
+      type: 'string',
+      default: SERVE_DEFAULTS.host,
+      help: 'address to listen on (0.0.0.0 for every interface)',
+    },
+    {
+      name: 'web',
+      type: 'string',
+      metavar: 'DIR',
+      help: 'the built page (default: apps/web/dist; build it with `npm run build -w apps/web`)',
+    },
+    {
+      name: 'max-bytes',
+      type: 'int',
+      min: 1,
+      default: SERVE_DEFAULTS.maxBytes,
+      help: 'largest image accepted, bytes (413 above)',
+    },
+    {
+      name: 'concurrency',
+      type: 'int',
+      min: 1,
+      default: SERVE_DEFAULTS.concurrency,
+      help: 'recognitions running at once',
+    },
+    {
+      name: 'queue',
+      type: 'int',
+      min: 0,
+      default: SERVE_DEFAULTS.queue,
+      help: 'requests waiting beyond --concurrency (503 above)',
+    },
     { name: 'backend', type: 'string', choices: BACKEND_NAMES, default: 'auto', help: 'tfjs backend' },
   ],
 };
 
 /** An answer with a status and a message: 4xx for the client's mistakes, 503 when the queue is full. */
 export class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -66,11 +108,18 @@ export class HttpError extends Error {
 export class Slots {
   running = 0;
   waiting: Array<() => void> = [];
-  constructor(readonly limit: number, readonly queue: number) {}
+  constructor(
+    readonly limit: number,
+    readonly queue: number,
+  ) {}
 
   async run<T>(task: () => Promise<T>): Promise<T> {
     if (this.running >= this.limit) {
-      if (this.waiting.length >= this.queue) throw new HttpError(503, `busy: ${this.running} recognition(s) running and ${this.waiting.length} waiting (the server's --concurrency and --queue); retry shortly`);
+      if (this.waiting.length >= this.queue)
+        throw new HttpError(
+          503,
+          `busy: ${this.running} recognition(s) running and ${this.waiting.length} waiting (the server's --concurrency and --queue); retry shortly`,
+        );
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     } else {
       this.running++;
@@ -79,14 +128,19 @@ export class Slots {
       return await task();
     } finally {
       const next = this.waiting.shift();
-      if (next) next(); // the slot passes on
+      if (next)
+        next(); // the slot passes on
       else this.running--;
     }
   }
 }
 
 function send(res: ServerResponse, status: number, body: string | Uint8Array, type = 'application/json'): void {
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    'content-type': type,
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  });
   res.end(body);
 }
 
@@ -143,7 +197,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   async function recognize(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (!IMAGE_TYPES.includes(type)) {
-      throw new HttpError(415, `wrong content type '${type || 'none'}': send the image bytes as the body with Content-Type ${IMAGE_TYPES.join(', ')}`);
+      throw new HttpError(
+        415,
+        `wrong content type '${type || 'none'}': send the image bytes as the body with Content-Type ${IMAGE_TYPES.join(', ')}`,
+      );
     }
     const body = await readBody(req, o.maxBytes);
     if (body.length === 0) throw new HttpError(400, 'empty body: send the image bytes as the body');
@@ -151,12 +208,18 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       try {
         return await recognizer.recognize(body);
       } catch (err) {
-        if (err instanceof DataError) throw new HttpError(400, `not an image the server can read (${err.message.replace(/^image: /, '')})`);
+        if (err instanceof DataError)
+          throw new HttpError(400, `not an image the server can read (${err.message.replace(/^image: /, '')})`);
         throw err;
       }
     });
     // As `recognize --json` prints it (spans in input pixels of the normalised line).
-    sendJson(res, 200, { text: r.text, confidence: r.confidence, charConfidences: r.charConfidences, spans: r.pixelSpans });
+    sendJson(res, 200, {
+      text: r.text,
+      confidence: r.confidence,
+      charConfidences: r.charConfidences,
+      spans: r.pixelSpans,
+    });
   }
 
   async function serveFile(res: ServerResponse, file: string | undefined, missing: string): Promise<void> {
@@ -177,18 +240,32 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       if (req.method !== 'POST') throw new HttpError(405, 'POST an image to /recognize');
       return recognize(req, res);
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, `${route}: only GET here (POST /recognize)`);
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      throw new HttpError(405, `${route}: only GET here (POST /recognize)`);
     if (url.pathname === '/health') {
-      return sendJson(res, 200, { status: 'ok', backend: report.backend, model: modelInfo, running: slots.running, waiting: slots.waiting.length });
+      return sendJson(res, 200, {
+        status: 'ok',
+        backend: report.backend,
+        model: modelInfo,
+        running: slots.running,
+        waiting: slots.waiting.length,
+      });
     }
     if (url.pathname.startsWith('/bundle/')) {
       const name = url.pathname.slice('/bundle/'.length);
-      return serveFile(res, BUNDLE_FILES.includes(name) ? path.join(o.model, name) : undefined, `${url.pathname}: not a bundle file (${BUNDLE_FILES.join(', ')})`);
+      return serveFile(
+        res,
+        BUNDLE_FILES.includes(name) ? path.join(o.model, name) : undefined,
+        `${url.pathname}: not a bundle file (${BUNDLE_FILES.join(', ')})`,
+      );
     }
     const page = url.pathname === '/' ? '/index.html' : url.pathname;
     if (page === '/index.html') {
       await readFile(path.join(o.webDir, 'index.html')).catch(() => {
-        throw new HttpError(503, `the page is not built (no ${path.join(o.webDir, 'index.html')}): run \`npm run build -w apps/web\`; the API works meanwhile`);
+        throw new HttpError(
+          503,
+          `the page is not built (no ${path.join(o.webDir, 'index.html')}): run \`npm run build -w apps/web\`; the API works meanwhile`,
+        );
       });
     }
     return serveFile(res, fileUnder(path.resolve(o.webDir), page), `${url.pathname}: not found`);
@@ -207,9 +284,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL'
-        ? new UsageError(`serve: cannot listen on ${o.host}:${o.port} (${err.code}); pick another --port (0: any free one) or --host`, false)
-        : err),
+      reject(
+        err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL'
+          ? new UsageError(
+              `serve: cannot listen on ${o.host}:${o.port} (${err.code}); pick another --port (0: any free one) or --host`,
+              false,
+            )
+          : err,
+      ),
     );
     server.listen(o.port, o.host, () => resolve());
   });
@@ -236,7 +318,9 @@ export async function runServe(flags: ParsedFlags): Promise<void> {
     queue: flagValue(flags, 'queue', 'number'),
     backend: flagChoice(flags, 'backend', BACKEND_NAMES) ?? 'auto',
   });
-  console.log(`scriptorium serve: ${s.url} (model ${model}, backend ${s.backend}); POST /recognize, GET /health; Ctrl-C stops`);
+  console.log(
+    `scriptorium serve: ${s.url} (model ${model}, backend ${s.backend}); POST /recognize, GET /health; Ctrl-C stops`,
+  );
   await new Promise<void>((resolve) => {
     const stop = () => void s.close().then(resolve);
     process.once('SIGINT', stop);

@@ -1,7 +1,16 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { Alphabet, BatchSampler, DEFAULT_PREPROCESS, openDataset, parseAugmentSpec, TEXTLINES_CHARSET, type AugmentConfig, type Dataset } from '@scriptorium/data';
+import {
+  Alphabet,
+  BatchSampler,
+  DEFAULT_PREPROCESS,
+  openDataset,
+  parseAugmentSpec,
+  TEXTLINES_CHARSET,
+  type AugmentConfig,
+  type Dataset,
+} from '@scriptorium/data';
 import { flattenVariables } from '@scriptorium/dataparallel';
 import { ModelOptionError } from '@scriptorium/models';
 import { initBackend } from '@scriptorium/runtime';
@@ -23,7 +32,8 @@ export type { TrainSummary };
 
 export const trainCommand: CommandSpec = {
   name: 'train',
-  summary: 'Train a recogniser: in this process (--workers 0), with local worker processes (--workers N), or with remote workers (--listen).',
+  summary:
+    'Train a recogniser: in this process (--workers 0), with local worker processes (--workers N), or with remote workers (--listen).',
   synopsis: '[--data SPEC] [--model pham2014|cnn-blstm] [--workers N | --listen tcp://HOST:PORT] [options]',
   flags: [...TRAIN_FLAGS, IMAGE_CAP_FLAG],
 };
@@ -46,22 +56,37 @@ export async function train(o: TrainOptions, hooks: TrainHooks = {}): Promise<Tr
   const optimizer = checkTrainOptions(o);
   const { backend } = await initBackend({ backend: o.backend, log });
   // Fine-tuning takes the model and the line normalisation from the bundle it starts from.
-  const base = o.initFrom !== undefined ? await openFineTuneBase(o.initFrom, (o.model.modelOptions as { dropout?: number }).dropout) : undefined;
+  const base =
+    o.initFrom !== undefined
+      ? await openFineTuneBase(o.initFrom, (o.model.modelOptions as { dropout?: number }).dropout)
+      : undefined;
   const model = base?.model ?? o.model;
-  const preprocess = base ? { ...DEFAULT_PREPROCESS, ...base.bundle.meta.preprocess } : { ...DEFAULT_PREPROCESS, height: o.height };
+  const preprocess = base
+    ? { ...DEFAULT_PREPROCESS, ...base.bundle.meta.preprocess }
+    : { ...DEFAULT_PREPROCESS, height: o.height };
   if (model.arch === 'cnn-blstm' && backend === 'wasm') {
-    throw new UsageError('train: cnn-blstm needs convolution gradients, which the wasm backend lacks; use --backend cpu (or tensorflow)', false);
+    throw new UsageError(
+      'train: cnn-blstm needs convolution gradients, which the wasm backend lacks; use --backend cpu (or tensorflow)',
+      false,
+    );
   }
-  const out = path.resolve(o.out ?? path.join('runs', `${model.arch}-${new Date().toISOString().replace(/[:.]/g, '-')}`));
+  const out = path.resolve(
+    o.out ?? path.join('runs', `${model.arch}-${new Date().toISOString().replace(/[:.]/g, '-')}`),
+  );
   const dirs = runDirs(out);
 
   // The job: everything a worker needs to rebuild the same model and data; a resume continues the checkpoint's.
-  const openTrain = (spec: string) => openDataset(spec, { split: 'train', count: o.trainLines, seed: o.seed, preprocess });
+  const openTrain = (spec: string) =>
+    openDataset(spec, { split: 'train', count: o.trainLines, seed: o.seed, preprocess });
   const trainData = await openTrain(o.data);
   const warmData = o.warmupData !== undefined ? await openTrain(o.warmupData) : undefined;
   const settings = runSettings(o);
   const checkpoint = o.resume ? await latestRunCheckpoint(dirs.checkpoints, log) : undefined;
-  let job = newJob(o, { model, preprocess, alphabet: runAlphabet(trainData, warmData, base, o.freeze, checkpoint ? undefined : log) });
+  let job = newJob(o, {
+    model,
+    preprocess,
+    alphabet: runAlphabet(trainData, warmData, base, o.freeze, checkpoint ? undefined : log),
+  });
   if (checkpoint) {
     const resumed = checkResume(checkpoint.appState, { job, settings }, checkpoint.path);
     if ('refusal' in resumed) throw new UsageError(resumed.refusal, false);
@@ -73,14 +98,29 @@ export async function train(o: TrainOptions, hooks: TrainHooks = {}): Promise<Tr
   const replica = await trainReplica(job, log);
   const validation = await validationSet(o.valid, o.validLines, job, trainData);
   const step = checkpoint?.step ?? 0;
-  const initial = () => (base ? fineTuneParams(base.bundle.model.variables, replica.variables, replica.layout) : flattenVariables(replica.variables, replica.layout));
+  const initial = () =>
+    base
+      ? fineTuneParams(base.bundle.model.variables, replica.variables, replica.layout)
+      : flattenVariables(replica.variables, replica.layout);
   const params = checkpoint ? checkpoint.params : initial();
   const optimizerState = checkpoint ? checkpoint.optimizerState : freshOptimizerState(replica.layout);
   // (Checked before any worker or socket exists, so that a refusal leaves nothing running.)
   const ema = resumeEma(o.ema, params, checkpoint);
   const n = validation.trainSize;
-  const sampler = new BatchSampler({ size: n, batchSize: o.batch, seed: job.seed, ...(o.bucket ? { widths: bucketWidths(trainData, n), bucketWindow: o.bucket } : {}) });
-  let app: AppState = { sampler: sampler.getState(), bestCer: Infinity, evalsWithoutImprovement: 0, trainedMs: 0, settings, job };
+  const sampler = new BatchSampler({
+    size: n,
+    batchSize: o.batch,
+    seed: job.seed,
+    ...(o.bucket ? { widths: bucketWidths(trainData, n), bucketWindow: o.bucket } : {}),
+  });
+  let app: AppState = {
+    sampler: sampler.getState(),
+    bestCer: Infinity,
+    evalsWithoutImprovement: 0,
+    trainedMs: 0,
+    settings,
+    job,
+  };
   if (checkpoint) {
     app = { ...checkpoint.appState, settings, job };
     sampler.setState(app.sampler);
@@ -91,7 +131,19 @@ export async function train(o: TrainOptions, hooks: TrainHooks = {}): Promise<Tr
     { replica, job, step, params, optimizerState, optimizer, checkpointDir: dirs.checkpoints },
     { log, backend, workerScript: hooks.workerScript, workerNodeArgs: hooks.workerNodeArgs },
   );
-  const run = new TrainRun({ options: o, job, replica, engine, sampler, app, ema, validation: new ValidationLines(validation), out, backend, step });
+  const run = new TrainRun({
+    options: o,
+    job,
+    replica,
+    engine,
+    sampler,
+    app,
+    ema,
+    validation: new ValidationLines(validation),
+    out,
+    backend,
+    step,
+  });
   const onSigint = () => {
     run.stop = 'interrupted (SIGINT)';
     log('\nSIGINT: finishing this step, then checkpointing');
@@ -111,12 +163,17 @@ export async function train(o: TrainOptions, hooks: TrainHooks = {}): Promise<Tr
 }
 
 /** The job of a new run: its model, alphabet, data, line normalisation, augmentation and seed. */
-function newJob(o: TrainOptions, parts: Pick<TrainJob, 'preprocess'> & { model: ModelChoice; alphabet: Alphabet }): TrainJob {
+function newJob(
+  o: TrainOptions,
+  parts: Pick<TrainJob, 'preprocess'> & { model: ModelChoice; alphabet: Alphabet },
+): TrainJob {
   return {
     ...parts.model,
     alphabet: parts.alphabet.toJSON(),
     data: { spec: o.data, count: o.trainLines, seed: o.seed },
-    ...(o.warmupData !== undefined && o.warmupSteps !== undefined ? { warmup: { spec: o.warmupData, steps: o.warmupSteps } } : {}),
+    ...(o.warmupData !== undefined && o.warmupSteps !== undefined
+      ? { warmup: { spec: o.warmupData, steps: o.warmupSteps } }
+      : {}),
     preprocess: parts.preprocess,
     ...(o.augment !== 'none' ? { augment: augment(o.augment) } : {}),
     ...(o.freeze ? { freeze: o.freeze } : {}),
@@ -130,16 +187,31 @@ function newJob(o: TrainOptions, parts: Pick<TrainJob, 'preprocess'> & { model: 
  * The characters of the training (and warm-up) data; when fine-tuning, the bundle's alphabet with those it lacks
  * appended (said in `log`, which a resumed run leaves out: its weights come from the checkpoint).
  */
-function runAlphabet(trainData: Dataset, warmData: Dataset | undefined, base: FineTuneBase | undefined, freeze: readonly string[] | undefined, log: ((line: string) => void) | undefined): Alphabet {
-  const data = warmData ? Alphabet.fromTexts([...alphabetFor(trainData).chars, ...alphabetFor(warmData).chars]) : alphabetFor(trainData);
+function runAlphabet(
+  trainData: Dataset,
+  warmData: Dataset | undefined,
+  base: FineTuneBase | undefined,
+  freeze: readonly string[] | undefined,
+  log: ((line: string) => void) | undefined,
+): Alphabet {
+  const data = warmData
+    ? Alphabet.fromTexts([...alphabetFor(trainData).chars, ...alphabetFor(warmData).chars])
+    : alphabetFor(trainData);
   if (!base) return data;
   const { alphabet, added } = grownAlphabet(base.bundle.alphabet, data);
   if (freeze?.includes('output') && added.length > 0) {
-    throw new UsageError(`--freeze output: the new character(s) ${added.join('')} need the output layer to learn them; freeze other layers`, false);
+    throw new UsageError(
+      `--freeze output: the new character(s) ${added.join('')} need the output layer to learn them; freeze other layers`,
+      false,
+    );
   }
   const { arch, modelOptions } = base.model;
-  log?.(`fine-tuning ${base.dir}: ${arch} ${JSON.stringify(modelOptions)}, line height ${base.bundle.meta.preprocess.height} (the bundle's); ` +
-    (added.length > 0 ? `${added.length} new character(s) added to its ${base.bundle.alphabet.chars.length}: ${added.join('')}` : 'no new characters'));
+  log?.(
+    `fine-tuning ${base.dir}: ${arch} ${JSON.stringify(modelOptions)}, line height ${base.bundle.meta.preprocess.height} (the bundle's); ` +
+      (added.length > 0
+        ? `${added.length} new character(s) added to its ${base.bundle.alphabet.chars.length}: ${added.join('')}`
+        : 'no new characters'),
+  );
   return alphabet;
 }
 
@@ -164,7 +236,8 @@ async function trainReplica(job: TrainJob, log: (line: string) => void): Promise
   try {
     return await createReplica(job, { onSkip: (s) => log(`skipped line ${s.index} ('${s.id}'): ${s.message}`) });
   } catch (err) {
-    if (err instanceof ModelOptionError && err.option === 'height') throw new UsageError(`--height ${job.preprocess.height}: ${err.message}`);
+    if (err instanceof ModelOptionError && err.option === 'height')
+      throw new UsageError(`--height ${job.preprocess.height}: ${err.message}`);
     throw err;
   }
 }

@@ -20,17 +20,32 @@ export const workerCommand: CommandSpec = {
   synopsis: '--connect tcp://HOST:PORT [--job RUN/job.json] [--curve-keys FILE --server-key KEY]',
   flags: [
     { name: 'connect', type: 'string', metavar: 'ENDPOINT', help: "the coordinator's endpoint" },
-    { name: 'job', type: 'string', metavar: 'FILE', help: "the run's job.json (model, alphabet, data); default: the job the coordinator sends when this worker joins" },
     {
-      name: 'data-root', type: 'string', metavar: 'DIR',
+      name: 'job',
+      type: 'string',
+      metavar: 'FILE',
+      help: "the run's job.json (model, alphabet, data); default: the job the coordinator sends when this worker joins",
+    },
+    {
+      name: 'data-root',
+      type: 'string',
+      metavar: 'DIR',
       help: "open only data files (manifests, images, PAGE XML, IAM) that resolve, symlinks followed, inside DIR: the coordinator chooses the data spec (default: the working directory; local workers of `train --workers` get '/')",
     },
     IMAGE_CAP_FLAG,
-    { name: 'cache-mb', type: 'int', min: 0, metavar: 'N', help: "MiB of decoded training lines to keep in this process (default: the coordinator's --cache-mb)" },
+    {
+      name: 'cache-mb',
+      type: 'int',
+      min: 0,
+      metavar: 'N',
+      help: "MiB of decoded training lines to keep in this process (default: the coordinator's --cache-mb)",
+    },
     { name: 'curve-keys', type: 'string', metavar: 'FILE', help: "this worker's key file (from `scriptorium keys`)" },
     { name: 'server-key', type: 'string', metavar: 'KEY', help: "the coordinator's public key (with --curve-keys)" },
     {
-      name: 'coordinator-timeout', type: 'duration', default: COORDINATOR_TIMEOUT_MS,
+      name: 'coordinator-timeout',
+      type: 'duration',
+      default: COORDINATOR_TIMEOUT_MS,
       help: `give up when a lost coordinator (${HEARTBEAT_MISSES} heartbeats unanswered: a minute at its default 1 s period) has not come back within this long (default 1m)`,
     },
     { name: 'backend', type: 'string', choices: BACKEND_NAMES, default: 'auto', help: 'tfjs backend' },
@@ -42,12 +57,16 @@ export async function runWorkerCommand(flags: ParsedFlags): Promise<void> {
   const str = (name: string) => flagValue(flags, name, 'string');
   const endpoint = str('connect');
   if (!endpoint) throw new UsageError('worker: --connect ENDPOINT is required');
-  if (!/^(tcp|ipc|inproc):\/\//.test(endpoint)) throw new UsageError(`worker: --connect '${endpoint}' is not a ZeroMQ endpoint (expected tcp://HOST:PORT)`);
-  const curveKeys = str('curve-keys'), serverKey = str('server-key');
-  if (curveKeys && !serverKey) throw new UsageError('worker: --curve-keys needs --server-key (the coordinator\'s public key)');
+  if (!/^(tcp|ipc|inproc):\/\//.test(endpoint))
+    throw new UsageError(`worker: --connect '${endpoint}' is not a ZeroMQ endpoint (expected tcp://HOST:PORT)`);
+  const curveKeys = str('curve-keys'),
+    serverKey = str('server-key');
+  if (curveKeys && !serverKey)
+    throw new UsageError("worker: --curve-keys needs --server-key (the coordinator's public key)");
   const quiet = flagValue(flags, 'quiet', 'boolean') ?? false;
   await initBackend({ backend: str('backend'), log: quiet ? null : undefined });
-  const onSkip = (s: { index: number; id: string; message: string }) => console.error(`[worker ${process.pid}] skipped line ${s.index} ('${s.id}'): ${s.message}`);
+  const onSkip = (s: { index: number; id: string; message: string }) =>
+    console.error(`[worker ${process.pid}] skipped line ${s.index} ('${s.id}'): ${s.message}`);
   // With --job the replica is built before joining (a bad file fails at once); otherwise from the job in WELCOME.
   // skipBad and cacheMb are not part of what is trained (a resume may change them): the coordinator's skipBad
   // applies, and --cache-mb, when given, overrides its cacheMb (memory is this machine's business).
@@ -70,13 +89,17 @@ export async function runWorkerCommand(flags: ParsedFlags): Promise<void> {
   const setup = async (welcome: WorkerWelcome) => {
     const sent = (welcome.config as { job?: TrainJob } | undefined)?.job;
     if (!sent) {
-      if (!replica) throw new UsageError('the coordinator sent no job when this worker joined: pass --job RUN/job.json', false);
+      if (!replica)
+        throw new UsageError('the coordinator sent no job when this worker joined: pass --job RUN/job.json', false);
     } else {
       const job = local(sent);
       if (fileJob) {
         const differs = jobDifferences(job, fileJob);
         if (differs.length > 0) {
-          throw new UsageError(`--job ${jobFile} is not the coordinator's job (${differs.join(', ')} differ); leave --job out to use the coordinator's`, false);
+          throw new UsageError(
+            `--job ${jobFile} is not the coordinator's job (${differs.join(', ')} differ); leave --job out to use the coordinator's`,
+            false,
+          );
         }
       }
       if (JSON.stringify(job) !== replicaJob) {
@@ -87,21 +110,30 @@ export async function runWorkerCommand(flags: ParsedFlags): Promise<void> {
       }
     }
     if (replica!.layout.size !== welcome.layout.size) {
-      throw new UsageError(`the coordinator's model has ${welcome.layout.size} parameters, this worker's ${replica!.layout.size}`, false);
+      throw new UsageError(
+        `the coordinator's model has ${welcome.layout.size} parameters, this worker's ${replica!.layout.size}`,
+        false,
+      );
     }
   };
   // Launched by a local coordinator: Ctrl-C reaches the whole process group; the coordinator decides.
   if (process.connected) process.on('SIGINT', () => {});
   const keys = curveKeys ? await readCurveKeys(curveKeys) : undefined;
   const log = (level: string, msg: string) => {
-    if (level === 'warn' || level === 'error' || (!quiet && level === 'info')) console.error(`[worker ${process.pid}] ${msg}`);
+    if (level === 'warn' || level === 'error' || (!quiet && level === 'info'))
+      console.error(`[worker ${process.pid}] ${msg}`);
   };
   const exit = await runWorker({
     endpoint,
     onWelcome: setup,
     computeGradients: async (params, shard) => {
       if (!replica) throw new Error('no replica: the worker got a STEP before its job');
-      const r = await replica.computeGradients(params, shard.items as number[], shard.step, shard.next as number[] | undefined);
+      const r = await replica.computeGradients(
+        params,
+        shard.items as number[],
+        shard.step,
+        shard.next as number[] | undefined,
+      );
       return { grads: r.grads, lossSum: r.lossSum, count: r.count };
     },
     curve: keys && serverKey ? { serverKey, ...keys } : undefined,

@@ -11,13 +11,17 @@ export interface Budget {
 export function budgetStop(b: Budget, step: number, epoch: number, elapsedMs: number): string {
   if (b.maxSteps !== undefined && step >= b.maxSteps) return `reached --max-steps ${b.maxSteps}`;
   if (b.maxEpochs !== undefined && epoch >= b.maxEpochs) return `reached --max-epochs ${b.maxEpochs}`;
-  if (b.timeLimit !== undefined && elapsedMs >= b.timeLimit) return `reached --time-limit ${formatDuration(b.timeLimit)}`;
+  if (b.timeLimit !== undefined && elapsedMs >= b.timeLimit)
+    return `reached --time-limit ${formatDuration(b.timeLimit)}`;
   return '';
 }
 
 /** The fraction of the budget used after `step` steps: of the steps or of the time, whichever ends the run first. */
 export function budgetUsed(b: Budget, step: number, elapsedMs: number): number {
-  return Math.max(b.maxSteps !== undefined ? step / b.maxSteps : 0, b.timeLimit !== undefined ? elapsedMs / b.timeLimit : 0);
+  return Math.max(
+    b.maxSteps !== undefined ? step / b.maxSteps : 0,
+    b.timeLimit !== undefined ? elapsedMs / b.timeLimit : 0,
+  );
 }
 
 /**
@@ -25,7 +29,13 @@ export function budgetUsed(b: Budget, step: number, elapsedMs: number): number {
  * session's pace (`sessionSteps` steps in `sessionMs`); for a time limit, what remains of it after `elapsedMs`
  * (earlier sessions' time included, as the limit counts it).
  */
-export function etaMs(b: Budget, step: number, sessionSteps: number, sessionMs: number, elapsedMs: number): number | undefined {
+export function etaMs(
+  b: Budget,
+  step: number,
+  sessionSteps: number,
+  sessionMs: number,
+  elapsedMs: number,
+): number | undefined {
   const bySteps = b.maxSteps !== undefined ? ((b.maxSteps - step) * sessionMs) / Math.max(1, sessionSteps) : Infinity;
   const byTime = b.timeLimit !== undefined ? b.timeLimit - elapsedMs : Infinity;
   const eta = Math.min(bySteps, byTime);

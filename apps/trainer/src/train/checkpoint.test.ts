@@ -18,7 +18,13 @@ const layout = createLayout([{ name: 'w', shape: [4] }]);
 async function saved(name: string): Promise<string[]> {
   const sub = path.join(dir, name);
   for (const step of [1, 2, 3]) {
-    await saveCheckpoint(sub, { step, layout, params: new Float32Array(4).fill(step), optimizerState: createAdadeltaState(4), appState: { step } });
+    await saveCheckpoint(sub, {
+      step,
+      layout,
+      params: new Float32Array(4).fill(step),
+      optimizerState: createAdadeltaState(4),
+      appState: { step },
+    });
   }
   return listCheckpoints(sub);
 }
@@ -56,8 +62,13 @@ describe('latestRunCheckpoint (train --resume)', () => {
     for (const f of files) await flipByte(f, 40);
     const sub = path.dirname(files[0]!);
     const err = await latestRunCheckpoint(sub, () => {}).catch((e: Error) => e);
-    expect(err).toMatchObject({ name: 'UsageError', message: expect.stringMatching(new RegExp(`^train --resume: no checkpoint in ${sub} verifies \\(`)) });
+    expect(err).toMatchObject({
+      name: 'UsageError',
+      message: expect.stringMatching(new RegExp(`^train --resume: no checkpoint in ${sub} verifies \\(`)),
+    });
     for (const f of files) expect((err as Error).message).toContain(`${f}: SHA-256 mismatch`);
-    await expect(latestRunCheckpoint(path.join(dir, 'empty'))).rejects.toThrow(`train --resume: no checkpoint in ${path.join(dir, 'empty')}`);
+    await expect(latestRunCheckpoint(path.join(dir, 'empty'))).rejects.toThrow(
+      `train --resume: no checkpoint in ${path.join(dir, 'empty')}`,
+    );
   });
 });

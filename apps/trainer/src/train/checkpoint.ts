@@ -23,7 +23,10 @@ export type RunCheckpoint = LoadedCheckpoint & { appState: AppState };
  * The newest checkpoint in `dir` that loads and verifies, to resume from. Each newer one that does not is
  * skipped with a line to `warn` naming it and why; a UsageError when none is left.
  */
-export async function latestRunCheckpoint(dir: string, warn: (line: string) => void = (line) => console.error(line)): Promise<RunCheckpoint> {
+export async function latestRunCheckpoint(
+  dir: string,
+  warn: (line: string) => void = (line) => console.error(line),
+): Promise<RunCheckpoint> {
   const files = await listCheckpoints(dir);
   if (!files.length) throw new UsageError(`train --resume: no checkpoint in ${dir}`, false);
   const skipped: string[] = [];

@@ -17,7 +17,23 @@ import { runTrain, trainCommand } from '../commands/train.js';
 const MAIN = path.resolve(__dirname, '../main.ts');
 const NODE_ARGS = ['--import', 'tsx', '--conditions=@scriptorium/source'];
 const tmp = mkdtempSync(path.join(tmpdir(), 'trainer-faults-'));
-const TINY = ['--train-lines', '24', '--valid-lines', '6', '--batch', '4', '--eval-every', '3', '--checkpoint-every', '2', '--backend', 'wasm', '--quiet', '--dropout', '0'];
+const TINY = [
+  '--train-lines',
+  '24',
+  '--valid-lines',
+  '6',
+  '--batch',
+  '4',
+  '--eval-every',
+  '3',
+  '--checkpoint-every',
+  '2',
+  '--backend',
+  'wasm',
+  '--quiet',
+  '--dropout',
+  '0',
+];
 
 /** Runs the CLI from source with a 1 s join timeout; resolves with its status and stderr. */
 function cli(args: string[]): Promise<{ code: number; stderr: string }> {
@@ -44,27 +60,51 @@ describe('distributed training under faults', () => {
         setTimeout(() => process.kill(killed!, 'SIGKILL'), 300);
       }
     };
-    const s = await runTrain(parseFlags(trainCommand, ['--out', out, '--max-steps', '6', '--workers', '2', ...TINY]), { log, workerScript: MAIN, workerNodeArgs: NODE_ARGS });
+    const s = await runTrain(parseFlags(trainCommand, ['--out', out, '--max-steps', '6', '--workers', '2', ...TINY]), {
+      log,
+      workerScript: MAIN,
+      workerNodeArgs: NODE_ARGS,
+    });
     expect(killed).toBeDefined();
     expect(s.steps).toBe(6);
     const trainRows = (dir: string) =>
-      readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; step: number; lines: number }).filter((m) => m.type === 'train');
+      readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { type: string; step: number; lines: number })
+        .filter((m) => m.type === 'train');
     const train = trainRows(s.runDir);
     expect(train.map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6]);
     // Every line of every step counted once: the same per-step line counts as the same run in one process.
-    const single = await runTrain(parseFlags(trainCommand, ['--out', path.join(tmp, 'single'), '--max-steps', '6', '--workers', '0', ...TINY]), { log: () => {} });
+    const single = await runTrain(
+      parseFlags(trainCommand, ['--out', path.join(tmp, 'single'), '--max-steps', '6', '--workers', '0', ...TINY]),
+      { log: () => {} },
+    );
     expect(train.map((m) => m.lines)).toEqual(trainRows(single.runDir).map((m) => m.lines));
     const all = lines.join('\n');
     // Ranks follow the joining order, launch indexes need not: either index.
-    expect(all).toMatch(new RegExp(`local worker [01] \\(pid ${killed}\\) was killed by SIGKILL; restart 1 of 5 in 1000 ms`));
+    expect(all).toMatch(
+      new RegExp(`local worker [01] \\(pid ${killed}\\) was killed by SIGKILL; restart 1 of 5 in 1000 ms`),
+    );
     expect(all).toMatch(/removed: unreachable|removed: .*deadline/);
   }, 120_000);
 
   it('no worker joins a --listen run in time: one line, no stack trace, status 1', async () => {
-    const r = await cli(['train', '--out', path.join(tmp, 'listen'), '--max-steps', '1', '--listen', 'tcp://127.0.0.1:0', ...TINY]);
+    const r = await cli([
+      'train',
+      '--out',
+      path.join(tmp, 'listen'),
+      '--max-steps',
+      '1',
+      '--listen',
+      'tcp://127.0.0.1:0',
+      ...TINY,
+    ]);
     expect(r.code, r.stderr).toBe(1);
     const last = r.stderr.trim().split('\n').at(-1)!;
-    expect(last).toMatch(/^scriptorium train: Coordinator: 0 live worker\(s\) after 1000 ms, need 1 \(endpoint tcp:\/\/127\.0\.0\.1:\d+\)$/);
+    expect(last).toMatch(
+      /^scriptorium train: Coordinator: 0 live worker\(s\) after 1000 ms, need 1 \(endpoint tcp:\/\/127\.0\.0\.1:\d+\)$/,
+    );
     expect(r.stderr).not.toMatch(/^\s+at /m);
   }, 60_000);
 
@@ -72,7 +112,9 @@ describe('distributed training under faults', () => {
     // Port 9 (discard): nothing listens there, and libzmq keeps retrying the connection.
     const r = await cli(['worker', '--connect', 'tcp://127.0.0.1:9', '--backend', 'wasm', '--quiet']);
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr.trim().split('\n').at(-1)).toMatch(/^scriptorium worker: worker \S+: no WELCOME from tcp:\/\/127\.0\.0\.1:9 within 1000 ms$/);
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(
+      /^scriptorium worker: worker \S+: no WELCOME from tcp:\/\/127\.0\.0\.1:9 within 1000 ms$/,
+    );
     expect(r.stderr).not.toMatch(/^\s+at /m);
   }, 60_000);
 });

@@ -1,6 +1,13 @@
 import path from 'node:path';
 import { adadeltaStep, createAdadeltaState, type AdadeltaConfig, type AdadeltaState } from '@scriptorium/adadelta';
-import { Coordinator, launchLocal, saveCheckpoint, type CoordinatorOptions, type LocalWorkers, type ParamLayout } from '@scriptorium/dataparallel';
+import {
+  Coordinator,
+  launchLocal,
+  saveCheckpoint,
+  type CoordinatorOptions,
+  type LocalWorkers,
+  type ParamLayout,
+} from '@scriptorium/dataparallel';
 import { readCurveKeys } from '../commands/keys-file.js';
 import type { Replica, TrainJob } from '../job.js';
 import type { TrainOptions } from './options.js';
@@ -75,7 +82,18 @@ export class InProcessEngine implements Engine {
   }
 
   checkpoint(dir: string, step: number, appState: unknown, extras?: Record<string, Float32Array>): Promise<string> {
-    return saveCheckpoint(dir, { step, layout: this.replica.layout, params: this.params, optimizerState: this.optimizerState, appState, ...(extras ? { extras } : {}) }, { keep: CHECKPOINTS_KEPT });
+    return saveCheckpoint(
+      dir,
+      {
+        step,
+        layout: this.replica.layout,
+        params: this.params,
+        optimizerState: this.optimizerState,
+        appState,
+        ...(extras ? { extras } : {}),
+      },
+      { keep: CHECKPOINTS_KEPT },
+    );
   }
 
   async close(): Promise<void> {}
@@ -104,8 +122,14 @@ export class DistributedEngine implements Engine {
         ...LOCAL_RESTARTS,
         onRestart: ({ index, pid, code, signal, restart, delayMs }) => {
           const how = signal ? `was killed by ${signal}` : `exited with status ${code}`;
-          if (delayMs === null) log(`local worker ${index} (pid ${pid}) ${how}; not restarted (${LOCAL_RESTARTS.max} restarts used); the run goes on with the live workers`);
-          else log(`local worker ${index} (pid ${pid}) ${how}; restart ${restart} of ${LOCAL_RESTARTS.max} in ${delayMs} ms; the run goes on with the live workers meanwhile`);
+          if (delayMs === null)
+            log(
+              `local worker ${index} (pid ${pid}) ${how}; not restarted (${LOCAL_RESTARTS.max} restarts used); the run goes on with the live workers`,
+            );
+          else
+            log(
+              `local worker ${index} (pid ${pid}) ${how}; restart ${restart} of ${LOCAL_RESTARTS.max} in ${delayMs} ms; the run goes on with the live workers meanwhile`,
+            );
         },
       },
     });
@@ -187,7 +211,8 @@ type EngineOptions = Pick<TrainOptions, 'workers' | 'listen' | 'minWorkers' | 'c
  * (--workers N) or waiting for remote ones (--listen). Resolves once the workers needed have joined.
  */
 export async function startEngine(o: EngineOptions, start: EngineStart, hooks: EngineHooks): Promise<Engine> {
-  if (o.workers === 0 && !o.listen) return new InProcessEngine(start.replica, start.params, start.optimizerState, start.optimizer);
+  if (o.workers === 0 && !o.listen)
+    return new InProcessEngine(start.replica, start.params, start.optimizerState, start.optimizer);
   const { log } = hooks;
   const curve = o.curveKeys ? await readCurveKeys(o.curveKeys) : undefined;
   const needed = o.listen ? o.minWorkers : o.workers;
@@ -207,7 +232,9 @@ export async function startEngine(o: EngineOptions, start: EngineStart, hooks: E
     insecure: o.insecure,
     // Local workers authenticate with the coordinator's own key pair (the file they are started with): whoever
     // holds that file can act as the coordinator anyway, so allowing its public key opens nothing new.
-    curve: curve ? { ...curve, allowedClients: [...(o.allowKeys ?? []), ...(o.workers > 0 ? [curve.publicKey] : [])] } : undefined,
+    curve: curve
+      ? { ...curve, allowedClients: [...(o.allowKeys ?? []), ...(o.workers > 0 ? [curve.publicKey] : [])] }
+      : undefined,
     checkpoint: { dir: start.checkpointDir, keep: CHECKPOINTS_KEPT }, // saved when the trainer says (no `every`)
     log: (level, msg) => {
       if (level !== 'debug') log(`[coordinator] ${msg}`);
@@ -216,11 +243,29 @@ export async function startEngine(o: EngineOptions, start: EngineStart, hooks: E
   try {
     if (o.workers > 0) {
       // The user typed the data paths of a local run: its workers open them wherever they are.
-      const args = ['worker', '--connect', engine.endpoint, '--data-root', '/', '--backend', hooks.backend, '--quiet', ...localCurveArgs(o.curveKeys, curve)];
-      engine.launchLocal(o.workers, hooks.workerScript ?? process.argv[1]!, hooks.workerNodeArgs ?? process.execArgv, args, log);
+      const args = [
+        'worker',
+        '--connect',
+        engine.endpoint,
+        '--data-root',
+        '/',
+        '--backend',
+        hooks.backend,
+        '--quiet',
+        ...localCurveArgs(o.curveKeys, curve),
+      ];
+      engine.launchLocal(
+        o.workers,
+        hooks.workerScript ?? process.argv[1]!,
+        hooks.workerNodeArgs ?? process.execArgv,
+        args,
+        log,
+      );
       log(`launched ${o.workers} local workers; coordinator at ${engine.endpoint}`);
     } else {
-      log(`coordinator listening at ${engine.endpoint}; waiting for ${o.minWorkers} worker(s): scriptorium worker --connect ${engine.endpoint}`);
+      log(
+        `coordinator listening at ${engine.endpoint}; waiting for ${o.minWorkers} worker(s): scriptorium worker --connect ${engine.endpoint}`,
+      );
     }
     await engine.waitForWorkers(needed, joinTimeoutMs());
   } catch (err) {

@@ -12,7 +12,13 @@ export const SCREEN_CONFUSIONS = 10;
 
 /** Reference line lengths (characters) of the CER-by-length buckets, inclusive; `null`: no upper bound. */
 export const LENGTH_BUCKETS: ReadonlyArray<readonly [number, number | null]> = [
-  [0, 0], [1, 5], [6, 10], [11, 20], [21, 40], [41, 80], [81, null],
+  [0, 0],
+  [1, 5],
+  [6, 10],
+  [11, 20],
+  [21, 40],
+  [41, 80],
+  [81, null],
 ];
 
 export interface ErrorReportOptions {
@@ -77,7 +83,9 @@ export interface ErrorReport {
   buckets: LengthBucket[];
 }
 
-const DIAGONAL = 0, UP = 1, LEFT = 2;
+const DIAGONAL = 0,
+  UP = 1,
+  LEFT = 2;
 
 /**
  * A minimum-edit alignment of two character sequences (unit costs, Wagner and Fischer 1974), start to end.
@@ -85,9 +93,12 @@ const DIAGONAL = 0, UP = 1, LEFT = 2;
  * insertion. O(|ref| |hyp|) time and bytes.
  */
 export function alignCharacters(ref: readonly string[], hyp: readonly string[]): EditOp[] {
-  const m = ref.length, n = hyp.length, w = n + 1;
+  const m = ref.length,
+    n = hyp.length,
+    w = n + 1;
   const from = new Uint8Array((m + 1) * w); // [m + 1, n + 1]: the step that reached each cell
-  let prev = new Int32Array(w), cur = new Int32Array(w); // distances of rows i - 1 and i
+  let prev = new Int32Array(w),
+    cur = new Int32Array(w); // distances of rows i - 1 and i
   for (let j = 1; j <= n; j++) {
     prev[j] = j;
     from[j] = LEFT;
@@ -96,7 +107,8 @@ export function alignCharacters(ref: readonly string[], hyp: readonly string[]):
     cur[0] = i;
     from[i * w] = UP;
     for (let j = 1; j <= n; j++) {
-      let d = prev[j - 1]! + (ref[i - 1] === hyp[j - 1] ? 0 : 1), step = DIAGONAL;
+      let d = prev[j - 1]! + (ref[i - 1] === hyp[j - 1] ? 0 : 1),
+        step = DIAGONAL;
       if (prev[j]! + 1 < d) [d, step] = [prev[j]! + 1, UP];
       if (cur[j - 1]! + 1 < d) [d, step] = [cur[j - 1]! + 1, LEFT];
       cur[j] = d;
@@ -108,7 +120,8 @@ export function alignCharacters(ref: readonly string[], hyp: readonly string[]):
   for (let i = m, j = n; i > 0 || j > 0; ) {
     const step = from[i * w + j];
     if (step === DIAGONAL) {
-      const r = ref[--i]!, h = hyp[--j]!;
+      const r = ref[--i]!,
+        h = hyp[--j]!;
       ops.push({ kind: r === h ? 'match' : 'substitution', ref: r, hyp: h });
     } else if (step === UP) ops.push({ kind: 'deletion', ref: ref[--i]!, hyp: '' });
     else ops.push({ kind: 'insertion', ref: '', hyp: hyp[--j]! });
@@ -121,18 +134,29 @@ export function alignCharacters(ref: readonly string[], hyp: readonly string[]):
  * code points, so a base letter with a combining accent is one character when NFC composes it, and S + D + I
  * of each line equals `levenshtein` on those code points (what `cer` counts on NFC text).
  */
-export function errorReport(lines: ReadonlyArray<{ ref: string; hyp: string }>, options: ErrorReportOptions = {}): ErrorReport {
+export function errorReport(
+  lines: ReadonlyArray<{ ref: string; hyp: string }>,
+  options: ErrorReportOptions = {},
+): ErrorReport {
   const top = options.topConfusions ?? DEFAULT_TOP_CONFUSIONS;
-  if (!Number.isInteger(top) || top < 0) throw new RangeError(`errorReport: topConfusions must be an integer >= 0, got ${top}`);
+  if (!Number.isInteger(top) || top < 0)
+    throw new RangeError(`errorReport: topConfusions must be an integer >= 0, got ${top}`);
   const counts = { substitution: 0, deletion: 0, insertion: 0 };
   const confusions = new Map<string, Confusion>();
   const buckets: LengthBucket[] = LENGTH_BUCKETS.map(([min, max]) => ({
     label: max === null ? `${min}+` : min === max ? `${min}` : `${min}-${max}`,
-    minChars: min, maxChars: max, lines: 0, chars: 0, edits: 0, cer: 0,
+    minChars: min,
+    maxChars: max,
+    lines: 0,
+    chars: 0,
+    edits: 0,
+    cer: 0,
   }));
-  let refChars = 0, hypChars = 0;
+  let refChars = 0,
+    hypChars = 0;
   for (const line of lines) {
-    const ref = Array.from(line.ref.normalize('NFC')), hyp = Array.from(line.hyp.normalize('NFC'));
+    const ref = Array.from(line.ref.normalize('NFC')),
+      hyp = Array.from(line.hyp.normalize('NFC'));
     let edits = 0;
     for (const op of alignCharacters(ref, hyp)) {
       if (op.kind === 'match') continue;
@@ -158,10 +182,17 @@ export function errorReport(lines: ReadonlyArray<{ ref: string; hyp: string }>, 
     b.count - a.count || order[a.kind] - order[b.kind] || compare(a.ref, b.ref) || compare(a.hyp, b.hyp);
   return {
     totals: {
-      lines: lines.length, refChars, hypChars,
-      substitutions: counts.substitution, deletions: counts.deletion, insertions: counts.insertion,
-      edits, cer: edits / per,
-      substitutionRate: counts.substitution / per, deletionRate: counts.deletion / per, insertionRate: counts.insertion / per,
+      lines: lines.length,
+      refChars,
+      hypChars,
+      substitutions: counts.substitution,
+      deletions: counts.deletion,
+      insertions: counts.insertion,
+      edits,
+      cer: edits / per,
+      substitutionRate: counts.substitution / per,
+      deletionRate: counts.deletion / per,
+      insertionRate: counts.insertion / per,
     },
     confusions: [...confusions.values()].sort(byCount).slice(0, top),
     distinctConfusions: confusions.size,
@@ -180,18 +211,28 @@ function compare(a: string, b: string): number {
 export function formatErrorReport(report: ErrorReport): string {
   const t = report.totals;
   const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
-  const out = [`character errors: ${t.edits} over ${t.refChars} reference characters in ${t.lines} line${t.lines === 1 ? '' : 's'}`];
+  const out = [
+    `character errors: ${t.edits} over ${t.refChars} reference characters in ${t.lines} line${t.lines === 1 ? '' : 's'}`,
+  ];
   if (t.edits > 0) {
-    const kinds: Array<[string, number]> = [['substitutions', t.substitutions], ['deletions', t.deletions], ['insertions', t.insertions]];
+    const kinds: Array<[string, number]> = [
+      ['substitutions', t.substitutions],
+      ['deletions', t.deletions],
+      ['insertions', t.insertions],
+    ];
     const cw = Math.max(...kinds.map(([, n]) => String(n).length));
     for (const [name, n] of kinds) {
-      out.push(`  ${name.padEnd(13)} ${String(n).padStart(cw)}  ${pct(n / t.edits).padStart(7)} of errors  ${pct(n / Math.max(t.refChars, 1)).padStart(7)} of characters`);
+      out.push(
+        `  ${name.padEnd(13)} ${String(n).padStart(cw)}  ${pct(n / t.edits).padStart(7)} of errors  ${pct(n / Math.max(t.refChars, 1)).padStart(7)} of characters`,
+      );
     }
     const shown = report.confusions.slice(0, SCREEN_CONFUSIONS);
     out.push(`most frequent confusions (reference -> recognised, ${charLabel('')} = none):`);
     const cells = shown.map((c) => [`${charLabel(c.ref)} -> ${charLabel(c.hyp)}`, String(c.count)] as const);
-    const pairW = Math.max(...cells.map(([p]) => displayWidth(p))), countW = Math.max(...cells.map(([, n]) => n.length));
-    const cell = ([p, n]: readonly [string, string]) => `${n.padStart(countW)}  ${p}${' '.repeat(pairW - displayWidth(p))}`;
+    const pairW = Math.max(...cells.map(([p]) => displayWidth(p))),
+      countW = Math.max(...cells.map(([, n]) => n.length));
+    const cell = ([p, n]: readonly [string, string]) =>
+      `${n.padStart(countW)}  ${p}${' '.repeat(pairW - displayWidth(p))}`;
     const rows = Math.ceil(cells.length / 2);
     for (let r = 0; r < rows; r++) {
       const right = cells[r + rows];
@@ -201,7 +242,9 @@ export function formatErrorReport(report: ErrorReport): string {
   out.push('CER by reference length (characters):');
   out.push(`  ${'length'.padEnd(7)} ${'lines'.padStart(6)} ${'chars'.padStart(8)} ${'CER'.padStart(8)}`);
   for (const b of report.buckets.filter((b) => b.lines > 0)) {
-    out.push(`  ${b.label.padEnd(7)} ${String(b.lines).padStart(6)} ${String(b.chars).padStart(8)} ${pct(b.cer).padStart(8)}`);
+    out.push(
+      `  ${b.label.padEnd(7)} ${String(b.lines).padStart(6)} ${String(b.chars).padStart(8)} ${pct(b.cer).padStart(8)}`,
+    );
   }
   return out.join('\n');
 }

@@ -20,7 +20,12 @@ export interface EvalReport {
 }
 
 /** Recognises `count` lines of a dataset (from the start) and scores them against their transcriptions. */
-export async function evaluate(recognizer: Pick<Recognizer, 'recognizeSamplesEach'>, dataset: Dataset, count = dataset.size, options: DecodeOptions = {}): Promise<EvalReport> {
+export async function evaluate(
+  recognizer: Pick<Recognizer, 'recognizeSamplesEach'>,
+  dataset: Dataset,
+  count = dataset.size,
+  options: DecodeOptions = {},
+): Promise<EvalReport> {
   return evaluateSamples(recognizer, await loadLines(dataset, count), options);
 }
 
@@ -36,20 +41,35 @@ export async function loadLines(dataset: Dataset, count = dataset.size): Promise
  * Recognises loaded lines and scores them against their transcriptions. Both are NFC-normalised first (the
  * data readers already give NFC transcriptions), so the CER counts what `errorReport` counts.
  */
-export async function evaluateSamples(recognizer: Pick<Recognizer, 'recognizeSamplesEach'>, samples: readonly LineSample[], options: DecodeOptions = {}): Promise<EvalReport> {
+export async function evaluateSamples(
+  recognizer: Pick<Recognizer, 'recognizeSamplesEach'>,
+  samples: readonly LineSample[],
+  options: DecodeOptions = {},
+): Promise<EvalReport> {
   return (await evaluateSamplesEach(recognizer, samples, [options]))[0]!;
 }
 
 /** evaluateSamples once per decoding (e.g. with and without an LM), from one forward pass over the lines. */
-export async function evaluateSamplesEach(recognizer: Pick<Recognizer, 'recognizeSamplesEach'>, samples: readonly LineSample[], decodings: readonly DecodeOptions[]): Promise<EvalReport[]> {
+export async function evaluateSamplesEach(
+  recognizer: Pick<Recognizer, 'recognizeSamplesEach'>,
+  samples: readonly LineSample[],
+  decodings: readonly DecodeOptions[],
+): Promise<EvalReport[]> {
   const refs = samples.map((s) => s.text.normalize('NFC'));
   return (await recognizer.recognizeSamplesEach(samples, decodings)).map((recs: Recognition[]) => {
     const hyps = recs.map((r) => r.text.normalize('NFC'));
-    const c = cer(refs, hyps), w = wer(refs, hyps);
+    const c = cer(refs, hyps),
+      w = wer(refs, hyps);
     return {
       cer: c.rate,
       wer: w.rate,
-      lines: samples.map((s, k) => ({ id: s.id, ref: refs[k]!, hyp: hyps[k]!, cer: c.perLine[k]!, confidence: recs[k]!.confidence })),
+      lines: samples.map((s, k) => ({
+        id: s.id,
+        ref: refs[k]!,
+        hyp: hyps[k]!,
+        cer: c.perLine[k]!,
+        confidence: recs[k]!.confidence,
+      })),
     };
   });
 }

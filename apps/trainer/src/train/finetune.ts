@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import { Alphabet } from '@scriptorium/data';
 import type { ParamLayout } from '@scriptorium/dataparallel';
 import { loadBundle, type LoadedBundle } from '@scriptorium/models';
@@ -25,7 +25,10 @@ export async function openFineTuneBase(dir: string, dropout: number | undefined)
   const bundle = await loadBundle(dir);
   if (bundle.meta.arch === 'cnn-blstm') {
     // Its batch normalisation keeps running statistics outside the trained weights, which a run does not carry over.
-    throw new UsageError(`--init-from ${dir}: fine-tuning a cnn-blstm model is not supported yet (its batch-norm statistics would restart); pham2014 models are`, false);
+    throw new UsageError(
+      `--init-from ${dir}: fine-tuning a cnn-blstm model is not supported yet (its batch-norm statistics would restart); pham2014 models are`,
+      false,
+    );
   }
   const options = Object.fromEntries(Object.entries(bundle.meta.hyperparameters).filter(([k]) => !SET_BY_JOB.has(k)));
   if (dropout !== undefined) options.dropout = dropout;
@@ -55,25 +58,45 @@ const NEW_CLASS_BIAS_BELOW = 4;
  * initial weights) scaled by NEW_CLASS_SCALE, and biases NEW_CLASS_BIAS_BELOW under the lowest old one, so that the
  * old classes keep their scores exactly and the new ones start out unlikely.
  */
-export function fineTuneParams(base: readonly tf.Variable[], fresh: readonly tf.Variable[], layout: ParamLayout): Float32Array {
-  if (base.length !== fresh.length) throw new UsageError(`--init-from: the bundle has ${base.length} weight tensors, the model to train ${fresh.length}`, false);
+export function fineTuneParams(
+  base: readonly tf.Variable[],
+  fresh: readonly tf.Variable[],
+  layout: ParamLayout,
+): Float32Array {
+  if (base.length !== fresh.length)
+    throw new UsageError(
+      `--init-from: the bundle has ${base.length} weight tensors, the model to train ${fresh.length}`,
+      false,
+    );
   const out = new Float32Array(layout.size);
   layout.entries.forEach((entry, i) => {
-    const b = base[i]!, f = fresh[i]!;
-    if (layerOf(b.name) !== layerOf(f.name)) throw new UsageError(`--init-from: weight ${i} is ${b.name} in the bundle and ${f.name} in the model`, false);
-    const bv = b.dataSync() as Float32Array, fv = f.dataSync() as Float32Array;
+    const b = base[i]!,
+      f = fresh[i]!;
+    if (layerOf(b.name) !== layerOf(f.name))
+      throw new UsageError(`--init-from: weight ${i} is ${b.name} in the bundle and ${f.name} in the model`, false);
+    const bv = b.dataSync() as Float32Array,
+      fv = f.dataSync() as Float32Array;
     if (b.shape.join() === f.shape.join()) return out.set(bv, entry.offset);
     // Only the last axis (classes) may differ, and only grow: [..., oldC] inside [..., newC].
-    const oldC = b.shape[b.shape.length - 1]!, newC = f.shape[f.shape.length - 1]!;
-    const grows = layerOf(f.name) === 'output' && b.shape.length === f.shape.length && b.shape.slice(0, -1).join() === f.shape.slice(0, -1).join() && newC > oldC;
+    const oldC = b.shape[b.shape.length - 1]!,
+      newC = f.shape[f.shape.length - 1]!;
+    const grows =
+      layerOf(f.name) === 'output' &&
+      b.shape.length === f.shape.length &&
+      b.shape.slice(0, -1).join() === f.shape.slice(0, -1).join() &&
+      newC > oldC;
     if (!grows) {
-      throw new UsageError(`--init-from: ${b.name} has shape [${b.shape}] in the bundle, [${f.shape}] in the model (only the output classes may grow)`, false);
+      throw new UsageError(
+        `--init-from: ${b.name} has shape [${b.shape}] in the bundle, [${f.shape}] in the model (only the output classes may grow)`,
+        false,
+      );
     }
     const isBias = f.shape.length === 1;
     const newBias = isBias ? Math.min(...bv) - NEW_CLASS_BIAS_BELOW : 0;
     for (let row = 0; row < fv.length / newC; row++) {
       for (let c = 0; c < newC; c++) {
-        out[entry.offset + row * newC + c] = c < oldC ? bv[row * oldC + c]! : isBias ? newBias : NEW_CLASS_SCALE * fv[row * newC + c]!;
+        out[entry.offset + row * newC + c] =
+          c < oldC ? bv[row * oldC + c]! : isBias ? newBias : NEW_CLASS_SCALE * fv[row * newC + c]!;
       }
     }
   });
@@ -83,6 +106,11 @@ export function fineTuneParams(base: readonly tf.Variable[], fresh: readonly tf.
 /** The flat ranges [offset, offset + size) of the layers named in --freeze; an unknown name is refused with the list. */
 export function frozenRanges(layout: ParamLayout, layers: readonly string[]): Array<[number, number]> {
   const known = [...new Set(layout.entries.map((e) => layerOf(e.name)))];
-  for (const name of layers) if (!known.includes(name)) throw new UsageError(`--freeze ${name}: no such layer with weights (expected some of: ${known.join(', ')})`, false);
+  for (const name of layers)
+    if (!known.includes(name))
+      throw new UsageError(
+        `--freeze ${name}: no such layer with weights (expected some of: ${known.join(', ')})`,
+        false,
+      );
   return layout.entries.filter((e) => layers.includes(layerOf(e.name))).map((e) => [e.offset, e.offset + e.size]);
 }

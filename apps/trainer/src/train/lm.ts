@@ -21,11 +21,17 @@ export interface BuiltLm {
  * alphabet are left out of the counts (the n-gram context runs on across them) and reported in `dropped`. With
  * `wordBoundary` (a character of the alphabet, ' '), contexts stop at it (CharNgramLmOptions.wordBoundary).
  */
-export function buildLm(texts: readonly string[], alphabet: Alphabet, order: number = LM_DEFAULTS.order, wordBoundary?: string): BuiltLm {
+export function buildLm(
+  texts: readonly string[],
+  alphabet: Alphabet,
+  order: number = LM_DEFAULTS.order,
+  wordBoundary?: string,
+): BuiltLm {
   const text = texts.map((t) => t.normalize('NFC')).join('\n');
   const known = new Set(alphabet.chars);
   const dropped = new Map<string, number>();
-  let lines = 0, chars = 0;
+  let lines = 0,
+    chars = 0;
   for (const line of text.split(/\r?\n/)) {
     if (line.length > 0) lines++;
     for (const ch of line) {
@@ -33,7 +39,12 @@ export function buildLm(texts: readonly string[], alphabet: Alphabet, order: num
       else dropped.set(ch, (dropped.get(ch) ?? 0) + 1);
     }
   }
-  return { lm: CharNgramLm.train(text, { order, alphabet: ['', ...alphabet.chars], wordBoundary }), lines, chars, dropped };
+  return {
+    lm: CharNgramLm.train(text, { order, alphabet: ['', ...alphabet.chars], wordBoundary }),
+    lines,
+    chars,
+    dropped,
+  };
 }
 
 /**
@@ -41,26 +52,44 @@ export function buildLm(texts: readonly string[], alphabet: Alphabet, order: num
  * 'textlines' (the training addresses of the textlines dataset, never its valid or test years), or a text file to
  * count (one sequence per line) with n = `order`.
  */
-export async function loadLm(source: string, alphabet: Alphabet, order: number = LM_DEFAULTS.order): Promise<CharNgramLm> {
+export async function loadLm(
+  source: string,
+  alphabet: Alphabet,
+  order: number = LM_DEFAULTS.order,
+): Promise<CharNgramLm> {
   if (source === 'textlines') return buildLm(textLinesCorpus('train'), alphabet, order).lm;
   const text = await readText(source, source.endsWith('.json') ? 'LM file' : 'LM text', `--lm ${source}`);
   if (!source.endsWith('.json')) {
     const built = buildLm([text], alphabet, order);
-    if (built.chars === 0) throw new UsageError(`--lm ${source}: no character of the text is in the model's alphabet (${alphabet.chars.join('')})`, false);
+    if (built.chars === 0)
+      throw new UsageError(
+        `--lm ${source}: no character of the text is in the model's alphabet (${alphabet.chars.join('')})`,
+        false,
+      );
     return built.lm;
   }
   let json: CharNgramLmJson;
   try {
     json = JSON.parse(text) as CharNgramLmJson;
   } catch (err) {
-    throw new UsageError(`--lm ${source}: not JSON (${(err as Error).message}); an LM file comes from \`scriptorium lm\``, false);
+    throw new UsageError(
+      `--lm ${source}: not JSON (${(err as Error).message}); an LM file comes from \`scriptorium lm\``,
+      false,
+    );
   }
   const classes = ['', ...alphabet.chars];
-  if (!Array.isArray(json?.alphabet)) throw new UsageError(`--lm ${source}: no alphabet (not an LM file from \`scriptorium lm\`)`, false);
+  if (!Array.isArray(json?.alphabet))
+    throw new UsageError(`--lm ${source}: no alphabet (not an LM file from \`scriptorium lm\`)`, false);
   const first = classes.findIndex((c, i) => json.alphabet[i] !== c);
   if (json.alphabet.length !== classes.length || first >= 0) {
-    const where = first >= 0 ? `class ${first} is ${JSON.stringify(json.alphabet[first] ?? null)} there, ${JSON.stringify(classes[first])} in the model` : `${json.alphabet.length} classes there, ${classes.length} in the model`;
-    throw new UsageError(`--lm ${source}: built for another alphabet (${where}); build it for this model with \`scriptorium lm --model\``, false);
+    const where =
+      first >= 0
+        ? `class ${first} is ${JSON.stringify(json.alphabet[first] ?? null)} there, ${JSON.stringify(classes[first])} in the model`
+        : `${json.alphabet.length} classes there, ${classes.length} in the model`;
+    throw new UsageError(
+      `--lm ${source}: built for another alphabet (${where}); build it for this model with \`scriptorium lm --model\``,
+      false,
+    );
   }
   try {
     return CharNgramLm.fromJSON(json);
@@ -74,24 +103,62 @@ export async function readText(file: string, what: string, label = file): Promis
   try {
     return await readFile(file, 'utf8');
   } catch (err) {
-    throw new UsageError(`${label}: cannot read the ${what} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, false);
+    throw new UsageError(
+      `${label}: cannot read the ${what} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      false,
+    );
   }
 }
 
 /** The decoding flags of `eval` and `recognize`: beam width and the LM. */
 export const DECODE_FLAGS: FlagSpec[] = [
   { name: 'beam', type: 'int', min: 1, help: 'beam width (default 1, greedy; with --lm, 16)' },
-  { name: 'lm', type: 'string', metavar: 'FILE|textlines', help: "decode with a character n-gram LM: a file from `scriptorium lm` (*.json), a text file to count (one line per sequence), or 'textlines' (the textlines training addresses)" },
-  { name: 'lm-order', type: 'int', min: 1, default: LM_DEFAULTS.order, help: 'n of the n-grams when --lm counts a text' },
-  { name: 'lm-weight', type: 'number', min: 0, default: LM_DEFAULTS.weight, help: 'weight of the LM log-probability in the beam score' },
-  { name: 'lm-bonus', type: 'number', default: LM_DEFAULTS.bonus, help: "score added per emitted character (offsets the LM's preference for short outputs)" },
+  {
+    name: 'lm',
+    type: 'string',
+    metavar: 'FILE|textlines',
+    help: "decode with a character n-gram LM: a file from `scriptorium lm` (*.json), a text file to count (one line per sequence), or 'textlines' (the textlines training addresses)",
+  },
+  {
+    name: 'lm-order',
+    type: 'int',
+    min: 1,
+    default: LM_DEFAULTS.order,
+    help: 'n of the n-grams when --lm counts a text',
+  },
+  {
+    name: 'lm-weight',
+    type: 'number',
+    min: 0,
+    default: LM_DEFAULTS.weight,
+    help: 'weight of the LM log-probability in the beam score',
+  },
+  {
+    name: 'lm-bonus',
+    type: 'number',
+    default: LM_DEFAULTS.bonus,
+    help: "score added per emitted character (offsets the LM's preference for short outputs)",
+  },
 ];
 
 /** How to decode, from DECODE_FLAGS: greedy, a beam, or a beam with the LM (a beam of 1 with --lm is refused); `lmOrder` is the LM's n. */
-export async function decodeOptions(flags: ParsedFlags, alphabet: Alphabet): Promise<DecodeOptions & { lmOrder?: number }> {
-  const source = flagValue(flags, 'lm', 'string'), beam = flagValue(flags, 'beam', 'number');
+export async function decodeOptions(
+  flags: ParsedFlags,
+  alphabet: Alphabet,
+): Promise<DecodeOptions & { lmOrder?: number }> {
+  const source = flagValue(flags, 'lm', 'string'),
+    beam = flagValue(flags, 'beam', 'number');
   if (source === undefined) return { beam: beam ?? 1 };
-  if (beam !== undefined && beam < 2) throw new UsageError('--lm: decoding with a language model needs a beam: give --beam N with N > 1 (e.g. 16), or leave --beam out');
+  if (beam !== undefined && beam < 2)
+    throw new UsageError(
+      '--lm: decoding with a language model needs a beam: give --beam N with N > 1 (e.g. 16), or leave --beam out',
+    );
   const lm = await loadLm(source, alphabet, flagValue(flags, 'lm-order', 'number'));
-  return { beam: beam ?? 16, lmOrder: lm.order, lm: lm.scorer(), lmWeight: flagValue(flags, 'lm-weight', 'number') ?? LM_DEFAULTS.weight, insertionBonus: flagValue(flags, 'lm-bonus', 'number') ?? LM_DEFAULTS.bonus };
+  return {
+    beam: beam ?? 16,
+    lmOrder: lm.order,
+    lm: lm.scorer(),
+    lmWeight: flagValue(flags, 'lm-weight', 'number') ?? LM_DEFAULTS.weight,
+    insertionBonus: flagValue(flags, 'lm-bonus', 'number') ?? LM_DEFAULTS.bonus,
+  };
 }

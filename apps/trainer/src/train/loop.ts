@@ -34,9 +34,27 @@ export async function trainLoop(run: TrainRun): Promise<void> {
       progress?.log(`step ${run.step}: non-finite loss or gradient on lines [${batch.join(', ')}]; update skipped`);
     }
     const linesPerSec = speed.add(r.count);
-    await run.metrics.append({ type: 'train', step: run.step, epoch: sampler.epoch, timeMs: run.elapsedMs(), loss: r.loss, lines: r.count, lr, linesPerSec, workers: r.workers, skipped: r.skipped });
+    await run.metrics.append({
+      type: 'train',
+      step: run.step,
+      epoch: sampler.epoch,
+      timeMs: run.elapsedMs(),
+      loss: r.loss,
+      lines: r.count,
+      lr,
+      linesPerSec,
+      workers: r.workers,
+      skipped: r.skipped,
+    });
     const eta = etaMs(o, run.step, run.step - run.startStep, run.sessionMs(), run.elapsedMs());
-    progress?.update({ step: run.step, maxSteps: o.maxSteps, linesPerSec, loss: r.loss, etaMs: eta, workers: engine.liveWorkers });
+    progress?.update({
+      step: run.step,
+      maxSteps: o.maxSteps,
+      linesPerSec,
+      loss: r.loss,
+      etaMs: eta,
+      workers: engine.liveWorkers,
+    });
     if (run.step % run.evalEvery === 0) await run.validate();
     if (run.step % o.checkpointEvery === 0) await run.checkpoint();
   }

@@ -28,7 +28,10 @@ export class MetricsLog {
 
   async read(): Promise<MetricRecord[]> {
     const text = await readFile(this.file, 'utf8').catch(() => '');
-    return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as MetricRecord);
+    return text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as MetricRecord);
   }
 
   async plot(dir: string): Promise<void> {
@@ -41,10 +44,20 @@ export class MetricsLog {
       const part = train.slice(Math.max(0, k - window + 1), k + 1);
       return [r.step, part.reduce((s, p) => s + p.loss!, 0) / part.length];
     });
-    await savePlot(lineChartSvg({ title: 'training loss (CTC per line)', xLabel: 'step', yLabel: 'loss', series: [{ name: 'train', points: smooth }] }), `${dir}/loss.png`);
     await savePlot(
       lineChartSvg({
-        title: 'validation error rates', xLabel: 'step', yLabel: 'rate',
+        title: 'training loss (CTC per line)',
+        xLabel: 'step',
+        yLabel: 'loss',
+        series: [{ name: 'train', points: smooth }],
+      }),
+      `${dir}/loss.png`,
+    );
+    await savePlot(
+      lineChartSvg({
+        title: 'validation error rates',
+        xLabel: 'step',
+        yLabel: 'rate',
         series: [
           { name: 'CER', points: valid.map((r): [number, number] => [r.step, r.cer!]) },
           { name: 'WER', points: valid.map((r): [number, number] => [r.step, r.wer!]) },

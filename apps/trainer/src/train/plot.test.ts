@@ -17,8 +17,21 @@ describe('niceTicks', () => {
 describe('line charts', () => {
   it('draws a falling series top-left to bottom-right and rasterises it to PNG', async () => {
     const svg = lineChartSvg({
-      title: 'loss', xLabel: 'step', yLabel: 'loss', width: 200, height: 120,
-      series: [{ name: 'train', points: [[0, 10], [10, 1]], color: '#ff0000' }],
+      title: 'loss',
+      xLabel: 'step',
+      yLabel: 'loss',
+      width: 200,
+      height: 120,
+      series: [
+        {
+          name: 'train',
+          points: [
+            [0, 10],
+            [10, 1],
+          ],
+          color: '#ff0000',
+        },
+      ],
     });
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'plot-')), 'loss.png');
     await savePlot(svg, file);
@@ -32,7 +45,8 @@ describe('line charts', () => {
         if (data[i]! > 200 && data[i + 1]! < 80 && data[i + 2]! < 80) red.push([x, y]);
       }
     const meanY = (pts: Array<[number, number]>) => pts.reduce((s, p) => s + p[1], 0) / pts.length;
-    const left = red.filter(([x]) => x < 100), right = red.filter(([x]) => x > 140 && x < 180);
+    const left = red.filter(([x]) => x < 100),
+      right = red.filter(([x]) => x > 140 && x < 180);
     expect(left.length).toBeGreaterThan(5);
     expect(right.length).toBeGreaterThan(5);
     expect(meanY(left)).toBeLessThan(meanY(right));

@@ -35,7 +35,8 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 
 /** A line chart as an SVG document (no dependencies; rasterised by `savePlot`). */
 export function lineChartSvg(o: ChartOptions): string {
-  const W = o.width ?? 640, H = o.height ?? 360;
+  const W = o.width ?? 640,
+    H = o.height ?? 360;
   const m = { left: 64, right: 16, top: 32, bottom: 44 };
   const ty = (y: number) => (o.logY ? Math.log10(y) : y);
   const series = o.series.map((s) => ({
@@ -43,7 +44,8 @@ export function lineChartSvg(o: ChartOptions): string {
     points: s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!o.logY || y > 0)),
   }));
   const all = series.flatMap((s) => s.points);
-  const xs = all.map((p) => p[0]), ys = all.map((p) => ty(p[1]));
+  const xs = all.map((p) => p[0]),
+    ys = all.map((p) => ty(p[1]));
   let [x0, x1] = xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1];
   let [y0, y1] = ys.length ? [Math.min(...ys), Math.max(...ys)] : [0, 1];
   if (x1 === x0) x1 = x0 + 1;
@@ -57,7 +59,9 @@ export function lineChartSvg(o: ChartOptions): string {
     `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">${esc(o.title)}</text>`,
   ];
   const yTicks = o.logY
-    ? niceTicks(y0, y1, 4).filter(Number.isInteger).map((e) => 10 ** e)
+    ? niceTicks(y0, y1, 4)
+        .filter(Number.isInteger)
+        .map((e) => 10 ** e)
     : niceTicks(y0, y1);
   for (const t of yTicks) {
     const y = py(t);
@@ -69,7 +73,9 @@ export function lineChartSvg(o: ChartOptions): string {
     out.push(`<line x1="${x}" x2="${x}" y1="${H - m.bottom}" y2="${H - m.bottom + 4}" stroke="black"/>`);
     out.push(`<text x="${x}" y="${H - m.bottom + 16}" text-anchor="middle">${t}</text>`);
   }
-  out.push(`<rect x="${m.left}" y="${m.top}" width="${W - m.left - m.right}" height="${H - m.top - m.bottom}" fill="none" stroke="black"/>`);
+  out.push(
+    `<rect x="${m.left}" y="${m.top}" width="${W - m.left - m.right}" height="${H - m.top - m.bottom}" fill="none" stroke="black"/>`,
+  );
   out.push(`<text x="${W / 2}" y="${H - 8}" text-anchor="middle">${esc(o.xLabel)}</text>`);
   out.push(`<text transform="translate(14 ${H / 2}) rotate(-90)" text-anchor="middle">${esc(o.yLabel)}</text>`);
   series.forEach((s, i) => {
@@ -77,9 +83,12 @@ export function lineChartSvg(o: ChartOptions): string {
     if (s.points.length) {
       const d = s.points.map(([x, y], k) => `${k ? 'L' : 'M'}${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ');
       out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="1.5"/>`);
-      if (s.points.length === 1) out.push(`<circle cx="${px(s.points[0]![0])}" cy="${py(s.points[0]![1])}" r="3" fill="${color}"/>`);
+      if (s.points.length === 1)
+        out.push(`<circle cx="${px(s.points[0]![0])}" cy="${py(s.points[0]![1])}" r="3" fill="${color}"/>`);
     }
-    out.push(`<text x="${W - m.right - 8}" y="${m.top + 16 + 16 * i}" text-anchor="end" fill="${color}">${esc(s.name)}</text>`);
+    out.push(
+      `<text x="${W - m.right - 8}" y="${m.top + 16 + 16 * i}" text-anchor="end" fill="${color}">${esc(s.name)}</text>`,
+    );
   });
   out.push('</svg>');
   return out.join('\n');

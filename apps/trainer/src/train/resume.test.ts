@@ -20,8 +20,20 @@ const refusal = (r: ReturnType<typeof checkResume>) => ('refusal' in r ? r.refus
 
 describe('runSettings', () => {
   it('records the optimisation flags by name; --lr-decay, --bucket and --ema only when given', () => {
-    expect(runSettings(options())).toEqual({ '--batch': 4, '--lr': 1, '--rho': 0.95, '--eps': 1e-6, '--clip-norm': null, '--augment': 'none' });
-    expect(runSettings(options({ lrDecay: 0.5, bucket: 3, ema: 0.99, clipNorm: 5 }))).toMatchObject({ '--lr-decay': 0.5, '--bucket': 3, '--ema': 0.99, '--clip-norm': 5 });
+    expect(runSettings(options())).toEqual({
+      '--batch': 4,
+      '--lr': 1,
+      '--rho': 0.95,
+      '--eps': 1e-6,
+      '--clip-norm': null,
+      '--augment': 'none',
+    });
+    expect(runSettings(options({ lrDecay: 0.5, bucket: 3, ema: 0.99, clipNorm: 5 }))).toMatchObject({
+      '--lr-decay': 0.5,
+      '--bucket': 3,
+      '--ema': 0.99,
+      '--clip-norm': 5,
+    });
   });
 });
 
@@ -31,7 +43,9 @@ describe('checkResume', () => {
 
   it('accepts the same run, and continues the saved job with the current skipBad and cacheMb', () => {
     const saved = { job: job({ skipBad: true }), settings };
-    expect(checkResume(saved, current(job({ cacheMb: 64 })), FILE)).toEqual({ job: { ...job(), skipBad: undefined, cacheMb: 64 } });
+    expect(checkResume(saved, current(job({ cacheMb: 64 })), FILE)).toEqual({
+      job: { ...job(), skipBad: undefined, cacheMb: 64 },
+    });
   });
 
   it("continues a checkpoint from before the paper level (no preprocess.background) with the old normalisation, 'zero'", () => {
@@ -46,11 +60,16 @@ describe('checkResume', () => {
     expect(refusal(checkResume(saved, current(cnn), FILE))).toBe(
       `train --resume: ${FILE} was written with a different arch (model pham2014, data mnist-lines); refusing to mix runs`,
     );
-    const other = job({ data: { spec: 'textlines', count: 24, seed: 1 }, preprocess: { ...DEFAULT_PREPROCESS, height: 64 } });
+    const other = job({
+      data: { spec: 'textlines', count: 24, seed: 1 },
+      preprocess: { ...DEFAULT_PREPROCESS, height: 64 },
+    });
     expect(refusal(checkResume(saved, current(other), FILE))).toBe(
       `train --resume: ${FILE} was written with a different data, preprocess (model pham2014, data mnist-lines); refusing to mix runs`,
     );
-    expect(refusal(checkResume(saved, current(job({ alphabet: Alphabet.fromTexts(['0123']).toJSON() })), FILE))).toMatch(/a different alphabet \(model/);
+    expect(
+      refusal(checkResume(saved, current(job({ alphabet: Alphabet.fromTexts(['0123']).toJSON() })), FILE)),
+    ).toMatch(/a different alphabet \(model/);
   });
 
   it('refuses changed optimisation flags with the saved values, in the order they were recorded', () => {
@@ -59,32 +78,76 @@ describe('checkResume', () => {
       `train --resume: ${FILE} was trained with --batch 4, --rho 0.95; give the same to continue that run`,
     );
     // A flag recorded only when given: adding it is a change from '(unset)'; dropping it names its saved value.
-    expect(refusal(checkResume(saved, current(job(), runSettings(options({ bucket: 3 }))), FILE))).toMatch(/was trained with --bucket \(unset\); give/);
+    expect(refusal(checkResume(saved, current(job(), runSettings(options({ bucket: 3 }))), FILE))).toMatch(
+      /was trained with --bucket \(unset\); give/,
+    );
     const withEma = { job: job(), settings: runSettings(options({ ema: 0.5 })) };
     expect(refusal(checkResume(withEma, current(), FILE))).toMatch(/was trained with --ema 0\.5; give the same/);
   });
 
   it('refuses a changed curriculum or fine-tuning: --warmup-data/--warmup-steps, --init-from and --freeze', () => {
     const warm = { warmupData: 'mnist-lines:maxDigits=6', warmupSteps: 100 };
-    const saved = { job: job(), settings: runSettings(options({ ...warm, initFrom: 'runs/base/best', freeze: ['mdlstm1'] })) };
-    expect(refusal(checkResume(saved, current(job(), runSettings(options({ ...warm, initFrom: 'runs/base/best', freeze: ['mdlstm1'] }))), FILE))).toBeUndefined();
-    expect(refusal(checkResume(saved, current(job(), runSettings(options({ ...warm, warmupSteps: 50, initFrom: 'runs/base/best', freeze: ['mdlstm1'] }))), FILE))).toMatch(/was trained with --warmup-steps 100; give/);
-    expect(refusal(checkResume(saved, current(job(), runSettings(options({ ...warm, initFrom: 'runs/base/best' }))), FILE))).toMatch(/was trained with --freeze mdlstm1; give/);
-    expect(refusal(checkResume(saved, current(job(), runSettings(options({ initFrom: 'runs/base/best', freeze: ['mdlstm1'] }))), FILE))).toMatch(/was trained with --warmup-data mnist-lines:maxDigits=6, --warmup-steps 100; give/);
+    const saved = {
+      job: job(),
+      settings: runSettings(options({ ...warm, initFrom: 'runs/base/best', freeze: ['mdlstm1'] })),
+    };
+    expect(
+      refusal(
+        checkResume(
+          saved,
+          current(job(), runSettings(options({ ...warm, initFrom: 'runs/base/best', freeze: ['mdlstm1'] }))),
+          FILE,
+        ),
+      ),
+    ).toBeUndefined();
+    expect(
+      refusal(
+        checkResume(
+          saved,
+          current(
+            job(),
+            runSettings(options({ ...warm, warmupSteps: 50, initFrom: 'runs/base/best', freeze: ['mdlstm1'] })),
+          ),
+          FILE,
+        ),
+      ),
+    ).toMatch(/was trained with --warmup-steps 100; give/);
+    expect(
+      refusal(checkResume(saved, current(job(), runSettings(options({ ...warm, initFrom: 'runs/base/best' }))), FILE)),
+    ).toMatch(/was trained with --freeze mdlstm1; give/);
+    expect(
+      refusal(
+        checkResume(
+          saved,
+          current(job(), runSettings(options({ initFrom: 'runs/base/best', freeze: ['mdlstm1'] }))),
+          FILE,
+        ),
+      ),
+    ).toMatch(/was trained with --warmup-data mnist-lines:maxDigits=6, --warmup-steps 100; give/);
   });
 
   it('refuses other model options: the model is rebuilt from the saved ones', () => {
     const saved = { job: job(), settings };
     const bounded: TrainJob = { ...job(), arch: 'pham2014', modelOptions: { dropout: 0, bounded: true } };
-    expect(refusal(checkResume(saved, current(bounded), FILE))).toMatch(/was trained with --mdlstm-cell standard; give the same/);
-    expect(refusal(checkResume(saved, current({ ...job(), arch: 'pham2014', modelOptions: { dropout: 0.2 } }), FILE))).toMatch(/was trained with --dropout 0; give/);
-    expect(refusal(checkResume(saved, current({ ...job(), arch: 'pham2014', modelOptions: {} }), FILE))).toMatch(/was trained with --dropout 0; give/);
+    expect(refusal(checkResume(saved, current(bounded), FILE))).toMatch(
+      /was trained with --mdlstm-cell standard; give the same/,
+    );
+    expect(
+      refusal(checkResume(saved, current({ ...job(), arch: 'pham2014', modelOptions: { dropout: 0.2 } }), FILE)),
+    ).toMatch(/was trained with --dropout 0; give/);
+    expect(refusal(checkResume(saved, current({ ...job(), arch: 'pham2014', modelOptions: {} }), FILE))).toMatch(
+      /was trained with --dropout 0; give/,
+    );
   });
 
   it('a checkpoint from before the flags were recorded resumes with any settings, but not with other model options', () => {
     const legacy = { job: job() };
-    expect(checkResume(legacy, current(job(), runSettings(options({ bucket: 2, batch: 8 }))), FILE)).toEqual({ job: job() });
-    expect(refusal(checkResume(legacy, current({ ...job(), arch: 'pham2014', modelOptions: { dropout: 0.5 } }), FILE))).toMatch(/--dropout 0;/);
+    expect(checkResume(legacy, current(job(), runSettings(options({ bucket: 2, batch: 8 }))), FILE)).toEqual({
+      job: job(),
+    });
+    expect(
+      refusal(checkResume(legacy, current({ ...job(), arch: 'pham2014', modelOptions: { dropout: 0.5 } }), FILE)),
+    ).toMatch(/--dropout 0;/);
   });
 });
 
@@ -102,7 +165,11 @@ describe('resumeEma', () => {
   it("a resume continues the checkpoint's average, and refuses a checkpoint without one", () => {
     const ema = Float32Array.from([0.5, 1, 1.5]);
     expect(resumeEma(0.9, params, { path: FILE, extras: { ema } })!.weights).toBe(ema);
-    expect(() => resumeEma(0.9, params, { path: FILE, extras: {} })).toThrow(new UsageError(`train --resume --ema: ${FILE} holds no moving average of the weights to continue`, false));
-    expect(() => resumeEma(0.9, params, { path: FILE, extras: { ema: new Float32Array(2) } })).toThrow(`${FILE}: moving average has 2 values, the model 3`);
+    expect(() => resumeEma(0.9, params, { path: FILE, extras: {} })).toThrow(
+      new UsageError(`train --resume --ema: ${FILE} holds no moving average of the weights to continue`, false),
+    );
+    expect(() => resumeEma(0.9, params, { path: FILE, extras: { ema: new Float32Array(2) } })).toThrow(
+      `${FILE}: moving average has 2 values, the model 3`,
+    );
   });
 });

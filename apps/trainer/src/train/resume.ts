@@ -16,7 +16,12 @@ export interface RunRecord {
 /** The flags that shape the optimisation: a resume must repeat them (checked by checkResume). */
 export function runSettings(o: TrainOptions): Settings {
   return {
-    '--batch': o.batch, '--lr': o.lr, '--rho': o.rho, '--eps': o.eps, '--clip-norm': o.clipNorm ?? null, '--augment': o.augment,
+    '--batch': o.batch,
+    '--lr': o.lr,
+    '--rho': o.rho,
+    '--eps': o.eps,
+    '--clip-norm': o.clipNorm ?? null,
+    '--augment': o.augment,
     ...(o.lrDecay !== undefined ? { '--lr-decay': o.lrDecay } : {}),
     ...(o.bucket ? { '--bucket': o.bucket } : {}),
     ...(o.ema !== undefined ? { '--ema': o.ema } : {}),
@@ -33,14 +38,22 @@ const SAME_RUN: ReadonlyArray<'arch' | 'data' | 'preprocess' | 'alphabet'> = ['a
  * Whether the run `saved` (from the checkpoint `file`) may continue as `current` asks: the refusal, naming what
  * differs and what the checkpoint holds, or the job to continue (the saved one, with the current skipBad and cacheMb).
  */
-export function checkResume(saved: RunRecord, current: Required<RunRecord>, file: string): { job: TrainJob } | { refusal: string } {
+export function checkResume(
+  saved: RunRecord,
+  current: Required<RunRecord>,
+  file: string,
+): { job: TrainJob } | { refusal: string } {
   // Checkpoints from before the paper level was measured normalised their lines from a zero background: they go on
   // doing so (the background is the version's choice, not a flag's, so it is not compared).
-  const was = { ...saved.job, preprocess: { background: 'zero' as const, ...saved.job.preprocess } }, now = current.job;
-  const comparable = (job: TrainJob, k: (typeof SAME_RUN)[number]) => JSON.stringify(k === 'preprocess' ? { ...job.preprocess, background: undefined } : job[k]);
+  const was = { ...saved.job, preprocess: { background: 'zero' as const, ...saved.job.preprocess } },
+    now = current.job;
+  const comparable = (job: TrainJob, k: (typeof SAME_RUN)[number]) =>
+    JSON.stringify(k === 'preprocess' ? { ...job.preprocess, background: undefined } : job[k]);
   const differs = SAME_RUN.filter((k) => comparable(was, k) !== comparable(now, k));
   if (differs.length) {
-    return { refusal: `train --resume: ${file} was written with a different ${differs.join(', ')} (model ${was.arch}, data ${was.data.spec}); refusing to mix runs` };
+    return {
+      refusal: `train --resume: ${file} was written with a different ${differs.join(', ')} (model ${was.arch}, data ${was.data.spec}); refusing to mix runs`,
+    };
   }
   // Checkpoints from before the flags were recorded have no settings: nothing to compare them with.
   // The model options (--dropout, --mdlstm-cell) are in every checkpoint's job: the run rebuilds its model from them.
@@ -49,7 +62,10 @@ export function checkResume(saved: RunRecord, current: Required<RunRecord>, file
   const changed = [...new Set([...Object.keys(before), ...Object.keys(after)])]
     .filter((flag) => (after[flag] ?? null) !== (before[flag] ?? null))
     .map((flag) => `${flag} ${before[flag] ?? '(unset)'}`);
-  if (changed.length) return { refusal: `train --resume: ${file} was trained with ${changed.join(', ')}; give the same to continue that run` };
+  if (changed.length)
+    return {
+      refusal: `train --resume: ${file} was trained with ${changed.join(', ')}; give the same to continue that run`,
+    };
   // --skip-bad may change on resume (it only decides what a bad line does), e.g. to get past one; --cache-mb only
   // decides what is kept in memory. Neither changes what is trained.
   return { job: { ...was, skipBad: now.skipBad, cacheMb: now.cacheMb } };
@@ -65,10 +81,19 @@ function modelSettings(job: TrainJob): Settings {
  * The moving average of the weights to validate and save with --ema (decay `decay`): the checkpoint's when
  * resuming, else a copy of `params`. Undefined without --ema.
  */
-export function resumeEma(decay: number | undefined, params: Float32Array, checkpoint?: Pick<LoadedCheckpoint, 'path' | 'extras'>): MovingAverage | undefined {
+export function resumeEma(
+  decay: number | undefined,
+  params: Float32Array,
+  checkpoint?: Pick<LoadedCheckpoint, 'path' | 'extras'>,
+): MovingAverage | undefined {
   if (decay === undefined) return undefined;
   const saved = checkpoint?.extras.ema;
-  if (checkpoint && !saved) throw new UsageError(`train --resume --ema: ${checkpoint.path} holds no moving average of the weights to continue`, false);
-  if (checkpoint && saved && saved.length !== params.length) throw new Error(`${checkpoint.path}: moving average has ${saved.length} values, the model ${params.length}`);
+  if (checkpoint && !saved)
+    throw new UsageError(
+      `train --resume --ema: ${checkpoint.path} holds no moving average of the weights to continue`,
+      false,
+    );
+  if (checkpoint && saved && saved.length !== params.length)
+    throw new Error(`${checkpoint.path}: moving average has ${saved.length} values, the model ${params.length}`);
   return { decay, weights: saved ?? Float32Array.from(params) };
 }

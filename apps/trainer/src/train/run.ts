@@ -93,17 +93,32 @@ export class TrainRun {
     this.loadValidatedWeights();
     const rec = new Recognizer(replica.model, replica.alphabet, { preprocess: job.preprocess } as never); // recognizeSamples reads no other metadata
     const report = await evaluateSamples(rec, await validation.load());
-    await this.metrics.append({ type: 'valid', step: this.step, epoch: sampler.epoch, timeMs: this.elapsedMs(), cer: report.cer, wer: report.wer });
+    await this.metrics.append({
+      type: 'valid',
+      step: this.step,
+      epoch: sampler.epoch,
+      timeMs: this.elapsedMs(),
+      cer: report.cer,
+      wer: report.wer,
+    });
     const training = { data: job.data, steps: this.step, validCer: report.cer, validWer: report.wer, backend };
     if (report.cer < app.bestCer) {
       app.bestCer = report.cer;
       this.bestWer = report.wer;
       app.evalsWithoutImprovement = 0;
-      await saveBundle(this.dirs.best, { model: replica.model, alphabet: replica.alphabet, preprocess: job.preprocess, training });
+      await saveBundle(this.dirs.best, {
+        model: replica.model,
+        alphabet: replica.alphabet,
+        preprocess: job.preprocess,
+        training,
+      });
     } else app.evalsWithoutImprovement++;
-    this.progress?.log(`step ${this.step}: validation CER ${(100 * report.cer).toFixed(2)}% WER ${(100 * report.wer).toFixed(2)}% (best ${(100 * app.bestCer).toFixed(2)}%)`);
+    this.progress?.log(
+      `step ${this.step}: validation CER ${(100 * report.cer).toFixed(2)}% WER ${(100 * report.wer).toFixed(2)}% (best ${(100 * app.bestCer).toFixed(2)}%)`,
+    );
     await this.metrics.plot(out);
-    if (app.evalsWithoutImprovement >= options.patience) this.stop = `no better validation CER in ${options.patience} evaluations`;
+    if (app.evalsWithoutImprovement >= options.patience)
+      this.stop = `no better validation CER in ${options.patience} evaluations`;
   }
 
   /** Checkpoints this step: the engine's weights and optimizer state, the data cursor and this state, the moving average. */
@@ -121,14 +136,27 @@ export class TrainRun {
     await this.checkpoint();
     this.loadValidatedWeights();
     const { replica, job } = this.parts;
-    await saveBundle(this.dirs.last, { model: replica.model, alphabet: replica.alphabet, preprocess: job.preprocess, training: { data: job.data, steps: this.step } });
+    await saveBundle(this.dirs.last, {
+      model: replica.model,
+      alphabet: replica.alphabet,
+      preprocess: job.preprocess,
+      training: { data: job.data, steps: this.step },
+    });
   }
 
   summary(): TrainSummary {
     const { sampler, app, out } = this.parts;
     return {
-      steps: this.step, epochs: sampler.epoch, timeMs: this.elapsedMs(), bestCer: app.bestCer, bestWer: this.bestWer,
-      bestDir: this.dirs.best, lastDir: this.dirs.last, runDir: out, stoppedBecause: this.stop, skippedLines: app.skippedLines ?? 0,
+      steps: this.step,
+      epochs: sampler.epoch,
+      timeMs: this.elapsedMs(),
+      bestCer: app.bestCer,
+      bestWer: this.bestWer,
+      bestDir: this.dirs.best,
+      lastDir: this.dirs.last,
+      runDir: out,
+      stoppedBecause: this.stop,
+      skippedLines: app.skippedLines ?? 0,
     };
   }
 

@@ -16,18 +16,38 @@ export interface ValidationSet {
  * --valid when given; else a generated dataset's own valid split; else the last 5% (at least one line) of the
  * training data, which training then leaves out.
  */
-export async function validationSet(valid: string | undefined, count: number, job: TrainJob, train: Dataset): Promise<ValidationSet> {
+export async function validationSet(
+  valid: string | undefined,
+  count: number,
+  job: TrainJob,
+  train: Dataset,
+): Promise<ValidationSet> {
   if (valid) {
     const dataset = await openDataset(valid, { split: 'valid', count, seed: job.seed, preprocess: job.preprocess });
     return { dataset, count, trainSize: train.size };
   }
   if (isSyntheticSpec(job.data.spec)) {
     // A generated dataset's own valid split, with the same options (digit images, fonts or texts training never sees).
-    return { dataset: await openDataset(job.data.spec, { split: 'valid', count, seed: job.seed + 1, preprocess: job.preprocess }), count, trainSize: train.size };
+    return {
+      dataset: await openDataset(job.data.spec, {
+        split: 'valid',
+        count,
+        seed: job.seed + 1,
+        preprocess: job.preprocess,
+      }),
+      count,
+      trainSize: train.size,
+    };
   }
   const n = Math.max(1, Math.floor(train.size * 0.05));
   const start = train.size - n;
-  const dataset: Dataset = { name: `${train.name} (last ${n})`, size: n, id: (i) => train.id(start + i), text: (i) => train.text(start + i), load: (i) => train.load(start + i) };
+  const dataset: Dataset = {
+    name: `${train.name} (last ${n})`,
+    size: n,
+    id: (i) => train.id(start + i),
+    text: (i) => train.text(start + i),
+    load: (i) => train.load(start + i),
+  };
   return { dataset, count: Math.min(count, n), trainSize: start };
 }
 

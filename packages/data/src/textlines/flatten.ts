@@ -19,7 +19,8 @@ export interface PathCommand {
 export function flattenPath(commands: readonly PathCommand[], tolerance: number): number[][] {
   const polygons: number[][] = [];
   let poly: number[] = [];
-  let x = 0, y = 0;
+  let x = 0,
+    y = 0;
   const close = () => {
     if (poly.length >= 6) polygons.push(poly);
     poly = [];
@@ -35,7 +36,8 @@ export function flattenPath(commands: readonly PathCommand[], tolerance: number)
     } else if (c.type === 'Q') {
       const n = steps(Math.hypot(x - 2 * c.x1! + c.x!, y - 2 * c.y1! + c.y!) / 4, tolerance);
       for (let k = 1; k <= n; k++) {
-        const t = k / n, s = 1 - t;
+        const t = k / n,
+          s = 1 - t;
         poly.push(s * s * x + 2 * s * t * c.x1! + t * t * c.x!, s * s * y + 2 * s * t * c.y1! + t * t * c.y!);
       }
       [x, y] = [c.x!, c.y!];
@@ -44,7 +46,8 @@ export function flattenPath(commands: readonly PathCommand[], tolerance: number)
       const d2 = Math.hypot(c.x1! - 2 * c.x2! + c.x!, c.y1! - 2 * c.y2! + c.y!);
       const n = steps((3 * Math.max(d1, d2)) / 4, tolerance);
       for (let k = 1; k <= n; k++) {
-        const t = k / n, s = 1 - t;
+        const t = k / n,
+          s = 1 - t;
         const [a, b, cc, d] = [s * s * s, 3 * s * s * t, 3 * s * t * t, t * t * t];
         poly.push(a * x + b * c.x1! + cc * c.x2! + d * c.x!, a * y + b * c.y1! + cc * c.y2! + d * c.y!);
       }

@@ -19,8 +19,21 @@ export interface TextLineFont {
   split: Split;
 }
 
-const font = (name: string, license: TextLineFont['license'], designer: string, style: TextLineFont['style'], split: Split, capitals = false): TextLineFont => ({
-  name, package: `@fontsource/${name}`, license, designer, style, capitals, split,
+const font = (
+  name: string,
+  license: TextLineFont['license'],
+  designer: string,
+  style: TextLineFont['style'],
+  split: Split,
+  capitals = false,
+): TextLineFont => ({
+  name,
+  package: `@fontsource/${name}`,
+  license,
+  designer,
+  style,
+  capitals,
+  split,
 });
 
 /**

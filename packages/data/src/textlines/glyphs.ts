@@ -26,7 +26,10 @@ export interface HandFont {
 const TOLERANCE = 0.002;
 
 // In node, opentype.js resolves to its UMD build (everything on `default`); bundlers take its ES module (named exports).
-const opentype: typeof opentypeModule = 'parse' in opentypeModule ? opentypeModule : (opentypeModule as unknown as { default: typeof opentypeModule }).default;
+const opentype: typeof opentypeModule =
+  'parse' in opentypeModule
+    ? opentypeModule
+    : (opentypeModule as unknown as { default: typeof opentypeModule }).default;
 const require = createRequire(import.meta.url);
 const loaded = new Map<string, HandFont>();
 
@@ -62,7 +65,8 @@ export function loadFont(name: string): HandFont {
     kerning(left, right) {
       const key = left + right;
       let k = kerns.get(key);
-      if (k === undefined) kerns.set(key, (k = font.getKerningValue(font.charToGlyph(left), font.charToGlyph(right)) / em));
+      if (k === undefined)
+        kerns.set(key, (k = font.getKerningValue(font.charToGlyph(left), font.charToGlyph(right)) / em));
       return k;
     },
   };

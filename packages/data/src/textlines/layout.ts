@@ -31,9 +31,14 @@ export interface TextLineLayout {
   pixelSeed: number;
 }
 
-
 /** Lays out line i of a split, to be scaled to `lineHeight` px: font, text and drawing parameters, deterministic in (seed, i). */
-export function layoutTextLine(i: number, seed: number, split: Split, c: TextLinesConfig, lineHeight: number): TextLineLayout {
+export function layoutTextLine(
+  i: number,
+  seed: number,
+  split: Split,
+  c: TextLinesConfig,
+  lineHeight: number,
+): TextLineLayout {
   const rng = lineRng(seed ^ SPLIT_SALT[split], i);
   const fonts = fontsOfSplit(split);
   const font = fonts[rng.int(fonts.length)]!;
@@ -45,11 +50,30 @@ export function layoutTextLine(i: number, seed: number, split: Split, c: TextLin
   const letterSpacing = rng.uniform(c.minLetterSpacing, c.maxLetterSpacing);
   const wordSpacing = rng.uniform(c.minWordSpacing, c.maxWordSpacing);
   const slant = rng.uniform(-c.slant, c.slant);
-  const drift = { amplitude: rng.uniform(0, c.baselineDrift), period: rng.uniform(15, 60), phase: rng.uniform(0, 2 * Math.PI) };
-  const u = rng.next(), weight = rng.uniform(0.25, 1);
+  const drift = {
+    amplitude: rng.uniform(0, c.baselineDrift),
+    period: rng.uniform(15, 60),
+    phase: rng.uniform(0, 2 * Math.PI),
+  };
+  const u = rng.next(),
+    weight = rng.uniform(0.25, 1);
   const stroke = u < c.thinP ? -weight : u < c.thinP + c.thickP ? weight : 0;
   const ink = rng.uniform(c.minInk, c.maxInk);
   const paper = rng.uniform(c.minPaper, c.maxPaper);
   const noise = rng.uniform(0, c.noise);
-  return { text, font: font.name, fontSize, letterSpacing, wordSpacing, slant, drift, glyphJitter: c.glyphJitter, stroke, ink, paper, noise, pixelSeed: rng.uint32() };
+  return {
+    text,
+    font: font.name,
+    fontSize,
+    letterSpacing,
+    wordSpacing,
+    slant,
+    drift,
+    glyphJitter: c.glyphJitter,
+    stroke,
+    ink,
+    paper,
+    noise,
+    pixelSeed: rng.uint32(),
+  };
 }

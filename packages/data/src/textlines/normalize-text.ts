@@ -1,11 +1,37 @@
 /** The HTML entities that occur in the State of the Union texts (a few 19th-century addresses keep them). */
-const ENTITIES: Record<string, string> = { quot: '"', amp: '&', apos: "'", lt: '<', gt: '>', nbsp: ' ', mdash: '\u2014', ndash: '\u2013', hellip: '\u2026' };
+const ENTITIES: Record<string, string> = {
+  quot: '"',
+  amp: '&',
+  apos: "'",
+  lt: '<',
+  gt: '>',
+  nbsp: ' ',
+  mdash: '\u2014',
+  ndash: '\u2013',
+  hellip: '\u2026',
+};
 
 /** Typographic characters and their ASCII equivalents (an em dash is written "--", as the recent addresses do). */
 const TO_ASCII: Record<string, string> = {
-  '\u2018': "'", '\u2019': "'", '\u201a': "'", '\u201b': "'", '`': "'", '\u00b4': "'", '\u2032': "'",
-  '\u201c': '"', '\u201d': '"', '\u201e': '"', '\u201f': '"', '\u2033': '"',
-  '\u2010': '-', '\u2011': '-', '\u2012': '-', '\u2013': '-', '\u2212': '-', '\u2014': '--', '\u2015': '--',
+  '\u2018': "'",
+  '\u2019': "'",
+  '\u201a': "'",
+  '\u201b': "'",
+  '`': "'",
+  '\u00b4': "'",
+  '\u2032': "'",
+  '\u201c': '"',
+  '\u201d': '"',
+  '\u201e': '"',
+  '\u201f': '"',
+  '\u2033': '"',
+  '\u2010': '-',
+  '\u2011': '-',
+  '\u2012': '-',
+  '\u2013': '-',
+  '\u2212': '-',
+  '\u2014': '--',
+  '\u2015': '--',
   '\u2026': '...',
 };
 const TYPOGRAPHIC = new RegExp(`[${Object.keys(TO_ASCII).join('')}]`, 'g');

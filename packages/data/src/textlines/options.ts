@@ -84,25 +84,39 @@ const ORDERED: Array<[keyof TextLinesConfig, keyof TextLinesConfig, boolean]> = 
  * An unknown name, a value that is not a finite number, one out of range or a min above its max is a DataError
  * naming the option and what was expected.
  */
-export function resolveTextLinesConfig(options: Record<string, unknown>, skip: readonly string[] = []): TextLinesConfig {
+export function resolveTextLinesConfig(
+  options: Record<string, unknown>,
+  skip: readonly string[] = [],
+): TextLinesConfig {
   const names = Object.keys(TEXTLINES_DEFAULTS) as Array<keyof TextLinesConfig>;
   const config: TextLinesConfig = { ...TEXTLINES_DEFAULTS };
   for (const [key, value] of Object.entries(options)) {
     if (skip.includes(key) || value === undefined) continue;
-    if (!(key in TEXTLINES_DEFAULTS)) throw new DataError(`textlines: unknown option '${key}' (expected one of ${[...skip, ...names].join(', ')})`);
+    if (!(key in TEXTLINES_DEFAULTS))
+      throw new DataError(`textlines: unknown option '${key}' (expected one of ${[...skip, ...names].join(', ')})`);
     const name = key as keyof TextLinesConfig;
     const [lo, hi, int] = RANGES[name];
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new DataError(`textlines: ${name} = ${typeof value === 'number' ? value : JSON.stringify(value)} (expected a number)`);
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      throw new DataError(
+        `textlines: ${name} = ${typeof value === 'number' ? value : JSON.stringify(value)} (expected a number)`,
+      );
     if (value < lo || value > hi || (int && !Number.isInteger(value))) {
-      throw new DataError(`textlines: ${name} = ${value} (expected ${int ? 'an integer' : 'a number'} in [${lo}, ${hi}])`);
+      throw new DataError(
+        `textlines: ${name} = ${value} (expected ${int ? 'an integer' : 'a number'} in [${lo}, ${hi}])`,
+      );
     }
     config[name] = value;
   }
   for (const [a, b, strict] of ORDERED) {
     if (strict ? !(config[a] < config[b]) : !(config[a] <= config[b])) {
-      throw new DataError(`textlines: ${a} = ${config[a]}, ${b} = ${config[b]} (expected ${a} ${strict ? '<' : '<='} ${b})`);
+      throw new DataError(
+        `textlines: ${a} = ${config[a]}, ${b} = ${config[b]} (expected ${a} ${strict ? '<' : '<='} ${b})`,
+      );
     }
   }
-  if (config.thinP + config.thickP > 1) throw new DataError(`textlines: thinP + thickP = ${config.thinP + config.thickP} (expected at most 1: a line is thinned or thickened, not both)`);
+  if (config.thinP + config.thickP > 1)
+    throw new DataError(
+      `textlines: thinP + thickP = ${config.thinP + config.thickP} (expected at most 1: a line is thinned or thickened, not both)`,
+    );
   return config;
 }

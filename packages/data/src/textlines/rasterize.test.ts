@@ -11,7 +11,10 @@ const reversed = (p: number[]) => p.flatMap((_, i) => (i % 2 ? [] : [p[p.length 
 /** Oracle: the exact area of a convex polygon inside pixel [px, px + 1] x [py, py + 1], by Sutherland-Hodgman clipping. */
 function pixelArea(poly: number[], px: number, py: number): number {
   let pts = Array.from({ length: poly.length / 2 }, (_, i) => [poly[2 * i]!, poly[2 * i + 1]!] as [number, number]);
-  const clip = (inside: (p: [number, number]) => boolean, cut: (a: [number, number], b: [number, number]) => [number, number]) => {
+  const clip = (
+    inside: (p: [number, number]) => boolean,
+    cut: (a: [number, number], b: [number, number]) => [number, number],
+  ) => {
     const out: Array<[number, number]> = [];
     pts.forEach((b, i) => {
       const a = pts[(i + pts.length - 1) % pts.length]!;
@@ -22,8 +25,18 @@ function pixelArea(poly: number[], px: number, py: number): number {
     });
     pts = out;
   };
-  const atX = (x: number) => (a: [number, number], b: [number, number]): [number, number] => [x, a[1] + ((x - a[0]) * (b[1] - a[1])) / (b[0] - a[0])];
-  const atY = (y: number) => (a: [number, number], b: [number, number]): [number, number] => [a[0] + ((y - a[1]) * (b[0] - a[0])) / (b[1] - a[1]), y];
+  const atX =
+    (x: number) =>
+    (a: [number, number], b: [number, number]): [number, number] => [
+      x,
+      a[1] + ((x - a[0]) * (b[1] - a[1])) / (b[0] - a[0]),
+    ];
+  const atY =
+    (y: number) =>
+    (a: [number, number], b: [number, number]): [number, number] => [
+      a[0] + ((y - a[1]) * (b[0] - a[0])) / (b[1] - a[1]),
+      y,
+    ];
   clip((p) => p[0] >= px, atX(px));
   clip((p) => p[0] <= px + 1, atX(px + 1));
   clip((p) => p[1] >= py, atY(py));
@@ -55,7 +68,8 @@ describe('fillPolygons', () => {
     const area = Math.abs((17.9 - 2.3) * (11.8 - 1.2) - (6.1 - 2.3) * (6.4 - 1.2)) / 2; // 71.8
     expect(total(img)).toBeCloseTo(area, 3);
     let worst = 0;
-    for (let y = 0; y < 13; y++) for (let x = 0; x < 20; x++) worst = Math.max(worst, Math.abs(img[y * 20 + x]! - pixelArea(tri, x, y)));
+    for (let y = 0; y < 13; y++)
+      for (let x = 0; x < 20; x++) worst = Math.max(worst, Math.abs(img[y * 20 + x]! - pixelArea(tri, x, y)));
     // Within a pixel the covered width bends where an edge crosses a pixel column; 5 samples miss at most a
     // fraction of a sample row's worth there (measured 0.015).
     expect(worst).toBeLessThan(0.03);
@@ -79,7 +93,8 @@ describe('fillPolygons', () => {
   });
 
   it('uses the non-zero rule: a reversed inner square is a hole, a same-direction one is not', () => {
-    const outer = rect(1, 1, 11, 11), inner = rect(4, 4, 8, 8);
+    const outer = rect(1, 1, 11, 11),
+      inner = rect(4, 4, 8, 8);
     const hole = fillPolygons([outer, reversed(inner)], 12, 12);
     expect(total(hole)).toBeCloseTo(100 - 16, 4);
     expect(hole[6 * 12 + 6]).toBe(0);

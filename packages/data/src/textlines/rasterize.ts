@@ -14,9 +14,12 @@ export function fillPolygons(polygons: readonly ArrayLike<number>[], width: numb
   const acc = new Float64Array(width + 2); // coverage deltas of one pixel row; a prefix sum turns them into coverage
   // The active edges (those the scanline crosses) and where they cross it, kept sorted by x; edges starting on
   // a scanline are sorted apart and merged in (inserting each one would shift half the list).
-  let active = new Int32Array(edges.count), xs = new Float64Array(edges.count);
-  let merged = new Int32Array(edges.count), mergedXs = new Float64Array(edges.count);
-  const added = new Int32Array(edges.count), addedXs = new Float64Array(edges.count);
+  let active = new Int32Array(edges.count),
+    xs = new Float64Array(edges.count);
+  let merged = new Int32Array(edges.count),
+    mergedXs = new Float64Array(edges.count);
+  const added = new Int32Array(edges.count),
+    addedXs = new Float64Array(edges.count);
   let n = 0;
   const weight = 1 / SUBSAMPLES;
   for (let row = 0, line = 0; row < height; row++) {
@@ -43,7 +46,8 @@ export function fillPolygons(polygons: readonly ArrayLike<number>[], width: numb
         n = mergeByX(active, xs, m, added, addedXs, r, merged, mergedXs);
         [active, merged, xs, mergedXs] = [merged, active, mergedXs, xs];
       } else n = m;
-      let winding = 0, start = 0;
+      let winding = 0,
+        start = 0;
       for (let a = 0; a < n; a++) {
         const was = winding;
         winding += edges.dir[active[a]!]!;
@@ -84,17 +88,25 @@ function buildEdges(polygons: readonly ArrayLike<number>[], height: number): Edg
   for (const p of polygons) total += p.length >> 1;
   const lines = height * SUBSAMPLES;
   const e: Edges = {
-    count: 0, y0: new Float64Array(total), x0: new Float64Array(total), dxdy: new Float64Array(total),
-    y1: new Float64Array(total), dir: new Int8Array(total), order: new Int32Array(total), start: new Int32Array(lines + 2),
+    count: 0,
+    y0: new Float64Array(total),
+    x0: new Float64Array(total),
+    dxdy: new Float64Array(total),
+    y1: new Float64Array(total),
+    dir: new Int8Array(total),
+    order: new Int32Array(total),
+    start: new Int32Array(lines + 2),
   };
   const first = new Int32Array(total);
   for (const p of polygons) {
     const n = p.length >> 1;
     for (let i = 0; i < n; i++) {
       const j = i + 1 < n ? i + 1 : 0;
-      const ya = p[2 * i + 1]!, yb = p[2 * j + 1]!;
+      const ya = p[2 * i + 1]!,
+        yb = p[2 * j + 1]!;
       if (ya === yb) continue; // horizontal: no scanline crosses it
-      const down = ya < yb, c = e.count++;
+      const down = ya < yb,
+        c = e.count++;
       e.y0[c] = down ? ya : yb;
       e.y1[c] = down ? yb : ya;
       e.x0[c] = down ? p[2 * i]! : p[2 * j]!;
@@ -113,8 +125,19 @@ function buildEdges(polygons: readonly ArrayLike<number>[], height: number): Edg
 }
 
 /** Merges two lists sorted by x into `into` / `intoXs`; returns the merged length. */
-function mergeByX(a: Int32Array, ax: Float64Array, na: number, b: Int32Array, bx: Float64Array, nb: number, into: Int32Array, intoXs: Float64Array): number {
-  let i = 0, j = 0, o = 0;
+function mergeByX(
+  a: Int32Array,
+  ax: Float64Array,
+  na: number,
+  b: Int32Array,
+  bx: Float64Array,
+  nb: number,
+  into: Int32Array,
+  intoXs: Float64Array,
+): number {
+  let i = 0,
+    j = 0,
+    o = 0;
   while (i < na || j < nb) {
     const fromA = j >= nb || (i < na && ax[i]! <= bx[j]!);
     into[o] = fromA ? a[i]! : b[j]!;
@@ -126,7 +149,8 @@ function mergeByX(a: Int32Array, ax: Float64Array, na: number, b: Int32Array, bx
 /** Insertion sort of the first n active edges by crossing x: the order barely changes from one scanline to the next. */
 function sortByX(active: Int32Array, xs: Float64Array, n: number): void {
   for (let i = 1; i < n; i++) {
-    const e = active[i]!, x = xs[i]!;
+    const e = active[i]!,
+      x = xs[i]!;
     let j = i - 1;
     while (j >= 0 && xs[j]! > x) {
       active[j + 1] = active[j]!;
@@ -143,14 +167,16 @@ function addSpan(acc: Float64Array, width: number, a: number, b: number, w: numb
   a = Math.max(0, a);
   b = Math.min(width, b);
   if (!(b > a)) return;
-  const ia = Math.floor(a), ib = Math.floor(b);
+  const ia = Math.floor(a),
+    ib = Math.floor(b);
   if (ia === ib) {
     acc[ia] += (b - a) * w;
     acc[ia + 1] -= (b - a) * w;
     return;
   }
   // Pixel ia gets (ia + 1 - a), pixels ia + 1 .. ib - 1 get 1, pixel ib gets (b - ib).
-  const first = (ia + 1 - a) * w, last = (b - ib) * w;
+  const first = (ia + 1 - a) * w,
+    last = (b - ib) * w;
   acc[ia] += first;
   acc[ia + 1] += w - first;
   acc[ib] += last - w;

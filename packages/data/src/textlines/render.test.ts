@@ -4,23 +4,41 @@ import { renderTextLine } from './render.js';
 
 /** A line drawn plainly: no slant, drift, jitter, stroke change, paper or noise; ink 1. */
 const plain = (text: string, over: Partial<TextLineLayout> = {}): TextLineLayout => ({
-  text, font: 'patrick-hand', fontSize: 40, letterSpacing: 0, wordSpacing: 1, slant: 0, drift: { amplitude: 0, period: 20, phase: 0 },
-  glyphJitter: 0, stroke: 0, ink: 1, paper: 0, noise: 0, pixelSeed: 1, ...over,
+  text,
+  font: 'patrick-hand',
+  fontSize: 40,
+  letterSpacing: 0,
+  wordSpacing: 1,
+  slant: 0,
+  drift: { amplitude: 0, period: 20, phase: 0 },
+  glyphJitter: 0,
+  stroke: 0,
+  ink: 1,
+  paper: 0,
+  noise: 0,
+  pixelSeed: 1,
+  ...over,
 });
 
 /** Ink-weighted mean of x over the rows [y0, y1). */
 function meanX(img: { data: Float32Array; width: number }, y0: number, y1: number): number {
-  let s = 0, sx = 0;
-  for (let y = y0; y < y1; y++) for (let x = 0; x < img.width; x++) (s += img.data[y * img.width + x]!), (sx += x * img.data[y * img.width + x]!);
+  let s = 0,
+    sx = 0;
+  for (let y = y0; y < y1; y++)
+    for (let x = 0; x < img.width; x++) (s += img.data[y * img.width + x]!), (sx += x * img.data[y * img.width + x]!);
   return sx / s;
 }
 const ink = (d: Float32Array, from = 0, to = d.length) => d.subarray(from, to).reduce((s, v) => s + v, 0);
 
 describe('renderTextLine', () => {
   it('draws glyphs upright: the bar of a T at the top, the foot of an L at the bottom', () => {
-    for (const [c, top] of [['T', true], ['L', false]] as const) {
+    for (const [c, top] of [
+      ['T', true],
+      ['L', false],
+    ] as const) {
       const { data, width, height } = renderTextLine(plain(c));
-      const upper = ink(data, 0, (height >> 1) * width), lower = ink(data, (height >> 1) * width);
+      const upper = ink(data, 0, (height >> 1) * width),
+        lower = ink(data, (height >> 1) * width);
       expect([c, upper > lower]).toEqual([c, top]);
     }
   });
@@ -51,7 +69,9 @@ describe('renderTextLine', () => {
   it('thickens strokes by the weight asked, and thins them only where half the ink survives', () => {
     for (const font of ['patrick-hand', 'reenie-beanie', 'the-girl-next-door']) {
       const base = ink(renderTextLine(plain('minimum', { font, fontSize: 20 })).data);
-      const [half, full] = [0.5, 1].map((stroke) => ink(renderTextLine(plain('minimum', { font, fontSize: 20, stroke })).data));
+      const [half, full] = [0.5, 1].map((stroke) =>
+        ink(renderTextLine(plain('minimum', { font, fontSize: 20, stroke })).data),
+      );
       expect(half).toBeGreaterThan(base);
       expect(full).toBeGreaterThan(half);
       const thin = ink(renderTextLine(plain('minimum', { font, fontSize: 20, stroke: -1 })).data);

@@ -38,7 +38,8 @@ export function placeGlyphs(layout: TextLineLayout, rng: Rng): PlacedLine {
     for (const p of g.polygons) {
       const q = new Float64Array(p.length);
       for (let j = 0; j < p.length; j += 2) {
-        const x = pen + p[j]!, v = p[j + 1]!;
+        const x = pen + p[j]!,
+          v = p[j + 1]!;
         const X = (x + slant * v) * size;
         const Y = (-v + dy + drift.amplitude * Math.sin((2 * Math.PI * x) / drift.period + drift.phase)) * size;
         [q[j], q[j + 1]] = [X, Y];
@@ -83,7 +84,8 @@ export function renderTextLine(layout: TextLineLayout): LineImage {
 function changeStrokes(data: Float32Array, width: number, height: number, stroke: number): void {
   const t = Math.abs(stroke);
   const morphed = minMax3x3(data, height, width, stroke > 0);
-  let before = 0, after = 0;
+  let before = 0,
+    after = 0;
   for (let p = 0; p < data.length; p++) {
     const v = data[p]! + t * (morphed[p]! - data[p]!);
     morphed[p] = v;

@@ -9,7 +9,8 @@ const words = (line: string) => line.split(' ').length;
 
 describe('textLines', () => {
   it('is deterministic in (seed, index): the same pixels twice, others for another seed or index', () => {
-    const a = textLines({ split: 'valid', count: 10, seed: 3 }), b = textLines({ split: 'valid', count: 10, seed: 3 });
+    const a = textLines({ split: 'valid', count: 10, seed: 3 }),
+      b = textLines({ split: 'valid', count: 10, seed: 3 });
     const c = textLines({ split: 'valid', count: 10, seed: 4 });
     for (const i of [0, 7]) {
       const [x, y, z] = [a.compose(i), b.compose(i), c.compose(i)];
@@ -36,7 +37,11 @@ describe('textLines', () => {
   });
 
   it('writes and transcribes lines in capitals in the fonts without lowercase', () => {
-    const capitals = new Set(fontsOfSplit('train').filter((f) => f.capitals).map((f) => f.name));
+    const capitals = new Set(
+      fontsOfSplit('train')
+        .filter((f) => f.capitals)
+        .map((f) => f.name),
+    );
     expect(capitals).toEqual(new Set(['permanent-marker', 'rock-salt']));
     let seen = 0;
     for (let i = 0; i < 300; i++) {
@@ -54,11 +59,16 @@ describe('textLines', () => {
     expect(Math.min(...counts)).toBe(2);
     expect(Math.max(...counts)).toBe(10);
     const short = textLines({ split: 'valid', count: 100, seed: 2, minWords: 3, maxWords: 4 });
-    for (let i = 0; i < 100; i++) expect(words(short.text(i))).toBeGreaterThanOrEqual(3), expect(words(short.text(i))).toBeLessThanOrEqual(4);
+    for (let i = 0; i < 100; i++)
+      expect(words(short.text(i))).toBeGreaterThanOrEqual(3), expect(words(short.text(i))).toBeLessThanOrEqual(4);
   });
 
   it('normalises to the preprocess height, values in [0, 1]', () => {
-    for (const [options, height] of [[{}, 32], [{ height: 48 }, 48], [{ preprocess: { height: 40 } }, 40]] as const) {
+    for (const [options, height] of [
+      [{}, 32],
+      [{ height: 48 }, 48],
+      [{ preprocess: { height: 40 } }, 40],
+    ] as const) {
       const ds = textLines({ split: 'train', count: 4, seed: 5, ...options });
       for (let i = 0; i < 4; i++) {
         const { image } = ds.compose(i);
@@ -79,7 +89,9 @@ describe('textLines', () => {
     expect(bad({ count: 0 })).toThrow('textlines: count = 0 (expected a positive integer)');
     expect(bad({ seed: 1.5 })).toThrow('textlines: seed = 1.5 (expected an integer)');
     expect(bad({ height: 0 })).toThrow('textlines: height = 0 (expected a positive integer)');
-    expect(bad({ slnat: 0.2 })).toThrow(/unknown option 'slnat' \(expected one of split, count, seed, height, preprocess, minWords, .*noise\)/);
+    expect(bad({ slnat: 0.2 })).toThrow(
+      /unknown option 'slnat' \(expected one of split, count, seed, height, preprocess, minWords, .*noise\)/,
+    );
   });
 
   it('takes every default by name', () => {

@@ -36,16 +36,23 @@ const DATASET_FIELDS = ['split', 'count', 'seed', 'height', 'preprocess'] as con
 export function textLines(options: TextLinesOptions): Dataset & { compose(i: number): TextLineSample } {
   const { split, count, seed } = options;
   if (!(split in TEXTLINES_YEARS)) throw new DataError(`textlines: split '${split}' (expected train, valid or test)`);
-  if (!Number.isInteger(count) || count < 1) throw new DataError(`textlines: count = ${count} (expected a positive integer)`);
+  if (!Number.isInteger(count) || count < 1)
+    throw new DataError(`textlines: count = ${count} (expected a positive integer)`);
   if (!Number.isInteger(seed)) throw new DataError(`textlines: seed = ${seed} (expected an integer)`);
   const config = resolveTextLinesConfig(options as unknown as Record<string, unknown>, DATASET_FIELDS);
   const height = options.height ?? options.preprocess?.height ?? DEFAULT_PREPROCESS.height;
-  if (!Number.isInteger(height) || height < 1) throw new DataError(`textlines: height = ${height} (expected a positive integer)`);
+  if (!Number.isInteger(height) || height < 1)
+    throw new DataError(`textlines: height = ${height} (expected a positive integer)`);
   const preprocess: PreprocessConfig = { ...DEFAULT_PREPROCESS, ...options.preprocess, height };
   const id = (i: number) => `textlines-${split}-${seed}-${i}`;
   const compose = (i: number): TextLineSample => {
     const layout = layoutTextLine(i, seed, split, config, height);
-    return { id: id(i), text: layout.text, font: layout.font, image: normalizeLineSync(renderTextLine(layout), preprocess) };
+    return {
+      id: id(i),
+      text: layout.text,
+      font: layout.font,
+      image: normalizeLineSync(renderTextLine(layout), preprocess),
+    };
   };
   return {
     name: `textlines:${split}`,

@@ -15,7 +15,11 @@ export interface BoundRouter {
 }
 
 /** Binds the ROUTER on `options.bindEndpoint`; throws naming the endpoint when it cannot. */
-export async function bindRouter(options: ResolvedCoordinatorOptions, curve: CoordinatorCurveOptions | undefined, log: Logger): Promise<BoundRouter> {
+export async function bindRouter(
+  options: ResolvedCoordinatorOptions,
+  curve: CoordinatorCurveOptions | undefined,
+  log: Logger,
+): Promise<BoundRouter> {
   const sockOpts: zmq.SocketOptions<zmq.Router> = {
     mandatory: true,
     linger: 500,

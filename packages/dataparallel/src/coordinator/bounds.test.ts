@@ -12,13 +12,17 @@ describe('messageBoundError', () => {
       `message of 1 frame(s), ${MAX_HELLO_BYTES + 1} bytes, from a peer that has not said HELLO (at most 1 frame(s), ${MAX_HELLO_BYTES} bytes); not decoded`,
     );
     // A header and a gradient-sized frame: valid from a worker, not from a stranger.
-    expect(messageBoundError(frames(100, 400), false, 400)).toMatch(/^message of 2 frame\(s\), 500 bytes, from a peer that has not said HELLO/);
+    expect(messageBoundError(frames(100, 400), false, 400)).toMatch(
+      /^message of 2 frame\(s\), 500 bytes, from a peer that has not said HELLO/,
+    );
   });
 
   it('lets a worker send a header and one tensor frame, MAX_HEADER_BYTES + the tensor bytes in all', () => {
     expect(messageBoundError(frames(100, 400), true, 400)).toBeNull();
     expect(messageBoundError(frames(MAX_HEADER_BYTES, 400), true, 400)).toBeNull();
-    expect(messageBoundError(frames(MAX_HEADER_BYTES, 401), true, 400)).toMatch(/bytes, from a worker \(at most 2 frame\(s\)/);
+    expect(messageBoundError(frames(MAX_HEADER_BYTES, 401), true, 400)).toMatch(
+      /bytes, from a worker \(at most 2 frame\(s\)/,
+    );
     // 97 frames, as in the issue's reproduction (small here: the count alone refuses it).
     expect(messageBoundError(frames(...Array<number>(97).fill(10)), true, 400)).toBe(
       `message of 97 frame(s), 970 bytes, from a worker (at most 2 frame(s), ${MAX_HEADER_BYTES + 400} bytes); not decoded`,

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { HelloMsg } from '../protocol.js';
 import { evictions, Membership, type WorkerRecord } from './membership.js';
 
-const hello = (worker: string, extra: Partial<HelloMsg> = {}): HelloMsg => ({ t: 'HELLO', v: 1, worker, caps: { pid: 42, host: 'h' }, ...extra });
+const hello = (worker: string, extra: Partial<HelloMsg> = {}): HelloMsg => ({
+  t: 'HELLO',
+  v: 1,
+  worker,
+  caps: { pid: 42, host: 'h' },
+  ...extra,
+});
 const rid = (key: string) => Buffer.from(key, 'hex');
 
 describe('Membership', () => {
@@ -37,7 +43,9 @@ describe('Membership', () => {
     m.add('aa', rid('aa'), hello('a'), 0, 0);
     m.add('bb', rid('bb'), hello('b'), 0, 0);
     await expect(two).resolves.toBeUndefined();
-    await expect(m.waitFor(3, 20, 'tcp://x')).rejects.toThrow('Coordinator: 2 live worker(s) after 20 ms, need 3 (endpoint tcp://x)');
+    await expect(m.waitFor(3, 20, 'tcp://x')).rejects.toThrow(
+      'Coordinator: 2 live worker(s) after 20 ms, need 3 (endpoint tcp://x)',
+    );
     const three = m.waitFor(3, 5000, 'tcp://x');
     expect(m.close().map((w) => w.id)).toEqual(['a', 'b']);
     await expect(three).rejects.toThrow('Coordinator: closed while waiting for workers');
@@ -47,11 +55,24 @@ describe('Membership', () => {
 
 describe('evictions', () => {
   const timings = { stepTimeoutMs: 1000, heartbeatMs: 100, heartbeatMisses: 5 }; // silent limit 500 ms
-  const record = (id: string, lastSeen: number): WorkerRecord => ({ key: id, routingId: rid('00'), id, rank: 0, version: 0, lastSeen });
+  const record = (id: string, lastSeen: number): WorkerRecord => ({
+    key: id,
+    routingId: rid('00'),
+    id,
+    rank: 0,
+    version: 0,
+    lastSeen,
+  });
 
   it('evicts a busy worker past the step deadline and an idle one silent past heartbeatMs * heartbeatMisses', () => {
-    const workers = [record('busy-late', 0), record('busy-silent', 0), record('idle-silent', 0), record('idle-ok', 9600)];
-    const held = (w: WorkerRecord) => (w.id === 'busy-late' ? { index: 3, since: 8000 } : w.id === 'busy-silent' ? { index: 1, since: 9500 } : undefined);
+    const workers = [
+      record('busy-late', 0),
+      record('busy-silent', 0),
+      record('idle-silent', 0),
+      record('idle-ok', 9600),
+    ];
+    const held = (w: WorkerRecord) =>
+      w.id === 'busy-late' ? { index: 3, since: 8000 } : w.id === 'busy-silent' ? { index: 1, since: 9500 } : undefined;
     expect(evictions(workers, 10_000, timings, held)).toEqual([
       { worker: workers[0], reason: 'missed the step deadline (1000 ms) on shard 3' },
       // busy-silent stays: a busy worker is judged by the deadline, not by heartbeats
@@ -72,6 +93,9 @@ describe('evictions', () => {
     const held = (w: WorkerRecord) => (w.id === 'busy' ? { index: 0, since: 0 } : undefined);
     expect(evictions([idle, busy], 10_000, timings, held, 9600)).toEqual([]);
     expect(evictions([idle, busy], 10_101, timings, held, 9600).map((e) => e.worker.id)).toEqual(['idle']); // 501 ms after the stall
-    expect(evictions([idle, busy], 10_601, timings, held, 9600).map((e) => e.reason)).toEqual(['silent for 10601 ms', 'missed the step deadline (1000 ms) on shard 0']);
+    expect(evictions([idle, busy], 10_601, timings, held, 9600).map((e) => e.reason)).toEqual([
+      'silent for 10601 ms',
+      'missed the step deadline (1000 ms) on shard 0',
+    ]);
   });
 });

@@ -127,7 +127,11 @@ export class Membership {
         setImmediate(() => {
           if (this.closed || this.workers.size >= n) return; // settled by check
           this.waiters = this.waiters.filter((w) => w !== check);
-          reject(new CoordinatorError(`Coordinator: ${this.workers.size} live worker(s) after ${timeoutMs} ms, need ${n} (endpoint ${endpoint})`));
+          reject(
+            new CoordinatorError(
+              `Coordinator: ${this.workers.size} live worker(s) after ${timeoutMs} ms, need ${n} (endpoint ${endpoint})`,
+            ),
+          );
         });
       }, timeoutMs);
       this.waiters.push(check);
@@ -162,7 +166,10 @@ export function evictions(
     const shard = held(w);
     if (shard) {
       if (now - Math.max(shard.since, listeningSince) > timings.stepTimeoutMs) {
-        out.push({ worker: w, reason: `missed the step deadline (${timings.stepTimeoutMs} ms) on shard ${shard.index}` });
+        out.push({
+          worker: w,
+          reason: `missed the step deadline (${timings.stepTimeoutMs} ms) on shard ${shard.index}`,
+        });
       }
     } else if (now - Math.max(w.lastSeen, listeningSince) > silentLimit) {
       out.push({ worker: w, reason: `silent for ${now - w.lastSeen} ms` });

@@ -103,7 +103,16 @@ export interface StepOptions {
 export type CoordinatorEvent =
   | { type: 'join'; worker: string; rank: number; pid?: number; host?: string }
   | { type: 'leave'; worker: string; rank: number; reason: string }
-  | { type: 'assign'; step: number; shard: number; worker: string; rank: number; pid?: number; items: number; attempt: number }
+  | {
+      type: 'assign';
+      step: number;
+      shard: number;
+      worker: string;
+      rank: number;
+      pid?: number;
+      items: number;
+      attempt: number;
+    }
   | { type: 'drop'; peer: string; reason: string }
   | { type: 'checkpoint'; step: number; path: string };
 
@@ -136,11 +145,14 @@ export function resolveCoordinatorOptions(options: CoordinatorOptions): Resolved
   const bad = firstNonFinite(params);
   if (bad >= 0) throw new Error(`Coordinator: options.params[${bad}] is ${params[bad]}, expected finite values`);
   if (options.optimizerState && options.optimizerState.accumGrad.length !== layout.size) {
-    throw new Error(`Coordinator: options.optimizerState has ${options.optimizerState.accumGrad.length} values, layout expects ${layout.size}`);
+    throw new Error(
+      `Coordinator: options.optimizerState has ${options.optimizerState.accumGrad.length} values, layout expects ${layout.size}`,
+    );
   }
   for (const k of TIMINGS) {
     const v = options[k];
-    if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new Error(`Coordinator: options.${k} is ${v}, expected a positive integer`);
+    if (v !== undefined && !(Number.isInteger(v) && v >= 1))
+      throw new Error(`Coordinator: options.${k} is ${v}, expected a positive integer`);
   }
   const every = options.checkpoint?.every;
   if (every !== undefined && !(Number.isInteger(every) && every >= 1)) {
@@ -148,9 +160,20 @@ export function resolveCoordinatorOptions(options: CoordinatorOptions): Resolved
   }
   const config = options.config === undefined ? undefined : welcomeConfig(options.config);
   // The whole WELCOME header must fit the 1 MiB header limit workers enforce (else they would only time out).
-  const welcomeBytes = encodeHeader({ t: 'WELCOME', v: PROTOCOL_VERSION, run: '', rank: 0, version: 0, heartbeatMs: 1, layout, config }).length;
+  const welcomeBytes = encodeHeader({
+    t: 'WELCOME',
+    v: PROTOCOL_VERSION,
+    run: '',
+    rank: 0,
+    version: 0,
+    heartbeatMs: 1,
+    layout,
+    config,
+  }).length;
   if (welcomeBytes > MAX_HEADER_BYTES) {
-    throw new Error(`Coordinator: the WELCOME header (layout of ${layout.entries.length} tensors plus options.config) is ${welcomeBytes} bytes; at most ${MAX_HEADER_BYTES} fit`);
+    throw new Error(
+      `Coordinator: the WELCOME header (layout of ${layout.entries.length} tensors plus options.config) is ${welcomeBytes} bytes; at most ${MAX_HEADER_BYTES} fit`,
+    );
   }
   const d = COORDINATOR_DEFAULTS;
   const bindEndpoint = (options.endpoint ?? d.endpoint).replace(/:0$/, ':*');
@@ -174,7 +197,9 @@ export function resolveCoordinatorOptions(options: CoordinatorOptions): Resolved
 /** Checks the arguments of Coordinator.step; throws naming what is wrong. */
 export function checkStepArguments(items: readonly unknown[], options: StepOptions): void {
   if (!Array.isArray(items) || items.length === 0) {
-    throw new Error(`Coordinator.step: items must be a non-empty array, got ${Array.isArray(items) ? '[]' : typeof items}`);
+    throw new Error(
+      `Coordinator.step: items must be a non-empty array, got ${Array.isArray(items) ? '[]' : typeof items}`,
+    );
   }
   if (options.next !== undefined && !Array.isArray(options.next)) {
     throw new Error(`Coordinator.step: options.next must be an array of items, got ${typeof options.next}`);

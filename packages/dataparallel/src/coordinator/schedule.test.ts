@@ -9,7 +9,9 @@ const ids = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 /** Who holds which shard, as [shard index, worker key] pairs. */
 function holders(s: ShardSchedule<W, number>): [number, string][] {
-  return s.shards.flatMap((sh) => (sh.status.state === 'ASSIGNED' ? [[sh.index, sh.status.worker.key] as [number, string]] : []));
+  return s.shards.flatMap((sh) =>
+    sh.status.state === 'ASSIGNED' ? [[sh.index, sh.status.worker.key] as [number, string]] : [],
+  );
 }
 
 describe('ShardSchedule: splitting and assigning', () => {
@@ -28,11 +30,15 @@ describe('ShardSchedule: splitting and assigning', () => {
   });
 
   it('sizes differ by at most one (7 ids over 3: 3, 2, 2), and a batch smaller than the workers gives fewer shards', () => {
-    expect(new ShardSchedule(1, ids(7), 3).shards.map((sh) => sh.items)).toEqual([[0, 1, 2], [3, 4], [5, 6]]);
+    expect(new ShardSchedule(1, ids(7), 3).shards.map((sh) => sh.items)).toEqual([
+      [0, 1, 2],
+      [3, 4],
+      [5, 6],
+    ]);
     expect(new ShardSchedule(1, ids(2), 3).shards.map((sh) => sh.items)).toEqual([[0], [1]]);
   });
 
-  it('splits the next batch the same way, as each shard\'s prefetch hint', () => {
+  it("splits the next batch the same way, as each shard's prefetch hint", () => {
     const s = new ShardSchedule(1, ids(4), 2, [10, 11, 12]);
     expect(s.shards.map((sh) => sh.next)).toEqual([[10, 11], [12]]);
     expect(new ShardSchedule(1, ids(4), 2, []).shards.map((sh) => sh.next)).toEqual([undefined, undefined]);
@@ -42,7 +48,10 @@ describe('ShardSchedule: splitting and assigning', () => {
     const s = new ShardSchedule<W, number>(1, ids(6), 3);
     // 3 shards, 2 workers (the third left before the step began).
     s.assign([w0, w1], 0);
-    expect(holders(s)).toEqual([[0, 'w0'], [1, 'w1']]);
+    expect(holders(s)).toEqual([
+      [0, 'w0'],
+      [1, 'w1'],
+    ]);
     s.complete(w1, 1, 7);
     expect(s.assign([w0, w1], 5).map((a) => [a.shard.index, a.worker.key])).toEqual([[2, 'w1']]);
     s.complete(w0, 0, 6);
@@ -55,7 +64,6 @@ describe('ShardSchedule: splitting and assigning', () => {
       [2, 'w1', 8],
     ]);
   });
-
 });
 
 describe('ShardSchedule: reassigning', () => {
@@ -69,7 +77,9 @@ describe('ShardSchedule: reassigning', () => {
     expect(s.release(w1)).toBeUndefined(); // nothing left to release
     // w2 is busy with shard 2, so w0 (free again) takes ids 4..7.
     const again = s.assign([w0, w2], 10);
-    expect(again.map((a) => [a.shard.index, a.worker.key, a.shard.items, a.shard.attempt])).toEqual([[1, 'w0', [4, 5, 6, 7], 2]]);
+    expect(again.map((a) => [a.shard.index, a.worker.key, a.shard.items, a.shard.attempt])).toEqual([
+      [1, 'w0', [4, 5, 6, 7], 2],
+    ]);
     expect(s.reassigned).toBe(1);
     expect(s.heldBy(w0)?.status.since).toBe(10);
   });

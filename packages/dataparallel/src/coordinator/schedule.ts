@@ -97,7 +97,8 @@ export class ShardSchedule<W extends ScheduledWorker, A> {
   refuse(w: W, index: number): string | null {
     const shard = this.shards[index];
     if (!shard) return `GRADS for shard ${index}, step ${this.step} has ${this.shards.length} shard(s)`;
-    if (shard.status.state !== 'ASSIGNED' || shard.status.worker !== w) return `GRADS for shard ${index}, which is not assigned to it`;
+    if (shard.status.state !== 'ASSIGNED' || shard.status.worker !== w)
+      return `GRADS for shard ${index}, which is not assigned to it`;
     return null;
   }
 
@@ -122,7 +123,8 @@ export class ShardSchedule<W extends ScheduledWorker, A> {
    */
   retryElsewhere(index: number, live: readonly W[]): boolean {
     const shard = this.shards[index]!;
-    if (shard.status.state !== 'DONE') throw new Error(`ShardSchedule.retryElsewhere: shard ${index} is ${shard.status.state}, expected DONE`);
+    if (shard.status.state !== 'DONE')
+      throw new Error(`ShardSchedule.retryElsewhere: shard ${index} is ${shard.status.state}, expected DONE`);
     const from = shard.status.worker;
     const others = live.some((o) => o.key !== from.key && !shard.nonFiniteFrom.has(o.key));
     if (shard.nonFiniteFrom.size > 0 || !others) return false;
@@ -134,7 +136,8 @@ export class ShardSchedule<W extends ScheduledWorker, A> {
   /** Every shard's answer with its worker and attempt, in shard order (not arrival order). */
   answers(): { shard: Shard<W, A>; worker: W; answer: A }[] {
     return this.shards.map((shard) => {
-      if (shard.status.state !== 'DONE') throw new Error(`ShardSchedule.answers: shard ${shard.index} is ${shard.status.state}, expected DONE`);
+      if (shard.status.state !== 'DONE')
+        throw new Error(`ShardSchedule.answers: shard ${shard.index} is ${shard.status.state}, expected DONE`);
       return { shard, worker: shard.status.worker, answer: shard.status.answer };
     });
   }

@@ -1,6 +1,14 @@
 import { adadeltaStep, createAdadeltaState } from '@scriptorium/adadelta';
 import { describe, expect, it } from 'vitest';
-import { averageAndApply, nonFiniteError, nonFiniteValue, stepResult, StepRun, triageNonFinite, type ShardAnswer } from './step.js';
+import {
+  averageAndApply,
+  nonFiniteError,
+  nonFiniteValue,
+  stepResult,
+  StepRun,
+  triageNonFinite,
+  type ShardAnswer,
+} from './step.js';
 
 const answer = (grads: number[], count: number, lossSum = count, computeMs = 1): ShardAnswer => ({
   grads: Float32Array.from(grads),
@@ -47,7 +55,13 @@ describe('averageAndApply', () => {
     const byLoss = averageAndApply([answer([1, 1], 2, NaN), answer([1, 1], 2)], params, state, {}, new Float32Array(2));
     expect([byLoss.skipped, byLoss.nonFinite]).toEqual([true, true]);
     expect(byLoss.params).toBe(params);
-    const byGrad = averageAndApply([answer([1, Infinity], 2), answer([1, 1], 2)], params, state, { onNonFinite: 'throw' }, new Float32Array(2));
+    const byGrad = averageAndApply(
+      [answer([1, Infinity], 2), answer([1, 1], 2)],
+      params,
+      state,
+      { onNonFinite: 'throw' },
+      new Float32Array(2),
+    );
     expect([byGrad.skipped, byGrad.nonFinite]).toEqual([true, true]); // 'skip' whatever the configured policy
     expect(byGrad.params).toBe(params);
     expect(Array.from(state.accumGrad)).toEqual([0, 0]);
@@ -68,7 +82,9 @@ describe('non-finite shards', () => {
         " parameters left unchanged (set optimizer.onNonFinite: 'skip' to skip such steps)",
     );
     // Every shard finite, yet the average overflowed.
-    expect(nonFiniteError(2, []).message).toMatch(/^Coordinator.step 2: the averaged gradient non-finite \(overflow\) \(0 shard\(s\)/);
+    expect(nonFiniteError(2, []).message).toMatch(
+      /^Coordinator.step 2: the averaged gradient non-finite \(overflow\) \(0 shard\(s\)/,
+    );
   });
 });
 
@@ -108,14 +124,21 @@ describe('StepRun', () => {
     run.answer(a, 0, answer([NaN, 0], 2));
     run.answer(b, 1, answer([1, 1], 2));
     const first = triageNonFinite(run.schedule, [a, b]);
-    expect(first.retried.map((r) => [r.worker.id, r.message])).toEqual([['worker-a', 'non-finite gradient[0] = NaN for step 2 shard 0; retrying the shard on another worker']]);
+    expect(first.retried.map((r) => [r.worker.id, r.message])).toEqual([
+      ['worker-a', 'non-finite gradient[0] = NaN for step 2 shard 0; retrying the shard on another worker'],
+    ]);
     expect(first.confirmed).toEqual([]);
     run.schedule.assign([a, b], 1); // shard 0 goes to b
     run.answer(b, 0, answer([NaN, 0], 2));
     const second = triageNonFinite(run.schedule, [a, b]);
     expect(second.retried).toEqual([]);
     expect(second.confirmed).toEqual([
-      { shard: 0, worker: 'worker-b', value: 'gradient[0] = NaN', message: 'non-finite gradient[0] = NaN for step 2 shard 0 (confirmed)' },
+      {
+        shard: 0,
+        worker: 'worker-b',
+        value: 'gradient[0] = NaN',
+        message: 'non-finite gradient[0] = NaN for step 2 shard 0 (confirmed)',
+      },
     ]);
   });
 });
@@ -124,7 +147,14 @@ describe('stepResult', () => {
   it('reports the loss over all samples, one line per shard in shard order, distinct workers', () => {
     const a = { key: 'a', id: 'worker-a', rank: 0 };
     const b = { key: 'b', id: 'worker-b', rank: 1 };
-    const update = { params: new Float32Array(1), skipped: false, nonFinite: false, gradNorm: 3, averageMs: 0.5, optimizerMs: 0.25 };
+    const update = {
+      params: new Float32Array(1),
+      skipped: false,
+      nonFinite: false,
+      gradNorm: 3,
+      averageMs: 0.5,
+      optimizerMs: 0.25,
+    };
     const r = stepResult(
       7,
       [

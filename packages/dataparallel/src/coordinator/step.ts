@@ -74,7 +74,11 @@ export class StepRun<W extends StepWorker> {
     if (live >= minWorkers) this.shortSince = null;
     else if (this.shortSince === null) this.shortSince = now;
     else if (now - this.shortSince > joinTimeoutMs) {
-      this.fail(new CoordinatorError(`Coordinator.step ${this.step}: only ${live} live worker(s) for ${now - this.shortSince} ms, minWorkers is ${minWorkers}`));
+      this.fail(
+        new CoordinatorError(
+          `Coordinator.step ${this.step}: only ${live} live worker(s) for ${now - this.shortSince} ms, minWorkers is ${minWorkers}`,
+        ),
+      );
     }
   }
 }
@@ -119,7 +123,9 @@ export function averageAndApply(
   const next = params.slice();
   const t2 = performance.now();
   const finiteLoss = answers.every((a) => Number.isFinite(a.lossSum));
-  const update = finiteLoss ? adadeltaStep(next, grads, state, { ...optimizer, onNonFinite: 'skip' }) : { skipped: true, gradNorm: NaN };
+  const update = finiteLoss
+    ? adadeltaStep(next, grads, state, { ...optimizer, onNonFinite: 'skip' })
+    : { skipped: true, gradNorm: NaN };
   return {
     params: update.skipped ? params : next,
     skipped: update.skipped,
@@ -160,7 +166,8 @@ export function triageNonFinite<W extends StepWorker>(
     const value = nonFiniteValue(answer);
     if (value === null) continue;
     const what = `non-finite ${value} for step ${schedule.step} shard ${shard.index}`;
-    if (schedule.retryElsewhere(shard.index, live)) retried.push({ worker, message: `${what}; retrying the shard on another worker` });
+    if (schedule.retryElsewhere(shard.index, live))
+      retried.push({ worker, message: `${what}; retrying the shard on another worker` });
     else confirmed.push({ shard: shard.index, worker: worker.id, value, message: `${what} (confirmed)` });
   }
   return { retried, confirmed };
@@ -169,7 +176,9 @@ export function triageNonFinite<W extends StepWorker>(
 /** The error of a step whose non-finite gradients were confirmed, with onNonFinite 'throw'. */
 export function nonFiniteError(step: number, confirmed: readonly NonFiniteShard[]): Error {
   const r = confirmed[0];
-  const where = r ? `shard ${r.shard} from worker '${r.worker}' has ${r.value}` : 'the averaged gradient non-finite (overflow)';
+  const where = r
+    ? `shard ${r.shard} from worker '${r.worker}' has ${r.value}`
+    : 'the averaged gradient non-finite (overflow)';
   return new Error(
     `Coordinator.step ${step}: ${where} (${confirmed.length} shard(s) non-finite, confirmed on a second worker where one was free);` +
       ` parameters left unchanged (set optimizer.onNonFinite: 'skip' to skip such steps)`,
@@ -226,7 +235,12 @@ export interface AnsweredShard {
 }
 
 /** The report of step `step` (`ms` is left 0 for the caller, who knows when the step began). */
-export function stepResult(step: number, answered: readonly AnsweredShard[], reassigned: number, update: StepUpdate): StepResult {
+export function stepResult(
+  step: number,
+  answered: readonly AnsweredShard[],
+  reassigned: number,
+  update: StepUpdate,
+): StepResult {
   const lossSum = answered.reduce((s, a) => s + a.answer.lossSum, 0);
   const count = answered.reduce((s, a) => s + a.answer.count, 0);
   return {

@@ -8,14 +8,24 @@ import type { GradientResult, WorkerShard } from './options.js';
 
 // The state machine driven by hand: a recording port instead of a socket, `now` passed in.
 const layout = createLayout([{ name: 'p', shape: [2] }]);
-const TIMINGS = { connectTimeoutMs: 1000, rejoinTimeoutMs: 1000, retryMs: 100, retryMaxMs: 400, heartbeatMisses: 3, noAnswerWarnMs: 200 };
+const TIMINGS = {
+  connectTimeoutMs: 1000,
+  rejoinTimeoutMs: 1000,
+  retryMs: 100,
+  retryMaxMs: 400,
+  heartbeatMisses: 3,
+  noAnswerWarnMs: 200,
+};
 const flush = () => new Promise((r) => setImmediate(r));
 
 function frames(msg: Message, tensor?: Float32Array): Buffer[] {
   return tensor ? [encodeHeader(msg), floatFrame(tensor)] : [encodeHeader(msg)];
 }
 const welcome = (params = Float32Array.of(1, 2), extra: object = {}) =>
-  frames({ t: 'WELCOME', v: 1, run: 'run-1', rank: 2, version: 5, heartbeatMs: 50, layout, ...extra } as Message, params);
+  frames(
+    { t: 'WELCOME', v: 1, run: 'run-1', rank: 2, version: 5, heartbeatMs: 50, layout, ...extra } as Message,
+    params,
+  );
 const step = (n: number, params?: Float32Array, version = 5) =>
   frames({ t: 'STEP', step: n, shard: 0, version, params: params !== undefined, items: [n], next: [n + 1] }, params);
 
@@ -132,7 +142,10 @@ describe('WorkerMachine: JOINED and COMPUTING', () => {
     m.receive(step(1));
     m.receive(step(1, Float32Array.of(7, 8), 6)); // the same step and shard at new parameters: computed
     await flush();
-    expect(computed.map((c) => [c.shard.step, c.shard.version])).toEqual([[1, 5], [1, 6]]);
+    expect(computed.map((c) => [c.shard.step, c.shard.version])).toEqual([
+      [1, 5],
+      [1, 6],
+    ]);
     const grads = sent.filter((s) => s.t === 'GRADS');
     expect(grads).toHaveLength(3);
     expect(grads[1]).toEqual(grads[0]); // the same message, computeMs included
@@ -142,7 +155,8 @@ describe('WorkerMachine: JOINED and COMPUTING', () => {
   it('is COMPUTING while computeGradients runs; BYE waits for the GRADS, then resolves', async () => {
     let finish!: () => void;
     const { m, types } = machine({
-      computeGradients: () => new Promise((resolve) => (finish = () => resolve({ grads: new Float32Array(2), lossSum: 0, count: 0 }))),
+      computeGradients: () =>
+        new Promise((resolve) => (finish = () => resolve({ grads: new Float32Array(2), lossSum: 0, count: 0 }))),
     });
     m.start(0);
     m.receive(welcome());
@@ -216,7 +230,10 @@ describe('WorkerMachine: JOINED and COMPUTING', () => {
 
   it('a WELCOME while computing (a HELLO retry crossing it) stays COMPUTING with the new session', async () => {
     let finish!: () => void;
-    const { m } = machine({ computeGradients: () => new Promise((resolve) => (finish = () => resolve({ grads: new Float32Array(2), lossSum: 0, count: 0 }))) });
+    const { m } = machine({
+      computeGradients: () =>
+        new Promise((resolve) => (finish = () => resolve({ grads: new Float32Array(2), lossSum: 0, count: 0 }))),
+    });
     m.start(0);
     m.receive(welcome());
     m.receive(step(1));
@@ -250,7 +267,7 @@ describe('WorkerMachine: STOPPED', () => {
     expect(sent.at(-1)).toEqual({ t: 'BYE', reason: "setup failed: cannot open '/nowhere'" });
   });
 
-  it('a WELCOME with another layout than the worker\'s: BYE listing the differences, and rejects', async () => {
+  it("a WELCOME with another layout than the worker's: BYE listing the differences, and rejects", async () => {
     const { m, sent } = machine({ layout: createLayout([{ name: 'p', shape: [1, 2] }]) });
     m.start(0);
     m.receive(welcome());
@@ -263,7 +280,9 @@ describe('WorkerMachine: STOPPED', () => {
     m.start(0);
     m.receive(welcome());
     m.receive(step(4));
-    await expect(m.exit).rejects.toThrow('computeGradients returned 3 gradients for step 4 shard 0, expected a Float32Array of 2');
+    await expect(m.exit).rejects.toThrow(
+      'computeGradients returned 3 gradients for step 4 shard 0, expected a Float32Array of 2',
+    );
   });
 
   it('abort: BYE, then resolves with reason aborted; later events change nothing', async () => {
@@ -281,7 +300,12 @@ describe('WorkerMachine: STOPPED', () => {
 
   it('runWorker with a signal already aborted resolves at once', async () => {
     const signal = AbortSignal.abort();
-    const exit = await runWorker({ endpoint: 'tcp://127.0.0.1:9', signal, computeGradients: () => ({ grads: new Float32Array(0), lossSum: 0, count: 0 }), log: () => {} });
+    const exit = await runWorker({
+      endpoint: 'tcp://127.0.0.1:9',
+      signal,
+      computeGradients: () => ({ grads: new Float32Array(0), lossSum: 0, count: 0 }),
+      log: () => {},
+    });
     expect(exit).toEqual({ reason: 'aborted', shards: 0, rank: -1 });
   });
 });

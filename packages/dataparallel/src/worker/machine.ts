@@ -49,14 +49,22 @@ export interface Session {
 }
 
 export type WorkerState =
-  | { readonly name: 'CONNECTING'; readonly since: number; readonly timeoutMs: number; nextHelloAt: number; backoffMs: number; warnAt: number }
+  | {
+      readonly name: 'CONNECTING';
+      readonly since: number;
+      readonly timeoutMs: number;
+      nextHelloAt: number;
+      backoffMs: number;
+      warnAt: number;
+    }
   | { readonly name: 'JOINED'; readonly session: Session }
   | { readonly name: 'COMPUTING'; readonly session: Session; readonly step: number; readonly shard: number }
   | { readonly name: 'STOPPED'; readonly reason: string };
 
 export type WorkerStateName = WorkerState['name'];
 
-export interface WorkerMachineOptions extends Pick<WorkerOptions, 'endpoint' | 'computeGradients' | 'onWelcome' | 'layout'> {
+export interface WorkerMachineOptions
+  extends Pick<WorkerOptions, 'endpoint' | 'computeGradients' | 'onWelcome' | 'layout'> {
   /** Worker id, in HELLO and in logs. */
   id: string;
   /** HELLO's `caps`. */
@@ -87,7 +95,14 @@ export class WorkerMachine {
     private readonly port: WorkerPort,
     now: number,
   ) {
-    this.current = { name: 'CONNECTING', since: now, timeoutMs: o.timings.connectTimeoutMs, nextHelloAt: now, backoffMs: o.timings.retryMs, warnAt: now + o.timings.noAnswerWarnMs };
+    this.current = {
+      name: 'CONNECTING',
+      since: now,
+      timeoutMs: o.timings.connectTimeoutMs,
+      nextHelloAt: now,
+      backoffMs: o.timings.retryMs,
+      warnAt: now + o.timings.noAnswerWarnMs,
+    };
     this.exit = new Promise<WorkerExit>((resolve, reject) => (this.settle = { resolve, reject }));
   }
 
@@ -126,15 +141,20 @@ export class WorkerMachine {
     if (this.state.name === 'STOPPED') return;
     const [header, frame, ...extra] = frames;
     const decoded = decodeHeader(header);
-    if (!decoded.ok) return this.o.log('warn', `worker ${this.o.id}: dropped message from the coordinator: ${decoded.reason}`);
+    if (!decoded.ok)
+      return this.o.log('warn', `worker ${this.o.id}: dropped message from the coordinator: ${decoded.reason}`);
     const msg = decoded.msg;
     this.unanswered = 0;
-    if (extra.length > 0) return this.o.log('warn', `worker ${this.o.id}: dropped ${msg.t} with ${extra.length + 1} data frames`);
+    if (extra.length > 0)
+      return this.o.log('warn', `worker ${this.o.id}: dropped ${msg.t} with ${extra.length + 1} data frames`);
     switch (msg.t) {
       case 'WELCOME':
         return this.onWelcome(msg, frame);
       case 'STEP':
-        return this.enqueue(() => this.onStep(msg, frame), (err) => this.stop(err, 'compute failed'));
+        return this.enqueue(
+          () => this.onStep(msg, frame),
+          (err) => this.stop(err, 'compute failed'),
+        );
       case 'BYE':
         return this.lane.then(() => this.stop(null, msg.reason));
       case 'HEARTBEAT':
@@ -158,9 +178,11 @@ export class WorkerMachine {
   // ---- transitions ----
 
   private enter(next: WorkerState): void {
-    if (next.name !== this.current.name) this.o.log('debug', `worker ${this.o.id}: ${this.current.name} -> ${next.name}`);
+    if (next.name !== this.current.name)
+      this.o.log('debug', `worker ${this.o.id}: ${this.current.name} -> ${next.name}`);
     this.current = next;
-    const period = next.name === 'CONNECTING' ? this.o.timings.retryMs : next.name === 'STOPPED' ? 0 : next.session.heartbeatMs;
+    const period =
+      next.name === 'CONNECTING' ? this.o.timings.retryMs : next.name === 'STOPPED' ? 0 : next.session.heartbeatMs;
     if (period > 0 && period !== this.tickPeriod) {
       this.port.setTickPeriod(period);
       this.tickPeriod = period;
@@ -170,7 +192,14 @@ export class WorkerMachine {
   /** Back to CONNECTING (HELLO at once, giving up after rejoinTimeoutMs): the coordinator was lost, or restarted. */
   private rejoin(now: number): void {
     const t = this.o.timings;
-    this.enter({ name: 'CONNECTING', since: now, timeoutMs: t.rejoinTimeoutMs, nextHelloAt: now, backoffMs: t.retryMs, warnAt: now + t.noAnswerWarnMs });
+    this.enter({
+      name: 'CONNECTING',
+      since: now,
+      timeoutMs: t.rejoinTimeoutMs,
+      nextHelloAt: now,
+      backoffMs: t.retryMs,
+      warnAt: now + t.noAnswerWarnMs,
+    });
     this.tick(now);
   }
 
@@ -188,8 +217,14 @@ export class WorkerMachine {
   private tickConnecting(s: Extract<WorkerState, { name: 'CONNECTING' }>, now: number): void {
     const { retryMaxMs } = this.o.timings;
     if (now - s.since > s.timeoutMs) {
-      const why = this.authFailures > 0 ? `; ${this.authFailures} CURVE authentication failure(s): is this worker's public key on the coordinator's allow-list?` : '';
-      return this.stop(new WorkerError(`worker ${this.o.id}: no WELCOME from ${this.o.endpoint} within ${s.timeoutMs} ms${why}`), 'timeout');
+      const why =
+        this.authFailures > 0
+          ? `; ${this.authFailures} CURVE authentication failure(s): is this worker's public key on the coordinator's allow-list?`
+          : '';
+      return this.stop(
+        new WorkerError(`worker ${this.o.id}: no WELCOME from ${this.o.endpoint} within ${s.timeoutMs} ms${why}`),
+        'timeout',
+      );
     }
     if (now >= s.warnAt) {
       const waited = now - s.since;
@@ -233,9 +268,21 @@ export class WorkerMachine {
       return this.stop(err as Error, 'layout mismatch');
     }
     const params = frame ? frameFloats(frame, layout.size) : null;
-    if (!params) return this.o.log('warn', `worker ${this.o.id}: WELCOME without a parameter frame of ${layout.size * 4} bytes; dropped`);
-    if (msg.v !== PROTOCOL_VERSION) return this.o.log('warn', `worker ${this.o.id}: WELCOME with protocol ${msg.v}; dropped`);
-    const session: Session = { run: msg.run, rank: msg.rank, layout, heartbeatMs: msg.heartbeatMs, params, version: msg.version };
+    if (!params)
+      return this.o.log(
+        'warn',
+        `worker ${this.o.id}: WELCOME without a parameter frame of ${layout.size * 4} bytes; dropped`,
+      );
+    if (msg.v !== PROTOCOL_VERSION)
+      return this.o.log('warn', `worker ${this.o.id}: WELCOME with protocol ${msg.v}; dropped`);
+    const session: Session = {
+      run: msg.run,
+      rank: msg.rank,
+      layout,
+      heartbeatMs: msg.heartbeatMs,
+      params,
+      version: msg.version,
+    };
     const s = this.state;
     // A WELCOME while computing (a HELLO retry that crossed it): the shard is still being computed.
     this.enter(s.name === 'COMPUTING' ? { ...s, session } : { name: 'JOINED', session });
@@ -261,13 +308,21 @@ export class WorkerMachine {
     const size = session.layout.size;
     if (msg.params) {
       const p = frame ? frameFloats(frame, size) : null;
-      if (!p) return this.o.log('warn', `worker ${this.o.id}: STEP ${msg.step} parameter frame of ${frame?.byteLength ?? 0} bytes, expected ${size * 4}; dropped`);
+      if (!p)
+        return this.o.log(
+          'warn',
+          `worker ${this.o.id}: STEP ${msg.step} parameter frame of ${frame?.byteLength ?? 0} bytes, expected ${size * 4}; dropped`,
+        );
       const bad = firstNonFinite(p);
-      if (bad >= 0) return this.o.log('warn', `worker ${this.o.id}: STEP ${msg.step} params[${bad}] = ${p[bad]}; dropped`);
+      if (bad >= 0)
+        return this.o.log('warn', `worker ${this.o.id}: STEP ${msg.step} params[${bad}] = ${p[bad]}; dropped`);
       session.params = p;
       session.version = msg.version;
     } else if (msg.version !== session.version || frame) {
-      this.o.log('warn', `worker ${this.o.id}: STEP ${msg.step} at version ${msg.version} without parameters (have ${session.version}); rejoining`);
+      this.o.log(
+        'warn',
+        `worker ${this.o.id}: STEP ${msg.step} at version ${msg.version} without parameters (have ${session.version}); rejoining`,
+      );
       return this.rejoin(Date.now());
     }
     const key = `${session.run}/${msg.step}/${msg.shard}/${session.version}/${JSON.stringify(msg.items)}`;
@@ -277,12 +332,25 @@ export class WorkerMachine {
     }
     this.enter({ name: 'COMPUTING', session, step: msg.step, shard: msg.shard });
     const t0 = performance.now();
-    const shard = { step: msg.step, shard: msg.shard, items: msg.items, version: session.version, ...(msg.next ? { next: msg.next } : {}) };
+    const shard = {
+      step: msg.step,
+      shard: msg.shard,
+      items: msg.items,
+      version: session.version,
+      ...(msg.next ? { next: msg.next } : {}),
+    };
     const r = await this.o.computeGradients(session.params, shard);
     const computeMs = performance.now() - t0;
     checkGradientResult(r, size, msg);
     this.shards++;
-    const grads: Message = { t: 'GRADS', step: msg.step, shard: msg.shard, lossSum: r.lossSum, count: r.count, computeMs };
+    const grads: Message = {
+      t: 'GRADS',
+      step: msg.step,
+      shard: msg.shard,
+      lossSum: r.lossSum,
+      count: r.count,
+      computeMs,
+    };
     this.answered = { key, msg: grads, grads: r.grads };
     if (this.state.name !== 'STOPPED') await this.send(grads, r.grads);
     if (this.state.name === 'COMPUTING') this.enter({ name: 'JOINED', session: this.state.session });
@@ -301,7 +369,11 @@ export class WorkerMachine {
 
   private send(msg: Message, tensor?: Float32Array): Promise<void> {
     return this.port.send(msg, tensor).catch((err: Error) => {
-      if (this.state.name !== 'STOPPED') this.o.log(msg.t === 'HEARTBEAT' ? 'debug' : 'warn', `worker ${this.o.id}: send ${msg.t} failed: ${err.message}`);
+      if (this.state.name !== 'STOPPED')
+        this.o.log(
+          msg.t === 'HEARTBEAT' ? 'debug' : 'warn',
+          `worker ${this.o.id}: send ${msg.t} failed: ${err.message}`,
+        );
     });
   }
 
@@ -313,9 +385,13 @@ export class WorkerMachine {
 /** Throws when computeGradients returned something that cannot be sent as GRADS. */
 export function checkGradientResult(r: GradientResult, size: number, msg: { step: number; shard: number }): void {
   if (!(r.grads instanceof Float32Array) || r.grads.length !== size) {
-    throw new Error(`computeGradients returned ${r.grads?.length} gradients for step ${msg.step} shard ${msg.shard}, expected a Float32Array of ${size}`);
+    throw new Error(
+      `computeGradients returned ${r.grads?.length} gradients for step ${msg.step} shard ${msg.shard}, expected a Float32Array of ${size}`,
+    );
   }
   if (!(typeof r.lossSum === 'number') || !(Number.isFinite(r.count) && r.count >= 0)) {
-    throw new Error(`computeGradients returned lossSum ${r.lossSum}, count ${r.count} for step ${msg.step} shard ${msg.shard}; expected numbers, count >= 0`);
+    throw new Error(
+      `computeGradients returned lossSum ${r.lossSum}, count ${r.count} for step ${msg.step} shard ${msg.shard}; expected numbers, count >= 0`,
+    );
   }
 }

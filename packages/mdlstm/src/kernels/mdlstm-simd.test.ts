@@ -3,7 +3,14 @@ import { compileKernel, kernelModuleText } from '../../assembly/build.js';
 import { flipsOf, type CellOptions, type Direction } from '../config.js';
 import { mdlstmReference, mdlstmReferenceBackward } from '../reference.js';
 import { DIRS, randomArray, randomWeights } from '../test-util.js';
-import { simdActivation, simdAvailable, simdBackward, simdForward, simdSupports, simdUnavailableReason } from './mdlstm-simd.js';
+import {
+  simdActivation,
+  simdAvailable,
+  simdBackward,
+  simdForward,
+  simdSupports,
+  simdUnavailableReason,
+} from './mdlstm-simd.js';
 import { MDLSTM_SIMD_WASM_BASE64 } from './mdlstm-simd-wasm.js';
 
 // Node 20 has WebAssembly SIMD; the kernel's tests are meaningless without it, so this is checked, not assumed.
@@ -21,7 +28,14 @@ describe('the committed kernel module', () => {
 });
 
 /** Max |simd(v) - exact(v)| (relative to |exact| when `relative`) over a grid of float32 inputs. */
-function maxError(kind: 'exp' | 'sigmoid' | 'tanh', exact: (v: number) => number, from: number, to: number, step: number, relative = false): number {
+function maxError(
+  kind: 'exp' | 'sigmoid' | 'tanh',
+  exact: (v: number) => number,
+  from: number,
+  to: number,
+  step: number,
+  relative = false,
+): number {
   const n = Math.round((to - from) / step) + 1;
   const v = Float32Array.from({ length: n }, (_, k) => from + k * step);
   const y = simdActivation(kind, v);
@@ -66,7 +80,8 @@ interface Case {
 /** Every element of `a` within tol of `ref`, relative to the largest |ref| when that exceeds 1. */
 function expectClose(a: ArrayLike<number>, ref: ArrayLike<number>, tol: number, what: string): void {
   expect(a.length, what).toBe(ref.length);
-  let scale = 1, worst = 0;
+  let scale = 1,
+    worst = 0;
   for (let k = 0; k < ref.length; k++) scale = Math.max(scale, Math.abs(ref[k]!));
   for (let k = 0; k < ref.length; k++) worst = Math.max(worst, Math.abs(a[k]! - ref[k]!));
   expect(worst / scale, what).toBeLessThan(tol);
@@ -75,14 +90,16 @@ function expectClose(a: ArrayLike<number>, ref: ArrayLike<number>, tol: number, 
 /** [cells, D, U] -> [D, cells, U]. */
 function directionMajor(a: ArrayLike<number>, D: number, cells: number, U: number): Float64Array {
   const out = new Float64Array(a.length);
-  for (let d = 0; d < D; d++) for (let p = 0; p < cells; p++) for (let u = 0; u < U; u++) out[(d * cells + p) * U + u] = a[(p * D + d) * U + u]!;
+  for (let d = 0; d < D; d++)
+    for (let p = 0; p < cells; p++) for (let u = 0; u < U; u++) out[(d * cells + p) * U + u] = a[(p * D + d) * U + u]!;
   return out;
 }
 
 /** [D, cells, U] -> [cells, D, U]. */
 function cellMajor(a: ArrayLike<number>, D: number, cells: number, U: number): Float32Array {
   const out = new Float32Array(a.length);
-  for (let d = 0; d < D; d++) for (let p = 0; p < cells; p++) for (let u = 0; u < U; u++) out[(p * D + d) * U + u] = a[(d * cells + p) * U + u]!;
+  for (let d = 0; d < D; d++)
+    for (let p = 0; p < cells; p++) for (let u = 0; u < U; u++) out[(p * D + d) * U + u] = a[(d * cells + p) * U + u]!;
   return out;
 }
 
@@ -96,7 +113,9 @@ function cellMajor(a: ArrayLike<number>, D: number, cells: number, U: number): F
  */
 function compare(c: Case): void {
   const [B, H, W, C] = c.shape;
-  const D = c.directions.length, U = c.units, N = D * B * H * W * U;
+  const D = c.directions.length,
+    U = c.units,
+    N = D * B * H * W * U;
   const x64 = randomArray(B * H * W * C, 7, 1);
   const w64 = randomWeights(D, C, U, 21, c.peephole);
   let mask: Float64Array | undefined;
@@ -106,16 +125,27 @@ function compare(c: Case): void {
       for (let i = 0; i < (c.heights?.[b] ?? H); i++)
         for (let j = 0; j < (c.widths?.[b] ?? W); j++) mask[(b * H + i) * W + j] = 1;
   }
-  const ref = mdlstmReference({ x: x64, shape: c.shape, units: U, directions: c.directions, weights: w64, mask, cell: c.cell });
+  const ref = mdlstmReference({
+    x: x64,
+    shape: c.shape,
+    units: U,
+    directions: c.directions,
+    weights: w64,
+    mask,
+    cell: c.cell,
+  });
   const r64 = randomArray(N, 33, 1);
   const refGrads = mdlstmReferenceBackward(ref, r64);
 
   const shape = { B, H, W, C, U, flips: c.directions.map(flipsOf), bounded: !!c.cell?.bounded };
   const wts = {
-    K: Float32Array.from(w64.kernel), R: Float32Array.from(w64.recurrentKernel), bias: Float32Array.from(w64.bias),
+    K: Float32Array.from(w64.kernel),
+    R: Float32Array.from(w64.recurrentKernel),
+    bias: Float32Array.from(w64.bias),
     P: w64.peephole ? Float32Array.from(w64.peephole) : undefined,
   };
-  const x = Float32Array.from(x64), m = mask ? Float32Array.from(mask) : undefined;
+  const x = Float32Array.from(x64),
+    m = mask ? Float32Array.from(mask) : undefined;
   const fwd = simdForward(shape, x, wts, m, true);
   // The kernel's layout is [B, H, W, D, U]; the reference's [D, B, H, W, U].
   expectClose(directionMajor(fwd.h, D, B * H * W, U), ref.h, 2e-5, 'h');
@@ -133,7 +163,8 @@ function compare(c: Case): void {
 
 describe('SIMD kernel vs the float64 reference (forward h and c, gradients of x and every weight)', () => {
   for (const d of DIRS) {
-    it(`one direction, ${d}, 1 unit, 3x4 (batch 2, 3 channels)`, () => compare({ shape: [2, 3, 4, 3], units: 1, directions: [d] }));
+    it(`one direction, ${d}, 1 unit, 3x4 (batch 2, 3 channels)`, () =>
+      compare({ shape: [2, 3, 4, 3], units: 1, directions: [d] }));
   }
   it('two directions (tr, bl), 3 units, 1x6 and 5x1 strips', () => {
     compare({ shape: [1, 1, 6, 2], units: 3, directions: ['tr', 'bl'] });
@@ -145,11 +176,25 @@ describe('SIMD kernel vs the float64 reference (forward h and c, gradients of x 
     it(`four directions, ${units} units, 5x7`, () => compare({ shape: [1, 5, 7, 3], units, directions: DIRS }));
   }
   it('four directions, 2 units, bounded cell with peepholes, ragged widths and heights', () =>
-    compare({ shape: [3, 4, 6, 2], units: 2, directions: DIRS, widths: [6, 2, 4], heights: [4, 3, 1], peephole: true, cell: { bounded: true } }));
+    compare({
+      shape: [3, 4, 6, 2],
+      units: 2,
+      directions: DIRS,
+      widths: [6, 2, 4],
+      heights: [4, 3, 1],
+      peephole: true,
+      cell: { bounded: true },
+    }));
   it('four directions, 10 units, standard cell, ragged widths, 20 channels', () =>
     compare({ shape: [2, 3, 9, 20], units: 10, directions: DIRS, widths: [9, 5] }));
   it('directions in an unusual order (bl, br, tl, tr), 3 units, bounded, ragged heights', () =>
-    compare({ shape: [2, 5, 4, 1], units: 3, directions: ['bl', 'br', 'tl', 'tr'], heights: [2, 5], cell: { bounded: true } }));
+    compare({
+      shape: [2, 5, 4, 1],
+      units: 3,
+      directions: ['bl', 'br', 'tl', 'tr'],
+      heights: [2, 5],
+      cell: { bounded: true },
+    }));
 });
 
 describe('what the kernel supports', () => {
@@ -164,6 +209,8 @@ describe('what the kernel supports', () => {
     const f = { flipY: false, flipX: false };
     const shape = { B: 1, H: 1, W: 1, C: 1, U: 1, flips: [f, f, f, f, f], bounded: false };
     const wts = { K: new Float32Array(25), R: new Float32Array(50), bias: new Float32Array(25), P: undefined };
-    expect(() => simdForward(shape, new Float32Array(1), wts, undefined)).toThrow(/5 directions \(the kernel takes 1 to 4/);
+    expect(() => simdForward(shape, new Float32Array(1), wts, undefined)).toThrow(
+      /5 directions \(the kernel takes 1 to 4/,
+    );
   });
 });

@@ -10,7 +10,11 @@ import { MDLSTM_SIMD_WASM_BASE64 } from './mdlstm-simd-wasm.js';
 
 /** What the kernel needs to know of a scan. */
 export interface SimdScanShape {
-  B: number; H: number; W: number; C: number; U: number;
+  B: number;
+  H: number;
+  W: number;
+  C: number;
+  U: number;
   /** One entry per direction (at most four): whether its scan runs bottom-up / right-to-left. */
   flips: ReadonlyArray<{ flipY: boolean; flipX: boolean }>;
   bounded: boolean;
@@ -18,7 +22,10 @@ export interface SimdScanShape {
 
 /** The weights as the op holds them: K [D, C, 5U], R [D, 2U, 5U], bias [D, 5U], P [D, 5, U] or undefined. */
 export interface SimdWeights {
-  K: Float32Array; R: Float32Array; bias: Float32Array; P: Float32Array | undefined;
+  K: Float32Array;
+  R: Float32Array;
+  bias: Float32Array;
+  P: Float32Array | undefined;
 }
 
 export interface SimdForward {
@@ -92,7 +99,8 @@ function loadKernel(): Kernel | null {
   kernel = null;
   const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
   if (!wasm) unavailable = 'this engine has no WebAssembly';
-  else if (!wasm.validate(wasmBytes())) unavailable = 'this engine has no WebAssembly SIMD (the kernel does not validate)';
+  else if (!wasm.validate(wasmBytes()))
+    unavailable = 'this engine has no WebAssembly SIMD (the kernel does not validate)';
   else {
     try {
       kernel = new wasm.Instance(new wasm.Module(wasmBytes()), {}).exports as Kernel;
@@ -112,10 +120,26 @@ function theKernel(): Kernel {
 
 /** Byte offsets of the module's buffers for one scan (see assembly/mdlstm-simd.ts for their layouts). */
 interface Layout {
-  w: number; wt: number; bias: number; peep: number; scratch: number; x: number; mask: number;
-  h: number; c: number; z: number; hc: number; gx: number; gw: number; gb: number; gp: number; dh: number; dc: number;
+  w: number;
+  wt: number;
+  bias: number;
+  peep: number;
+  scratch: number;
+  x: number;
+  mask: number;
+  h: number;
+  c: number;
+  z: number;
+  hc: number;
+  gx: number;
+  gw: number;
+  gb: number;
+  gp: number;
+  dh: number;
+  dc: number;
   /** h, c and z: the forward state kept for the backward pass. */
-  savedStart: number; savedEnd: number;
+  savedStart: number;
+  savedEnd: number;
   end: number;
 }
 
@@ -124,21 +148,56 @@ const TILE = 4; // samples in flight at once in the kernel (its scratch holds in
 
 function layout(sh: SimdScanShape, base: number): Layout {
   const { B, H, W, C, U } = sh;
-  const D = sh.flips.length, G = 5 * U, I = C + 2 * U;
-  const cells = B * H * W, padded = B * (H + 1) * (W + 1);
+  const D = sh.flips.length,
+    G = 5 * U,
+    I = C + 2 * U;
+  const cells = B * H * W,
+    padded = B * (H + 1) * (W + 1);
   let at = Math.ceil(base / VEC) * VEC;
   const take = (n: number) => {
     const o = at;
     at += Math.ceil(n / VEC) * VEC;
     return o;
   };
-  const w = take(G * I * VEC), wt = take(I * G * VEC), bias = take(G * VEC), peep = take(5 * U * VEC);
-  const scratch = take(TILE * (2 * I + G) * VEC), x = take(cells * C * 4), mask = take(cells * 4);
-  const h = take(padded * U * VEC), c = take(padded * U * VEC), z = take(cells * G * VEC);
-  const hc = take(2 * D * cells * U * 4), gx = take(cells * C * 4);
-  const gw = take(G * I * VEC), gb = take(G * VEC), gp = take(5 * U * VEC);
-  const dh = take(padded * U * VEC), dc = take(padded * U * VEC);
-  return { w, wt, bias, peep, scratch, x, mask, h, c, z, hc, gx, gw, gb, gp, dh, dc, savedStart: h, savedEnd: hc, end: at };
+  const w = take(G * I * VEC),
+    wt = take(I * G * VEC),
+    bias = take(G * VEC),
+    peep = take(5 * U * VEC);
+  const scratch = take(TILE * (2 * I + G) * VEC),
+    x = take(cells * C * 4),
+    mask = take(cells * 4);
+  const h = take(padded * U * VEC),
+    c = take(padded * U * VEC),
+    z = take(cells * G * VEC);
+  const hc = take(2 * D * cells * U * 4),
+    gx = take(cells * C * 4);
+  const gw = take(G * I * VEC),
+    gb = take(G * VEC),
+    gp = take(5 * U * VEC);
+  const dh = take(padded * U * VEC),
+    dc = take(padded * U * VEC);
+  return {
+    w,
+    wt,
+    bias,
+    peep,
+    scratch,
+    x,
+    mask,
+    h,
+    c,
+    z,
+    hc,
+    gx,
+    gw,
+    gb,
+    gp,
+    dh,
+    dc,
+    savedStart: h,
+    savedEnd: hc,
+    end: at,
+  };
 }
 
 /** Grows the module's memory to `bytes` (it never shrinks: later calls reuse it). */
@@ -148,7 +207,9 @@ function growTo(k: Kernel, bytes: number, what: () => string): void {
   try {
     k.memory.grow(Math.ceil(need / 65536));
   } catch (e) {
-    throw new Error(`mdlstm simd: ${what()} needs ${Math.ceil(bytes / 2 ** 20)} MiB of WebAssembly memory, and growing it failed (${(e as Error).message}); use a smaller batch or implementation 'cells'`);
+    throw new Error(
+      `mdlstm simd: ${what()} needs ${Math.ceil(bytes / 2 ** 20)} MiB of WebAssembly memory, and growing it failed (${(e as Error).message}); use a smaller batch or implementation 'cells'`,
+    );
   }
 }
 
@@ -156,19 +217,45 @@ function growTo(k: Kernel, bytes: number, what: () => string): void {
  * Configures the kernel for `sh`, grows its memory to fit, writes the weights, x and mask; returns the layout.
  * withC: c goes out (forward) and its gradient comes in (backward).
  */
-function prepare(k: Kernel, sh: SimdScanShape, x: Float32Array, wts: SimdWeights, mask: Float32Array | undefined, withC: boolean): Layout {
+function prepare(
+  k: Kernel,
+  sh: SimdScanShape,
+  x: Float32Array,
+  wts: SimdWeights,
+  mask: Float32Array | undefined,
+  withC: boolean,
+): Layout {
   const { B, H, W, C, U, flips } = sh;
   const D = flips.length;
   if (D < 1 || D > 4) throw new Error(`mdlstm simd: ${D} directions (the kernel takes 1 to 4, one per f32x4 lane)`);
   const L = layout(sh, k.heapBase());
   growTo(k, L.end, () => `[${B}, ${H}, ${W}, ${C}] with ${U} units in ${D} directions`);
-  let fy = 0, fx = 0;
+  let fy = 0,
+    fx = 0;
   flips.forEach((f, d) => {
     if (f.flipY) fy |= 1 << d;
     if (f.flipX) fx |= 1 << d;
   });
   k.configure(B, H, W, C, U, D, fy, fx, sh.bounded ? 1 : 0, mask ? 1 : 0, wts.P ? 1 : 0, withC ? 1 : 0);
-  k.setPointers(L.w, L.wt, L.bias, L.peep, L.x, L.mask, L.h, L.c, L.z, L.hc, L.gx, L.gw, L.gb, L.gp, L.dh, L.dc, L.scratch);
+  k.setPointers(
+    L.w,
+    L.wt,
+    L.bias,
+    L.peep,
+    L.x,
+    L.mask,
+    L.h,
+    L.c,
+    L.z,
+    L.hc,
+    L.gx,
+    L.gw,
+    L.gb,
+    L.gp,
+    L.dh,
+    L.dc,
+    L.scratch,
+  );
   const mem = new Float32Array(k.memory.buffer);
   writeWeights(mem, L, sh, wts);
   mem.set(x, L.x / 4);
@@ -182,8 +269,11 @@ function prepare(k: Kernel, sh: SimdScanShape, x: Float32Array, wts: SimdWeights
  */
 function writeWeights(mem: Float32Array, L: Layout, sh: SimdScanShape, { K, R, bias, P }: SimdWeights): void {
   const { C, U } = sh;
-  const D = sh.flips.length, G = 5 * U, I = C + 2 * U;
-  const w = L.w / 4, wt = L.wt / 4;
+  const D = sh.flips.length,
+    G = 5 * U,
+    I = C + 2 * U;
+  const w = L.w / 4,
+    wt = L.wt / 4;
   mem.fill(0, w, L.scratch / 4); // w, wt, bias and peep: spare lanes (and peep when absent) stay zero
   for (let d = 0; d < D; d++) {
     for (let k = 0; k < I; k++) {
@@ -202,13 +292,24 @@ function writeWeights(mem: Float32Array, L: Layout, sh: SimdScanShape, { K, R, b
  * The forward scan: h (and with `withC`, c) of every cell, and the state the backward pass needs. Without c,
  * the backward pass takes d(loss)/d(c) = 0 (c reaches the loss only through h).
  */
-export function simdForward(sh: SimdScanShape, x: Float32Array, wts: SimdWeights, mask: Float32Array | undefined, withC = false): SimdForward {
+export function simdForward(
+  sh: SimdScanShape,
+  x: Float32Array,
+  wts: SimdWeights,
+  mask: Float32Array | undefined,
+  withC = false,
+): SimdForward {
   const k = theKernel();
   const L = prepare(k, sh, x, wts, mask, withC);
   k.forward();
   const mem = new Float32Array(k.memory.buffer);
-  const n = sh.flips.length * sh.B * sh.H * sh.W * sh.U, at = L.hc / 4;
-  return { h: mem.slice(at, at + n), c: withC ? mem.slice(at + n, at + 2 * n) : undefined, saved: mem.slice(L.savedStart / 4, L.savedEnd / 4) };
+  const n = sh.flips.length * sh.B * sh.H * sh.W * sh.U,
+    at = L.hc / 4;
+  return {
+    h: mem.slice(at, at + n),
+    c: withC ? mem.slice(at + n, at + 2 * n) : undefined,
+    saved: mem.slice(L.savedStart / 4, L.savedEnd / 4),
+  };
 }
 
 /**
@@ -216,10 +317,16 @@ export function simdForward(sh: SimdScanShape, x: Float32Array, wts: SimdWeights
  * undefined: zero, as when only h reaches the loss; given only if the forward pass was asked for c).
  */
 export function simdBackward(
-  sh: SimdScanShape, x: Float32Array, wts: SimdWeights, mask: Float32Array | undefined, fwd: SimdForward,
-  dh: Float32Array, dc: Float32Array | undefined,
+  sh: SimdScanShape,
+  x: Float32Array,
+  wts: SimdWeights,
+  mask: Float32Array | undefined,
+  fwd: SimdForward,
+  dh: Float32Array,
+  dc: Float32Array | undefined,
 ): SimdGradients {
-  if (dc && !fwd.c) throw new Error('mdlstm simd: a gradient for c, but the forward pass did not output c (simdForward withC)');
+  if (dc && !fwd.c)
+    throw new Error('mdlstm simd: a gradient for c, but the forward pass did not output c (simdForward withC)');
   const k = theKernel();
   const L = prepare(k, sh, x, wts, mask, !!dc);
   let mem = new Float32Array(k.memory.buffer);
@@ -234,8 +341,12 @@ export function simdBackward(
 /** De-interleaves gw, gb, gp into the op's weight layouts; copies gx out. */
 function readGradients(mem: Float32Array, L: Layout, sh: SimdScanShape, peephole: boolean): SimdGradients {
   const { B, H, W, C, U } = sh;
-  const D = sh.flips.length, G = 5 * U, I = C + 2 * U;
-  const gK = new Float32Array(D * C * G), gR = new Float32Array(D * 2 * U * G), gb = new Float32Array(D * G);
+  const D = sh.flips.length,
+    G = 5 * U,
+    I = C + 2 * U;
+  const gK = new Float32Array(D * C * G),
+    gR = new Float32Array(D * 2 * U * G),
+    gb = new Float32Array(D * G);
   const gP = peephole ? new Float32Array(D * 5 * U) : undefined;
   const gw = L.gw / 4;
   for (let d = 0; d < D; d++) {
@@ -255,7 +366,8 @@ export type SimdActivation = 'exp' | 'sigmoid' | 'tanh';
 export function simdActivation(kind: SimdActivation, values: Float32Array): Float32Array {
   const k = theKernel();
   const n = Math.ceil(values.length / 4) * 4;
-  const src = Math.ceil(k.heapBase() / VEC) * VEC, dst = src + n * 4;
+  const src = Math.ceil(k.heapBase() / VEC) * VEC,
+    dst = src + n * 4;
   growTo(k, dst + n * 4, () => `${values.length} activations`);
   const mem = new Float32Array(k.memory.buffer);
   mem.fill(0, src / 4, src / 4 + n);
