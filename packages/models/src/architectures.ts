@@ -1,7 +1,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { DEFAULT_PREPROCESS } from '@scriptorium/data/browser';
 import { mdlstmLayer, type CellOptions } from '@scriptorium/mdlstm';
-import { CollapseHeight, SpaceToDepth, SqueezeChannel } from './layers.js';
+import { CollapseHeight, Projection, SpaceToDepth, SqueezeChannel } from './layers.js';
 
 export type ArchName = 'pham2014' | 'cnn-blstm';
 export const ARCHS: readonly ArchName[] = ['pham2014', 'cnn-blstm'];
@@ -171,15 +171,13 @@ export function pham2014(options: Pham2014Options): BuiltArch {
       blockWidth: o.convWidth,
       name: `conv${k}_windows`,
     }).apply(input);
-    return tfl.layers
-      .dense({
-        units: f,
-        useBias: false,
-        activation: 'tanh',
-        kernelInitializer: tfl.initializers.glorotUniform({ seed: seed(10 + k) }),
-        name: `conv${k}`,
-      })
-      .apply(windows) as tfl.SymbolicTensor;
+    return new Projection({
+      units: f,
+      useBias: false,
+      activation: 'tanh',
+      kernelInitializer: tfl.initializers.glorotUniform({ seed: seed(10 + k) }),
+      name: `conv${k}`,
+    }).apply(windows) as tfl.SymbolicTensor;
   };
   x = md(o.units[0], 1, x, m1);
   x = conv(o.convFeatures[0], 1, x);
@@ -187,13 +185,11 @@ export function pham2014(options: Pham2014Options): BuiltArch {
   x = conv(o.convFeatures[1], 2, x);
   x = md(o.units[2], 3, x, m3);
   // One fully connected layer on the four directions' concatenated outputs = one per direction, summed.
-  x = tfl.layers
-    .dense({
-      units: o.alphabetSize,
-      kernelInitializer: tfl.initializers.glorotUniform({ seed: seed(20) }),
-      name: 'output',
-    })
-    .apply(x) as tfl.SymbolicTensor;
+  x = new Projection({
+    units: o.alphabetSize,
+    kernelInitializer: tfl.initializers.glorotUniform({ seed: seed(20) }),
+    name: 'output',
+  }).apply(x) as tfl.SymbolicTensor;
   const logits = new CollapseHeight({ name: 'collapse' }).apply(x) as tfl.SymbolicTensor;
   const model = tfl.model({ inputs: [image, mask], outputs: logits, name: 'pham2014' });
   const reduction = o.blockWidth * o.convWidth * o.convWidth;

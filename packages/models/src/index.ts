@@ -2,7 +2,7 @@ export { ARCHS, CNN_BLSTM_PUIGCERVER, cnnBlstm, ModelOptionError, pham2014 } fro
 export type { ArchName, ArchOptions, BuiltArch, CnnBlstmOptions, Pham2014Options } from './architectures.js';
 export { buildModel, HtrModel } from './htr-model.js';
 export type { LossAndGrads } from './htr-model.js';
-export { CollapseHeight, SpaceToDepth, SqueezeChannel } from './layers.js';
+export { CollapseHeight, Projection, project, SpaceToDepth, SqueezeChannel } from './layers.js';
 export { BUNDLE_FORMAT, BUNDLE_VERSION, BUNDLE_VERSIONS_READ, BundleError, loadBundle, saveBundle } from './bundle.js';
 export type { BundleFileName, BundleMeta, BundleSource, LoadedBundle } from './bundle.js';
 export { loadBundleFrom } from './bundle.js';
