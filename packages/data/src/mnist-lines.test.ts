@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { layoutMnistLine, MNIST_LAYOUT_DEFAULTS, resolveLayout, SIZE, type LineLayout } from './mnist-layout.js';
+import { layoutMnistLine, SIZE, type LineLayout } from './mnist-layout.js';
+import { MNIST_LAYOUT_DEFAULTS, resolveLayout } from './mnist-layout-options.js';
 import { drawMnistLayout, mnistDigitPools, mnistLines, mnistUnseenLines, splitRange } from './mnist-lines.js';
 import { openDataset } from './open-dataset.js';
 import { BatchSampler, paddingRatio } from './sampler.js';

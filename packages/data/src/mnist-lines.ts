@@ -1,33 +1,28 @@
 import { Rng } from '@scriptorium/runtime/rng';
-import { finishRow, minMax3x3 } from './augment.js';
+import { finishRow } from './augment.js';
+import { minMax3x3 } from './filters.js';
 import type { Dataset } from './dataset.js';
 import { DataError } from './errors.js';
 import { DEFAULT_PREPROCESS, normalizeLineSync, type PreprocessConfig } from './normalize.js';
 import type { LineImage, LineSample } from './line-image.js';
+import { inkBox, layoutMnistLine, mnistDigitPools, SIZE, type LineLayout, type PlacedDigit } from './mnist-layout.js';
 import {
-  inkBox,
-  layoutMnistLine,
-  mnistDigitPools,
   MNIST_LAYOUT_DEFAULTS,
   MNIST_UNSEEN_LAYOUT,
   resolveLayout,
-  SIZE,
   SPLIT_FRACTIONS,
-  type LineLayout,
   type MnistLayoutOptions,
-  type PlacedDigit,
   type Split,
-} from './mnist-layout.js';
+} from './mnist-layout-options.js';
 
+export { mnistDigitPools, splitRange } from './mnist-layout.js';
 export {
-  mnistDigitPools,
   MNIST_LAYOUT_DEFAULTS,
   MNIST_UNSEEN_LAYOUT,
   MNIST_WARMUP_LAYOUT,
-  splitRange,
   SPLIT_FRACTIONS,
-} from './mnist-layout.js';
-export type { MnistLayoutOptions, Split } from './mnist-layout.js';
+} from './mnist-layout-options.js';
+export type { MnistLayoutOptions, Split } from './mnist-layout-options.js';
 
 export interface MnistLinesOptions extends Partial<MnistLayoutOptions> {
   split: Split;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MNIST_LAYOUT_DEFAULTS, MNIST_WARMUP_LAYOUT } from './mnist-layout.js';
+import { MNIST_LAYOUT_DEFAULTS, MNIST_WARMUP_LAYOUT } from './mnist-layout-options.js';
 import { isSyntheticSpec, openDataset, parseSpecOptions, syntheticSpec } from './open-dataset.js';
 
 describe('openDataset specs of generated data', () => {

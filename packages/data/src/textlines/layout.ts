@@ -1,4 +1,5 @@
-import { lineRng, SPLIT_SALT, type Split } from '../mnist-layout.js';
+import { lineRng, SPLIT_SALT } from '../mnist-layout.js';
+import type { Split } from '../mnist-layout-options.js';
 import { corpusLinesOfLength } from './corpus.js';
 import { fontsOfSplit } from './fonts.js';
 import type { TextLinesConfig } from './options.js';

@@ -1,5 +1,5 @@
 import { Rng } from '@scriptorium/runtime/rng';
-import { minMax3x3 } from '../augment.js';
+import { minMax3x3 } from '../filters.js';
 import type { LineImage } from '../line-image.js';
 import { loadFont } from './glyphs.js';
 import type { TextLineLayout } from './layout.js';
