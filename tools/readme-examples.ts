@@ -12,7 +12,7 @@
  *
  * A block runs as a file in a fresh temporary directory, which is also the working directory while it runs
  * (so a README's relative paths find the fixtures written there), with `node_modules` linked to the
- * repository's.
+ * repository's. Changing directory needs vitest's default `forks` pool (worker threads cannot `chdir`).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
