@@ -11,7 +11,7 @@
 import { Packr } from 'msgpackr';
 import * as zmq from 'zeromq';
 import { describe, expect, it } from 'vitest';
-import type { CoordinatorEvent } from './coordinator.js';
+import type { CoordinatorEvent } from './coordinator/options.js';
 import { MAX_HELLO_BYTES } from './coordinator/bounds.js';
 import { coordinatorFixture } from './fixtures/coordinator-fixture.js';
 import { batchIndices } from './fixtures/tiny-model.js';

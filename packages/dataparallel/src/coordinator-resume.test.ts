@@ -5,7 +5,8 @@ import { serializeAdadeltaState } from '@scriptorium/adadelta';
 import { initBackend, Rng } from '@scriptorium/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { latestCheckpoint, loadCheckpoint } from './checkpoint.js';
-import { Coordinator, type CoordinatorOptions } from './coordinator.js';
+import { Coordinator } from './coordinator.js';
+import type { CoordinatorOptions } from './coordinator/options.js';
 import { FAST, OPTIMIZER, spawnWorkers } from './fixtures/harness.js';
 import { createTinyModel, initialParams } from './fixtures/tiny-model.js';
 

@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Coordinator, CoordinatorEvent, StepResult } from './coordinator.js';
+import type { Coordinator } from './coordinator.js';
+import type { CoordinatorEvent } from './coordinator/options.js';
+import type { StepResult } from './coordinator/step.js';
 import { maxAbsDiff, referenceRun } from './fixtures/harness.js';
 import { coordinatorFixture } from './fixtures/coordinator-fixture.js';
 import { batchIndices } from './fixtures/tiny-model.js';

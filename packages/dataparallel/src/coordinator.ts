@@ -4,9 +4,9 @@
  * weighted by sample count and applies the optimizer step. See docs/protocol.md.
  *
  * This file wires the socket to the parts, each with one job (in coordinator/): options.ts (options,
- * defaults, checks), bind.ts (the ROUTER, CURVE), membership.ts (ranks, HELLO, liveness),
- * schedule.ts (which worker computes which shard), step.ts (collect the answers, average, apply,
- * report).
+ * defaults, checks), bind.ts (the ROUTER, CURVE), wire.ts (frames in and out, closing), bounds.ts
+ * (what an inbound message may be), membership.ts (ranks, HELLO, WELCOME, liveness), schedule.ts
+ * (which worker computes which shard), step.ts (collect the answers, average, apply, report).
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -14,22 +14,22 @@ import type * as zmq from 'zeromq';
 import { ADADELTA_DEFAULTS, createAdadeltaState, type AdadeltaState } from '@scriptorium/adadelta';
 import { saveCheckpoint } from './checkpoint.js';
 import type { ZapHandler } from './curve.js';
-import { floatFrame, frameFloats } from './frames.js';
+import { frameFloats } from './frames.js';
 import type { ParamLayout } from './layout.js';
 import { defaultLogger, type Logger } from './logger.js';
-import {
-  decodeHeader,
-  encodeHeader,
-  PROTOCOL_VERSION,
-  type GradsMsg,
-  type HelloMsg,
-  type Message,
-  type WelcomeMsg,
-} from './protocol.js';
-import { SendQueue } from './send-queue.js';
+import type { GradsMsg, HelloMsg, Message } from './protocol.js';
 import { bindRouter } from './coordinator/bind.js';
-import { messageBoundError } from './coordinator/bounds.js';
-import { evictions, Membership, type WorkerInfo, type WorkerRecord } from './coordinator/membership.js';
+import { Wire } from './coordinator/wire.js';
+import { inboundMessage } from './coordinator/bounds.js';
+import {
+  evictions,
+  Membership,
+  StallClock,
+  welcomeMessage,
+  workerInfo,
+  type WorkerInfo,
+  type WorkerRecord,
+} from './coordinator/membership.js';
 import {
   checkStepArguments,
   resolveCoordinatorOptions,
@@ -39,25 +39,16 @@ import {
   type StepOptions,
 } from './coordinator/options.js';
 import {
+  assignEvent,
   averageAndApply,
   nonFiniteError,
+  stepMessage,
   stepResult,
   StepRun,
   triageNonFinite,
   type StepResult,
   type StepUpdate,
 } from './coordinator/step.js';
-
-export { COORDINATOR_DEFAULTS } from './coordinator/options.js';
-export type {
-  CoordinatorCheckpointOptions,
-  CoordinatorCurveOptions,
-  CoordinatorEvent,
-  CoordinatorOptions,
-  StepOptions,
-} from './coordinator/options.js';
-export type { WorkerInfo } from './coordinator/membership.js';
-export type { ShardReport, StepResult } from './coordinator/step.js';
 
 export class Coordinator {
   /** The bound endpoint, with the real port (e.g. 'tcp://127.0.0.1:41234'). */
@@ -73,18 +64,12 @@ export class Coordinator {
   private optState: AdadeltaState;
   private completed: number;
   private readonly members = new Membership();
-  /** Open TCP/IPC connections (accepted minus disconnected). */
-  private connections = 0;
   private current: StepRun<WorkerRecord> | null = null;
   private closed = false;
-  private readonly queue: SendQueue;
+  private readonly wire: Wire;
   private readonly loop: Promise<void>;
   private readonly ticker: NodeJS.Timeout;
-  /** The ticker's period, ms. */
-  private readonly tickMs: number;
-  /** Date.now() of the last tick, and of the end of the last stall of the event loop (see tick). */
-  private lastTick = Date.now();
-  private listeningSince = -Infinity;
+  private readonly clock: StallClock;
   private readonly log: Logger;
 
   private constructor(
@@ -100,15 +85,13 @@ export class Coordinator {
     this.optState = options.optimizerState ?? createAdadeltaState(options.layout.size);
     this.completed = options.step ?? 0;
     this.log = options.log ?? defaultLogger;
-    this.queue = new SendQueue(router);
-    router.events.on('accept', () => this.connections++);
-    router.events.on('disconnect', () => {
-      this.connections--;
-      this.probe();
-    });
-    this.loop = this.receiveLoop();
-    this.tickMs = Math.max(10, Math.min(500, resolved.heartbeatMs / 2));
-    this.ticker = setInterval(() => this.tick(), this.tickMs);
+    this.wire = new Wire(this.router, this.log, () => this.probe());
+    this.loop = this.wire.receive(
+      (frames) => this.onMessage(frames),
+      () => this.closed,
+    );
+    this.clock = new StallClock(Math.max(10, Math.min(500, resolved.heartbeatMs / 2)));
+    this.ticker = setInterval(() => this.tick(), this.clock.periodMs);
     this.ticker.unref();
   }
 
@@ -134,13 +117,7 @@ export class Coordinator {
     return this.members.size;
   }
   get workerList(): WorkerInfo[] {
-    return this.members.list().map((w) => ({
-      worker: w.id,
-      rank: w.rank,
-      pid: w.pid,
-      host: w.host,
-      busy: this.current?.schedule.heldBy(w) !== undefined,
-    }));
+    return this.members.list().map((w) => workerInfo(w, this.current?.schedule.heldBy(w) !== undefined));
   }
 
   /** Resolves once at least `n` workers are live; rejects after `timeoutMs` (default options.joinTimeoutMs). */
@@ -172,12 +149,9 @@ export class Coordinator {
     await this.waitForWorkers(this.resolved.minWorkers);
     const run = new StepRun<WorkerRecord>(this.completed + 1, items, this.members.size, options.next);
     this.current = run;
-    let update: StepUpdate;
-    try {
-      update = await this.runShards(run);
-    } finally {
+    const update = await this.runShards(run).finally(() => {
       this.current = null;
-    }
+    });
     this.paramsBuf = update.params;
     this.completed = run.step;
     const result = stepResult(run.step, run.schedule.answers(), run.schedule.reassigned, update);
@@ -215,18 +189,8 @@ export class Coordinator {
     this.closed = true;
     clearInterval(this.ticker);
     this.current?.fail(new Error('Coordinator: closed during the step'));
-    for (const w of this.members.close()) {
-      void this.queue.send([w.routingId, encodeHeader({ t: 'BYE', reason: 'coordinator closing' })]).then(
-        () => this.log('debug', `BYE sent to ${w.id}`),
-        (err: Error) => this.log('debug', `BYE to worker '${w.id}' failed: ${err.message}`),
-      );
-    }
-    // libzmq may drop messages still queued when the socket closes, linger or not: wait (up to
-    // 1 s) until the workers, having read BYE, have closed their connections.
-    const deadline = Date.now() + 1000;
-    await Promise.race([this.queue.drain(), new Promise((r) => setTimeout(r, 1000))]);
-    while (this.connections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    this.router.close();
+    for (const w of this.members.close()) this.wire.bye(w.routingId, 'coordinator closing', `worker '${w.id}'`);
+    await this.wire.close();
     await this.loop;
     await this.zap?.close();
   }
@@ -243,13 +207,8 @@ export class Coordinator {
     this.pump();
     await answered;
     const answers = run.schedule.answers().map((a) => a.answer);
-    const update = averageAndApply(
-      answers,
-      this.paramsBuf,
-      this.optState,
-      { ...this.options.optimizer, ...this.lrOverride },
-      this.gradBuf,
-    );
+    const optimizer = { ...this.options.optimizer, ...this.lrOverride };
+    const update = averageAndApply(answers, this.paramsBuf, this.optState, optimizer, this.gradBuf);
     if (!update.nonFinite) return update;
     const { retried, confirmed } = triageNonFinite(run.schedule, this.members.list());
     for (const r of retried) this.drop(`worker '${r.worker.id}' (rank ${r.worker.rank})`, r.message);
@@ -266,16 +225,7 @@ export class Coordinator {
     if (!run || this.closed) return;
     const { step } = run;
     for (const { shard, worker: w } of run.schedule.assign(this.members.list(), Date.now())) {
-      this.emit({
-        type: 'assign',
-        step,
-        shard: shard.index,
-        worker: w.id,
-        rank: w.rank,
-        pid: w.pid,
-        items: shard.items.length,
-        attempt: shard.attempt,
-      });
+      this.emit(assignEvent(step, shard, w));
       this.sendStep(w, step, shard);
     }
   }
@@ -288,51 +238,26 @@ export class Coordinator {
   ): void {
     const withParams = w.version !== this.completed;
     w.version = this.completed;
-    void this.sendTo(
-      w,
-      {
-        t: 'STEP',
-        step,
-        shard: shard.index,
-        version: this.completed,
-        params: withParams,
-        items: shard.items,
-        ...(shard.next ? { next: shard.next } : {}),
-      },
-      withParams ? this.paramsBuf : undefined,
-    );
+    void this.sendTo(w, stepMessage(step, shard, this.completed, withParams), withParams ? this.paramsBuf : undefined);
   }
 
   // ---- messages ----
 
-  private async receiveLoop(): Promise<void> {
-    try {
-      for await (const frames of this.router) this.onMessage(frames);
-    } catch (err) {
-      if (!this.closed) this.log('error', `coordinator receive loop stopped: ${(err as Error).message}`);
-    }
-  }
-
   private onMessage(frames: Buffer[]): void {
-    const [rid, header, ...rest] = frames;
+    const rid = frames[0];
     if (!rid) return;
     const key = rid.toString('hex');
     const w = this.members.get(key);
     const peer = w ? `worker '${w.id}' (rank ${w.rank})` : `unknown peer ${key.slice(0, 16)}`;
-    const unbounded = messageBoundError(frames.slice(1), w !== undefined, this.layout.size * 4);
-    if (unbounded) return this.drop(peer, unbounded);
-    const decoded = decodeHeader(header);
-    if (!decoded.ok) return this.drop(peer, decoded.reason);
-    const msg = decoded.msg;
-    const tensorFrames = msg.t === 'GRADS' ? 1 : 0;
-    if (rest.length !== tensorFrames)
-      return this.drop(peer, `${msg.t} with ${rest.length} data frame(s), expected ${tensorFrames}`);
+    const inbound = inboundMessage(frames.slice(1), w !== undefined, this.layout.size * 4);
+    if ('refused' in inbound) return this.drop(peer, inbound.refused);
+    const { msg, data } = inbound;
     if (msg.t === 'HELLO') return this.onHello(rid, key, msg, peer);
     if (!w) return this.drop(peer, `${msg.t} before HELLO`);
     w.lastSeen = Date.now();
     switch (msg.t) {
       case 'GRADS':
-        return this.onGrads(w, msg, rest[0]!, peer);
+        return this.onGrads(w, msg, data!, peer);
       case 'HEARTBEAT':
         void this.sendTo(w, { t: 'HEARTBEAT' });
         return;
@@ -348,7 +273,7 @@ export class Coordinator {
     const outcome = this.members.hello(key, msg);
     if (outcome.kind === 'refuse') {
       this.drop(peer, outcome.drop);
-      void this.queue.send([rid, encodeHeader({ t: 'BYE', reason: outcome.reason })]).catch(() => undefined);
+      this.wire.bye(rid, outcome.reason, peer);
     } else if (outcome.kind === 'again') {
       const w = outcome.worker;
       w.lastSeen = Date.now();
@@ -373,19 +298,9 @@ export class Coordinator {
     }
   }
 
-  private welcomeFor(w: WorkerRecord): WelcomeMsg {
-    const { runId: run, completed: version, layout } = this;
-    const welcome: WelcomeMsg = {
-      t: 'WELCOME',
-      v: PROTOCOL_VERSION,
-      run,
-      rank: w.rank,
-      version,
-      heartbeatMs: this.resolved.heartbeatMs,
-      layout,
-    };
-    if (this.resolved.config !== undefined) welcome.config = this.resolved.config;
-    return welcome;
+  private welcomeFor(w: WorkerRecord): Message {
+    const { heartbeatMs, config } = this.resolved;
+    return welcomeMessage(w, { run: this.runId, version: this.completed, layout: this.layout, heartbeatMs, config });
   }
 
   private onGrads(w: WorkerRecord, msg: GradsMsg, frame: Buffer, peer: string): void {
@@ -423,9 +338,7 @@ export class Coordinator {
   }
 
   private sendTo(w: WorkerRecord, msg: Message, tensor?: Float32Array): Promise<void> {
-    const frames = [w.routingId, encodeHeader(msg)];
-    if (tensor) frames.push(floatFrame(tensor));
-    return this.queue.send(frames).catch((err: Error & { code?: string }) => {
+    return this.wire.send(w.routingId, msg, tensor).catch((err: Error & { code?: string }) => {
       this.log('debug', `send ${msg.t} to '${w.id}' failed: ${err.code} ${err.message}`);
       if (err.code === 'EHOSTUNREACH') this.removeWorker(w, 'unreachable (connection closed)', false);
       else if (!this.closed) this.log('warn', `send ${msg.t} to worker '${w.id}' failed: ${err.message}`);
@@ -438,7 +351,7 @@ export class Coordinator {
   private removeWorker(w: WorkerRecord, reason: string, sayBye: boolean): void {
     if (!this.members.remove(w)) return;
     const shard = this.current?.schedule.release(w);
-    if (sayBye) void this.queue.send([w.routingId, encodeHeader({ t: 'BYE', reason })]).catch(() => undefined);
+    if (sayBye) this.wire.bye(w.routingId, reason, `worker '${w.id}'`);
     this.log(
       'info',
       `worker '${w.id}' (rank ${w.rank}) removed: ${reason}${shard ? `; shard ${shard.index} requeued` : ''}; ${this.members.size} live`,
@@ -462,24 +375,25 @@ export class Coordinator {
   }
 
   /**
-   * Evicts late and silent workers; fails the step when fewer than minWorkers stay live for
-   * joinTimeoutMs. A tick that comes more than two periods late means the event loop was stalled
-   * (a synchronous validation in this process, say): node runs timers before it reads the socket,
-   * so the heartbeats of that time are still queued. Silence is then counted from now on only.
+   * Evicts late and silent workers (silence counted from the end of a stall of this process: see
+   * StallClock); fails the step when fewer than minWorkers stay live for joinTimeoutMs.
    */
   private tick(): void {
     const now = Date.now();
-    if (now - this.lastTick > 2 * this.tickMs) {
-      this.log('debug', `event loop stalled for ${now - this.lastTick} ms: silence counts from now on`);
-      this.listeningSince = now;
-    }
-    this.lastTick = now;
+    const stalled = this.clock.tick(now);
+    if (stalled > 0) this.log('debug', `event loop stalled for ${stalled} ms: silence counts from now on`);
     const run = this.current;
     const held = (w: WorkerRecord) => {
       const shard = run?.schedule.heldBy(w);
       return shard && { index: shard.index, since: shard.status.since };
     };
-    for (const { worker, reason } of evictions(this.members.list(), now, this.resolved, held, this.listeningSince))
+    for (const { worker, reason } of evictions(
+      this.members.list(),
+      now,
+      this.resolved,
+      held,
+      this.clock.listeningSince,
+    ))
       this.removeWorker(worker, reason, true);
     run?.watchLive(this.members.size, now, this.resolved.minWorkers, this.resolved.joinTimeoutMs);
   }

@@ -9,17 +9,17 @@ export {
   saveCheckpoint,
 } from './checkpoint.js';
 export type { CheckpointData, LoadedCheckpoint } from './checkpoint.js';
-export { Coordinator, COORDINATOR_DEFAULTS } from './coordinator.js';
+export { Coordinator } from './coordinator.js';
+export { COORDINATOR_DEFAULTS } from './coordinator/options.js';
 export type {
   CoordinatorCheckpointOptions,
   CoordinatorCurveOptions,
   CoordinatorEvent,
   CoordinatorOptions,
-  ShardReport,
   StepOptions,
-  StepResult,
-  WorkerInfo,
-} from './coordinator.js';
+} from './coordinator/options.js';
+export type { WorkerInfo } from './coordinator/membership.js';
+export type { ShardReport, StepResult } from './coordinator/step.js';
 export { generateCurveKeyPair, isLoopbackEndpoint, z85Decode } from './curve.js';
 export type { CurveKeyPair } from './curve.js';
 export { launchLocal } from './launch-local.js';

@@ -68,6 +68,29 @@ export interface LocalWorkers {
   stop(): Promise<(number | null)[]>;
 }
 
+/** Spawns worker `i`: the script (or command) with its arguments, its index and count in the environment. */
+function spawnWorker(options: LaunchLocalOptions, i: number): ChildProcess {
+  const args = typeof options.args === 'function' ? options.args(i) : (options.args ?? []);
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    ...options.env,
+    SCRIPTORIUM_WORKER_INDEX: String(i),
+    SCRIPTORIUM_WORKER_COUNT: String(options.workers),
+  };
+  if (options.gpus && options.gpus.length > 0) env.CUDA_VISIBLE_DEVICES = options.gpus[i % options.gpus.length];
+  const out = options.stdio ?? 'inherit';
+  return spawn(
+    options.command ?? process.execPath,
+    [...(options.nodeArgs ?? []), ...(options.script ? [options.script] : []), ...args],
+    {
+      cwd: options.cwd,
+      env,
+      // The IPC channel lets a worker notice (by 'disconnect') that the launcher died.
+      stdio: ['ignore', out, out, 'ipc'],
+    },
+  );
+}
+
 export function launchLocal(options: LaunchLocalOptions): LocalWorkers {
   const n = options.workers;
   if (!Number.isInteger(n) || n < 1) throw new Error(`launchLocal: workers must be a positive integer, got ${n}`);
@@ -107,25 +130,7 @@ export function launchLocal(options: LaunchLocalOptions): LocalWorkers {
 
   /** Starts worker `i`; calls `done` once it has exited for good (no restart follows). */
   const start = (i: number, done: () => void): void => {
-    const args = typeof options.args === 'function' ? options.args(i) : (options.args ?? []);
-    const env: Record<string, string | undefined> = {
-      ...process.env,
-      ...options.env,
-      SCRIPTORIUM_WORKER_INDEX: String(i),
-      SCRIPTORIUM_WORKER_COUNT: String(n),
-    };
-    if (options.gpus && options.gpus.length > 0) env.CUDA_VISIBLE_DEVICES = options.gpus[i % options.gpus.length];
-    const out = options.stdio ?? 'inherit';
-    const child = spawn(
-      options.command ?? process.execPath,
-      [...(options.nodeArgs ?? []), ...(options.script ? [options.script] : []), ...args],
-      {
-        cwd: options.cwd,
-        env,
-        // The IPC channel lets a worker notice (by 'disconnect') that the launcher died.
-        stdio: ['ignore', out, out, 'ipc'],
-      },
-    );
+    const child = spawnWorker(options, i);
     child.channel?.unref();
     children[i] = child;
     let settled = false;

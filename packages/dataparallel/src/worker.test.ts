@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Coordinator, type CoordinatorEvent } from './coordinator.js';
+import { Coordinator } from './coordinator.js';
+import type { CoordinatorEvent } from './coordinator/options.js';
 import { createLayout } from './layout.js';
 import { silentLogger } from './logger.js';
 import { runWorker, type GradientResult, type WorkerShard } from './worker.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_HEADER_BYTES } from '../protocol.js';
-import { MAX_HELLO_BYTES, messageBoundError } from './bounds.js';
+import { encodeHeader, MAX_HEADER_BYTES } from '../protocol.js';
+import { inboundMessage, MAX_HELLO_BYTES, messageBoundError } from './bounds.js';
 
 const frames = (...sizes: number[]) => sizes.map((n) => Buffer.alloc(n));
 
@@ -27,5 +27,25 @@ describe('messageBoundError', () => {
     expect(messageBoundError(frames(...Array<number>(97).fill(10)), true, 400)).toBe(
       `message of 97 frame(s), 970 bytes, from a worker (at most 2 frame(s), ${MAX_HEADER_BYTES + 400} bytes); not decoded`,
     );
+  });
+});
+
+describe('inboundMessage', () => {
+  it('decodes a bounded message; GRADS comes with its one data frame, the others with none', () => {
+    const hb = encodeHeader({ t: 'HEARTBEAT' });
+    expect(inboundMessage([hb], true, 400)).toEqual({ msg: { t: 'HEARTBEAT' }, data: undefined });
+    const grads = encodeHeader({ t: 'GRADS', step: 1, shard: 0, lossSum: 1, count: 2, computeMs: 3 });
+    const data = Buffer.alloc(400);
+    expect(inboundMessage([grads, data], true, 400)).toMatchObject({ msg: { t: 'GRADS', step: 1 }, data });
+  });
+
+  it('refuses an unbounded message unread, an undecodable header, and a wrong number of data frames', () => {
+    expect(inboundMessage(frames(MAX_HELLO_BYTES + 1), false, 400)).toEqual({
+      refused: messageBoundError(frames(MAX_HELLO_BYTES + 1), false, 400),
+    });
+    expect(inboundMessage([Buffer.from('not msgpack')], true, 400)).toHaveProperty('refused');
+    expect(inboundMessage([encodeHeader({ t: 'HEARTBEAT' }), Buffer.alloc(4)], true, 400)).toEqual({
+      refused: 'HEARTBEAT with 1 data frame(s), expected 0',
+    });
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HelloMsg } from '../protocol.js';
-import { evictions, Membership, type WorkerRecord } from './membership.js';
+import { evictions, Membership, StallClock, welcomeMessage, type WorkerRecord } from './membership.js';
 
 const hello = (worker: string, extra: Partial<HelloMsg> = {}): HelloMsg => ({
   t: 'HELLO',
@@ -97,5 +97,37 @@ describe('evictions', () => {
       'silent for 10601 ms',
       'missed the step deadline (1000 ms) on shard 0',
     ]);
+  });
+});
+
+describe('welcomeMessage', () => {
+  it("carries the worker's rank, the run, version, heartbeat and layout; the config only when there is one", () => {
+    const w = new Membership().add('aa', rid('aa'), hello('a'), 0, 100);
+    const layout = { entries: [{ name: 'w', shape: [2], offset: 0, size: 2 }], size: 2 };
+    const run = { run: 'r1', version: 7, layout, heartbeatMs: 500 };
+    expect(welcomeMessage(w, run)).toEqual({
+      t: 'WELCOME',
+      v: 1,
+      run: 'r1',
+      rank: 0,
+      version: 7,
+      heartbeatMs: 500,
+      layout,
+    });
+    expect(welcomeMessage(w, run)).not.toHaveProperty('config');
+    expect(welcomeMessage(w, { ...run, config: { job: 1 } }).config).toEqual({ job: 1 });
+  });
+});
+
+describe('StallClock', () => {
+  it('reports a tick more than two periods late as a stall, and silence counts from its end', () => {
+    const clock = new StallClock(100, 0);
+    expect(clock.tick(100)).toBe(0);
+    expect(clock.tick(300)).toBe(0); // exactly two periods: not a stall
+    expect(clock.listeningSince).toBe(-Infinity);
+    expect(clock.tick(1300)).toBe(1000);
+    expect(clock.listeningSince).toBe(1300);
+    expect(clock.tick(1400)).toBe(0);
+    expect(clock.listeningSince).toBe(1300);
   });
 });

@@ -4,7 +4,8 @@
  * worker, silence for an idle one), and waiting for enough workers. No sockets: the coordinator
  * sends what these decide (docs/protocol.md, "Membership, liveness and faults").
  */
-import { PROTOCOL_VERSION, type HelloMsg } from '../protocol.js';
+import type { ParamLayout } from '../layout.js';
+import { PROTOCOL_VERSION, type HelloMsg, type WelcomeMsg } from '../protocol.js';
 import { CoordinatorError } from './errors.js';
 import type { CoordinatorTimings } from './options.js';
 
@@ -29,6 +30,29 @@ export interface WorkerInfo {
   pid?: number;
   host?: string;
   busy: boolean;
+}
+
+/** What `workerList` says of a worker. */
+export function workerInfo(w: WorkerRecord, busy: boolean): WorkerInfo {
+  return { worker: w.id, rank: w.rank, pid: w.pid, host: w.host, busy };
+}
+
+/** The WELCOME for `w`: the run, its rank, the parameter version sent along, heartbeat period, layout and config. */
+export function welcomeMessage(
+  w: WorkerRecord,
+  run: { run: string; version: number; layout: ParamLayout; heartbeatMs: number; config?: unknown },
+): WelcomeMsg {
+  const welcome: WelcomeMsg = {
+    t: 'WELCOME',
+    v: PROTOCOL_VERSION,
+    run: run.run,
+    rank: w.rank,
+    version: run.version,
+    heartbeatMs: run.heartbeatMs,
+    layout: run.layout,
+  };
+  if (run.config !== undefined) welcome.config = run.config;
+  return welcome;
 }
 
 /** What a HELLO from routing id `key` means. */
@@ -176,4 +200,33 @@ export function evictions(
     }
   }
   return out;
+}
+
+/**
+ * Tells a stalled event loop from silent workers. A tick that comes more than two periods late means the
+ * event loop was stalled (a synchronous validation in this process, say): node runs timers before it reads
+ * the socket, so the heartbeats of that time are still queued. Silence is then counted from the end of the
+ * stall only (`listeningSince`, for evictions).
+ */
+export class StallClock {
+  /** Date.now() at the end of the last stall. */
+  listeningSince = -Infinity;
+  private last: number;
+
+  constructor(
+    /** The tick period, ms. */
+    readonly periodMs: number,
+    now = Date.now(),
+  ) {
+    this.last = now;
+  }
+
+  /** Called every period; returns how long the event loop was stalled before this tick, or 0. */
+  tick(now: number): number {
+    const late = now - this.last;
+    this.last = now;
+    if (late <= 2 * this.periodMs) return 0;
+    this.listeningSince = now;
+    return late;
+  }
 }

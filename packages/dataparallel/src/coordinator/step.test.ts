@@ -1,13 +1,15 @@
 import { adadeltaStep, createAdadeltaState } from '@scriptorium/adadelta';
 import { describe, expect, it } from 'vitest';
 import {
+  assignEvent,
   averageAndApply,
   nonFiniteError,
   nonFiniteValue,
-  stepResult,
-  StepRun,
   triageNonFinite,
   type ShardAnswer,
+  stepMessage,
+  stepResult,
+  StepRun,
 } from './step.js';
 
 const answer = (grads: number[], count: number, lossSum = count, computeMs = 1): ShardAnswer => ({
@@ -173,5 +175,30 @@ describe('stepResult', () => {
       [2, 'worker-b', 1, 1, 1],
     ]);
     expect([r.skipped, r.gradNorm, r.averageMs, r.optimizerMs, r.ms]).toEqual([false, 3, 0.5, 0.25, 0]);
+  });
+});
+
+describe('stepMessage and assignEvent', () => {
+  it('a STEP names the shard, its items and version, says whether parameters follow, and carries the hint only when given', () => {
+    const shard = { index: 1, items: [4, 5], next: undefined, attempt: 2 };
+    expect(stepMessage(3, shard, 2, true)).toEqual({
+      t: 'STEP',
+      step: 3,
+      shard: 1,
+      version: 2,
+      params: true,
+      items: [4, 5],
+    });
+    expect(stepMessage(3, { ...shard, next: [6] }, 2, false)).toMatchObject({ params: false, next: [6] });
+    expect(assignEvent(3, shard, { id: 'w', rank: 0, pid: 9 })).toEqual({
+      type: 'assign',
+      step: 3,
+      shard: 1,
+      worker: 'w',
+      rank: 0,
+      pid: 9,
+      items: 2,
+      attempt: 2,
+    });
   });
 });

@@ -1,13 +1,16 @@
 /**
  * One step, without sockets: collecting the shards' answers (StepRun), averaging them weighted by
  * sample count in shard order and applying one Adadelta step into a new buffer (averageAndApply),
- * sorting out non-finite shards (triageNonFinite), and the step's report (stepResult).
+ * sorting out non-finite shards (triageNonFinite), the step's report (stepResult), and what is sent and
+ * said when a shard is assigned (stepMessage, assignEvent).
  */
 import { performance } from 'node:perf_hooks';
 import { adadeltaStep, type AdadeltaConfig, type AdadeltaState } from '@scriptorium/adadelta';
 import { weightedAverage } from '../average.js';
 import { firstNonFinite } from '../frames.js';
+import type { StepMsg } from '../protocol.js';
 import { CoordinatorError } from './errors.js';
+import type { CoordinatorEvent } from './options.js';
 import { ShardSchedule, type ScheduledWorker } from './schedule.js';
 
 /** What a worker answered for one shard (a GRADS message and its gradient frame). */
@@ -267,4 +270,26 @@ export function stepResult(
     averageMs: update.averageMs,
     optimizerMs: update.optimizerMs,
   };
+}
+
+/** The STEP for `shard` at parameter version `version`; `withParams`: a parameter frame follows. */
+export function stepMessage(
+  step: number,
+  shard: { index: number; items: unknown[]; next: unknown[] | undefined },
+  version: number,
+  withParams: boolean,
+): StepMsg {
+  const msg: StepMsg = { t: 'STEP', step, shard: shard.index, version, params: withParams, items: shard.items };
+  if (shard.next) msg.next = shard.next;
+  return msg;
+}
+
+/** The 'assign' event of `shard` given to worker `w`. */
+export function assignEvent(
+  step: number,
+  shard: { index: number; items: unknown[]; attempt: number },
+  w: { id: string; rank: number; pid?: number },
+): CoordinatorEvent {
+  const { index, items, attempt } = shard;
+  return { type: 'assign', step, shard: index, worker: w.id, rank: w.rank, pid: w.pid, items: items.length, attempt };
 }
