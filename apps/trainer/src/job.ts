@@ -136,42 +136,7 @@ export async function createReplica(job: TrainJob, options: ReplicaOptions = {})
   const variables = model.variables;
   const layout = layoutFromVariables(variables);
   const frozen = job.freeze ? frozenRanges(layout, job.freeze) : [];
-  // With skipBad, a sample whose data is bad becomes a gap in its batch (the count says so); it is not retried.
-  const loader = job.skipBad ? skipBad(dataset, { onSkip: options.onSkip }) : undefined;
-  const warmLoader = warmData && job.skipBad ? skipBad(warmData, { onSkip: options.onSkip }) : undefined;
-  const augment = { augment: job.augment, seed: job.seed };
-  const loadOne = async (i: number, step: number): Promise<LineSample | undefined> => {
-    if (warmData && fromWarmup(job.warmup!, job.seed, step, i)) {
-      // A warm-up line takes line i's place (its index wrapped if the warm-up data is smaller) and its augmentation seed.
-      const at = i % warmData.size;
-      const s = warmLoader ? await warmLoader.load(at) : await loadSample(warmData, at, step);
-      return s && augmentSample(s, i, step, augment);
-    }
-    if (!loader) return loadSample(dataset, i, step, augment);
-    const s = await loader.load(i);
-    return s && augmentSample(s, i, step, augment); // as loadSample does: skipping changes nothing for the good samples
-  };
-  // Loads started by a `next` hint, keyed by step and index; only the latest step's are kept.
-  let ahead = new Map<string, Promise<LineSample | undefined>>();
-  const loadStats = { loaded: 0, prefetched: 0, waitMs: 0 };
-  const load = (i: number, step: number): Promise<LineSample | undefined> => {
-    loadStats.loaded++;
-    const started = ahead.get(`${step}:${i}`);
-    if (started) loadStats.prefetched++;
-    return started ?? loadOne(i, step);
-  };
-  let aheadStep = -1;
-  const prefetch = (indices: readonly number[], step: number) => {
-    if (step !== aheadStep) [ahead, aheadStep] = [new Map(), step]; // a second shard of the same step adds to it
-    for (const i of indices) {
-      const key = `${step}:${i}`;
-      if (ahead.has(key)) continue;
-      const p = loadOne(i, step);
-      // An error surfaces when the step that needs the line loads it again (a transient one may not recur).
-      p.catch(() => ahead.get(key) === p && ahead.delete(key));
-      ahead.set(key, p);
-    }
-  };
+  const { load, prefetch, loadStats } = lineLoader(job, dataset, warmData, options.onSkip);
   // By source and line id: a warm-up line can stand at a training line's index (and generated ids may coincide).
   const reportedInfeasible = new Set<string>();
   return {
@@ -219,6 +184,51 @@ export async function createReplica(job: TrainJob, options: ReplicaOptions = {})
       return { grads: flat, lossSum, count, losses };
     },
   };
+}
+
+/**
+ * How a replica loads line i of a step: from the training data or, during warm-up, the warm-up data, augmented
+ * with the sample's own seed; bad samples skipped (job.skipBad); lines of the next step started early by
+ * `prefetch` (a `next` hint), counted in `loadStats`.
+ */
+function lineLoader(job: TrainJob, dataset: Dataset, warmData: Dataset | undefined, onSkip: ReplicaOptions['onSkip']) {
+  // With skipBad, a sample whose data is bad becomes a gap in its batch (the count says so); it is not retried.
+  const loader = job.skipBad ? skipBad(dataset, { onSkip }) : undefined;
+  const warmLoader = warmData && job.skipBad ? skipBad(warmData, { onSkip }) : undefined;
+  const augment = { augment: job.augment, seed: job.seed };
+  const loadOne = async (i: number, step: number): Promise<LineSample | undefined> => {
+    if (warmData && fromWarmup(job.warmup!, job.seed, step, i)) {
+      // A warm-up line takes line i's place (its index wrapped if the warm-up data is smaller) and its augmentation seed.
+      const at = i % warmData.size;
+      const s = warmLoader ? await warmLoader.load(at) : await loadSample(warmData, at, step);
+      return s && augmentSample(s, i, step, augment);
+    }
+    if (!loader) return loadSample(dataset, i, step, augment);
+    const s = await loader.load(i);
+    return s && augmentSample(s, i, step, augment); // as loadSample does: skipping changes nothing for the good samples
+  };
+  // Loads started by a `next` hint, keyed by step and index; only the latest step's are kept.
+  let ahead = new Map<string, Promise<LineSample | undefined>>();
+  const loadStats = { loaded: 0, prefetched: 0, waitMs: 0 };
+  const load = (i: number, step: number): Promise<LineSample | undefined> => {
+    loadStats.loaded++;
+    const started = ahead.get(`${step}:${i}`);
+    if (started) loadStats.prefetched++;
+    return started ?? loadOne(i, step);
+  };
+  let aheadStep = -1;
+  const prefetch = (indices: readonly number[], step: number) => {
+    if (step !== aheadStep) [ahead, aheadStep] = [new Map(), step]; // a second shard of the same step adds to it
+    for (const i of indices) {
+      const key = `${step}:${i}`;
+      if (ahead.has(key)) continue;
+      const p = loadOne(i, step);
+      // An error surfaces when the step that needs the line loads it again (a transient one may not recur).
+      p.catch(() => ahead.get(key) === p && ahead.delete(key));
+      ahead.set(key, p);
+    }
+  };
+  return { load, prefetch, loadStats };
 }
 
 /** The fields in which two jobs differ, other than skipBad and cacheMb (each process may choose its own). */

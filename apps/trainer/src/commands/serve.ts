@@ -153,9 +153,10 @@ async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   const parts: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
-    size += (chunk as Buffer).length;
+    const bytes: Buffer = chunk; // no encoding set: the request yields Buffers
+    size += bytes.length;
     if (size > max) throw tooLarge();
-    parts.push(chunk as Buffer);
+    parts.push(bytes);
   }
   return Buffer.concat(parts);
 }
@@ -180,11 +181,66 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** The options with their defaults. */
+function resolveServeOptions(options: ServeOptions): Required<ServeOptions> {
+  return {
+    model: options.model,
+    port: options.port ?? SERVE_DEFAULTS.port,
+    host: options.host ?? SERVE_DEFAULTS.host,
+    webDir: options.webDir ?? DEFAULT_WEB_DIR,
+    maxBytes: options.maxBytes ?? SERVE_DEFAULTS.maxBytes,
+    concurrency: options.concurrency ?? SERVE_DEFAULTS.concurrency,
+    queue: options.queue ?? SERVE_DEFAULTS.queue,
+    backend: options.backend ?? 'auto',
+  };
+}
+
+/** Answers a failed request: its HttpError's status and message as JSON, or 500 (logged). */
+function sendError(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+  const status = err instanceof HttpError ? err.status : 500;
+  const message = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+  if (status === 500) console.error(`scriptorium serve: ${req.method} ${req.url}: ${message}`);
+  if (res.headersSent) return void res.destroy();
+  res.setHeader('connection', 'close'); // a refused request's body may be unread
+  if (status === 503) res.setHeader('retry-after', '1');
+  sendJson(res, status, { error: message });
+}
+
+/** Listens on host:port; resolves with the port bound (port 0: any free one). A port in use is a UsageError. */
+async function listen(server: Server, host: string, port: number): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL'
+          ? new UsageError(
+              `serve: cannot listen on ${host}:${port} (${err.code}); pick another --port (0: any free one) or --host`,
+              false,
+            )
+          : err,
+      ),
+    );
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address(); // an AddressInfo once listening on TCP
+  return address !== null && typeof address === 'object' ? address.port : port;
+}
+
+/** Sends a file, or 404 with `missing` when there is none (or it cannot be read). */
+async function serveFile(res: ServerResponse, file: string | undefined, missing: string): Promise<void> {
+  let bytes: Buffer;
+  try {
+    if (!file) throw new Error('outside');
+    bytes = await readFile(file);
+  } catch {
+    throw new HttpError(404, missing);
+  }
+  send(res, 200, bytes, STATIC_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream');
+}
+
 /** Loads the model once and serves the page, the bundle and the API until `close`. */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
-  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as ServeOptions;
-  const o = { ...SERVE_DEFAULTS, webDir: DEFAULT_WEB_DIR, ...given };
-  const report = await initBackend({ backend: o.backend ?? 'auto', log: null });
+  const o = resolveServeOptions(options);
+  const report = await initBackend({ backend: o.backend, log: null });
   const recognizer = await Recognizer.load(o.model);
   const slots = new Slots(o.concurrency, o.queue);
   const modelInfo = {
@@ -220,17 +276,6 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       charConfidences: r.charConfidences,
       spans: r.pixelSpans,
     });
-  }
-
-  async function serveFile(res: ServerResponse, file: string | undefined, missing: string): Promise<void> {
-    let bytes: Buffer;
-    try {
-      if (!file) throw new Error('outside');
-      bytes = await readFile(file);
-    } catch {
-      throw new HttpError(404, missing);
-    }
-    send(res, 200, bytes, STATIC_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream');
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -272,30 +317,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
 
   const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      const status = err instanceof HttpError ? err.status : 500;
-      const message = err instanceof Error ? err.message.split('\n')[0]! : String(err);
-      if (status === 500) console.error(`scriptorium serve: ${req.method} ${req.url}: ${message}`);
-      if (res.headersSent) return void res.destroy();
-      res.setHeader('connection', 'close'); // a refused request's body may be unread
-      if (status === 503) res.setHeader('retry-after', '1');
-      sendJson(res, status, { error: message });
-    });
+    handle(req, res).catch((err: unknown) => sendError(req, res, err));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL'
-          ? new UsageError(
-              `serve: cannot listen on ${o.host}:${o.port} (${err.code}); pick another --port (0: any free one) or --host`,
-              false,
-            )
-          : err,
-      ),
-    );
-    server.listen(o.port, o.host, () => resolve());
-  });
-  const { port } = server.address() as { port: number };
+  const port = await listen(server, o.host, o.port);
   const host = o.host.includes(':') ? `[${o.host}]` : o.host;
   return {
     server,

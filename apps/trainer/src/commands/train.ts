@@ -18,13 +18,13 @@ import { UsageError } from '../cli/errors.js';
 import type { CommandSpec, ParsedFlags } from '../cli/flags.js';
 import { IMAGE_CAP_FLAG } from '../cli/image-cap.js';
 import { createReplica, type ModelChoice, type Replica, type TrainJob } from '../job.js';
-import { latestRunCheckpoint, type AppState } from '../train/checkpoint.js';
+import { latestRunCheckpoint, type AppState, type RunCheckpoint } from '../train/checkpoint.js';
 import { freshOptimizerState, startEngine } from '../train/engine.js';
 import { fineTuneParams, grownAlphabet, openFineTuneBase, type FineTuneBase } from '../train/finetune.js';
 import { trainLoop } from '../train/loop.js';
 import { checkTrainOptions, TRAIN_FLAGS, trainOptions, type TrainOptions } from '../train/options.js';
 import { formatDuration } from '../train/progress.js';
-import { checkResume, resumeEma, runSettings } from '../train/resume.js';
+import { checkResume, resumeEma, runSettings, type Settings } from '../train/resume.js';
 import { runDirs, TrainRun, type TrainSummary } from '../train/run.js';
 import { ValidationLines, validationSet } from '../train/validation.js';
 
@@ -56,10 +56,7 @@ export async function train(o: TrainOptions, hooks: TrainHooks = {}): Promise<Tr
   const optimizer = checkTrainOptions(o);
   const { backend } = await initBackend({ backend: o.backend, log });
   // Fine-tuning takes the model and the line normalisation from the bundle it starts from.
-  const base =
-    o.initFrom !== undefined
-      ? await openFineTuneBase(o.initFrom, (o.model.modelOptions as { dropout?: number }).dropout)
-      : undefined;
+  const base = o.initFrom !== undefined ? await openFineTuneBase(o.initFrom, o.model.modelOptions.dropout) : undefined;
   const model = base?.model ?? o.model;
   const preprocess = base
     ? { ...DEFAULT_PREPROCESS, ...base.bundle.meta.preprocess }
@@ -97,34 +94,15 @@ export async function train(o: TrainOptions, hooks: TrainHooks = {}): Promise<Tr
 
   const replica = await trainReplica(job, log);
   const validation = await validationSet(o.valid, o.validLines, job, trainData);
-  const step = checkpoint?.step ?? 0;
-  const initial = () =>
-    base
-      ? fineTuneParams(base.bundle.model.variables, replica.variables, replica.layout)
-      : flattenVariables(replica.variables, replica.layout);
-  const params = checkpoint ? checkpoint.params : initial();
-  const optimizerState = checkpoint ? checkpoint.optimizerState : freshOptimizerState(replica.layout);
-  // (Checked before any worker or socket exists, so that a refusal leaves nothing running.)
-  const ema = resumeEma(o.ema, params, checkpoint);
-  const n = validation.trainSize;
-  const sampler = new BatchSampler({
-    size: n,
-    batchSize: o.batch,
-    seed: job.seed,
-    ...(o.bucket ? { widths: bucketWidths(trainData, n), bucketWindow: o.bucket } : {}),
-  });
-  let app: AppState = {
-    sampler: sampler.getState(),
-    bestCer: Infinity,
-    evalsWithoutImprovement: 0,
-    trainedMs: 0,
-    settings,
+  const { step, params, optimizerState, ema, sampler, app } = startingState(o, {
     job,
-  };
-  if (checkpoint) {
-    app = { ...checkpoint.appState, settings, job };
-    sampler.setState(app.sampler);
-  }
+    replica,
+    base,
+    checkpoint,
+    settings,
+    trainData,
+    trainSize: validation.trainSize,
+  });
 
   const engine = await startEngine(
     o,
@@ -160,6 +138,54 @@ export async function train(o: TrainOptions, hooks: TrainHooks = {}): Promise<Tr
   printSummary(summary, log);
   tf.disposeVariables();
   return summary;
+}
+
+/**
+ * Where training starts: step, parameters, optimizer state, EMA, batch order and the app state of a checkpoint
+ * (o.resume), or fresh ones (parameters from the fine-tuning base where there is one).
+ */
+function startingState(
+  o: TrainOptions,
+  parts: {
+    job: TrainJob;
+    replica: Replica;
+    base: FineTuneBase | undefined;
+    checkpoint: RunCheckpoint | undefined;
+    settings: Settings;
+    trainData: Dataset;
+    trainSize: number;
+  },
+) {
+  const { job, replica, base, checkpoint, settings, trainData, trainSize } = parts;
+  const step = checkpoint?.step ?? 0;
+  const initial = () =>
+    base
+      ? fineTuneParams(base.bundle.model.variables, replica.variables, replica.layout)
+      : flattenVariables(replica.variables, replica.layout);
+  const params = checkpoint ? checkpoint.params : initial();
+  const optimizerState = checkpoint ? checkpoint.optimizerState : freshOptimizerState(replica.layout);
+  // (Checked before any worker or socket exists, so that a refusal leaves nothing running.)
+  const ema = resumeEma(o.ema, params, checkpoint);
+  const n = trainSize;
+  const sampler = new BatchSampler({
+    size: n,
+    batchSize: o.batch,
+    seed: job.seed,
+    ...(o.bucket ? { widths: bucketWidths(trainData, n), bucketWindow: o.bucket } : {}),
+  });
+  let app: AppState = {
+    sampler: sampler.getState(),
+    bestCer: Infinity,
+    evalsWithoutImprovement: 0,
+    trainedMs: 0,
+    settings,
+    job,
+  };
+  if (checkpoint) {
+    app = { ...checkpoint.appState, settings, job };
+    sampler.setState(app.sampler);
+  }
+  return { step, params, optimizerState, ema, sampler, app };
 }
 
 /** The job of a new run: its model, alphabet, data, line normalisation, augmentation and seed. */
