@@ -18,7 +18,7 @@ import {
 import { requiredFrames } from '@scriptorium/ctc';
 import { flattenNamedTensors, layoutFromVariables, type ParamLayout, assignFlat } from '@scriptorium/dataparallel';
 import { buildModel, type ArchName, type ArchOptions, type HtrModel } from '@scriptorium/models';
-import { UsageError } from './cli/errors.js';
+import { errorReason, UsageError } from './cli/errors.js';
 import { frozenRanges } from './train/finetune.js';
 import { fromWarmup, type Warmup } from './train/warmup.js';
 
@@ -245,9 +245,6 @@ export async function readJob(file: string): Promise<TrainJob> {
   try {
     return JSON.parse(await readFile(file, 'utf8')) as TrainJob;
   } catch (err) {
-    throw new UsageError(
-      `--job: cannot read '${file}' (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-      false,
-    );
+    throw new UsageError(`--job: cannot read '${file}' (${errorReason(err)})`, false);
   }
 }

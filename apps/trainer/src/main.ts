@@ -75,14 +75,14 @@ async function main(argv: string[]): Promise<number> {
     await run(flags);
     return 0;
   } catch (err) {
-    const e = err as Error;
-    if (e instanceof UsageError || USER_ERRORS.has(e?.name)) {
-      console.error(`scriptorium${entry ? ` ${entry[0].name}` : ''}: ${e.message}`);
-      if (e instanceof UsageError && e.showUsage) console.error(`\n${entry ? usage(entry[0]) : mainUsage()}`);
+    if (!(err instanceof Error)) throw err;
+    if (err instanceof UsageError || USER_ERRORS.has(err.name)) {
+      console.error(`scriptorium${entry ? ` ${entry[0].name}` : ''}: ${err.message}`);
+      if (err instanceof UsageError && err.showUsage) console.error(`\n${entry ? usage(entry[0]) : mainUsage()}`);
       return 2;
     }
-    if (RUN_ERRORS.has(e?.name)) {
-      console.error(`scriptorium${entry ? ` ${entry[0].name}` : ''}: ${e.message}`);
+    if (RUN_ERRORS.has(err.name)) {
+      console.error(`scriptorium${entry ? ` ${entry[0].name}` : ''}: ${err.message}`);
       return 1;
     }
     throw err;

@@ -30,15 +30,19 @@ export interface RecognizeOptions {
   batchSize?: number;
 }
 
+/** What a recogniser needs of a bundle's metadata: the line normalisation its model was trained with. */
+export type RecognizerMeta = Pick<BundleMeta, 'preprocess'>;
+
 /**
  * Turns line images into text with a loaded bundle; browser-safe (no file or image decoding: Recognizer adds
  * those in Node). The page and `scriptorium serve` use it as `recognize` does.
  */
-export class LineRecognizer {
+export class LineRecognizer<M extends RecognizerMeta = BundleMeta> {
   constructor(
     readonly model: HtrModel,
     readonly alphabet: Alphabet,
-    readonly meta: BundleMeta,
+    /** The bundle's metadata; recognition reads only its `preprocess` (a model in training has no more). */
+    readonly meta: M,
   ) {}
 
   static fromBundle(b: LoadedBundle): LineRecognizer {

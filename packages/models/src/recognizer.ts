@@ -1,11 +1,12 @@
 import { loadLine, type ImageInput, type LineSample } from '@scriptorium/data';
 import { loadBundle } from './bundle.js';
-import { LineRecognizer, type RecognizeOptions, type Recognition } from './line-recognizer.js';
+import type { BundleMeta } from './bundle-meta.js';
+import { LineRecognizer, type RecognizeOptions, type Recognition, type RecognizerMeta } from './line-recognizer.js';
 
-export type { Recognition, RecognizeOptions } from './line-recognizer.js';
+export type { Recognition, RecognizeOptions, RecognizerMeta } from './line-recognizer.js';
 
 /** Loads a model bundle from a directory and turns line images (files, encoded bytes, raw pixels) into text. Node only. */
-export class Recognizer extends LineRecognizer {
+export class Recognizer<M extends RecognizerMeta = BundleMeta> extends LineRecognizer<M> {
   static async load(dir: string): Promise<Recognizer> {
     const b = await loadBundle(dir);
     return new Recognizer(b.model, b.alphabet, b.meta);

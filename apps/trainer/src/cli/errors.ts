@@ -11,3 +11,18 @@ export class UsageError extends Error {
     super(message);
   }
 }
+
+/** What a caught value says: an Error's message, else the value as text. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** A Node system error's code ('ENOENT', 'EEXIST', ...), or undefined. */
+export function errorCode(err: unknown): string | undefined {
+  return err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+}
+
+/** Why a file operation failed, in brief: the system error's code where there is one, else the message. */
+export function errorReason(err: unknown): string {
+  return errorCode(err) ?? errorMessage(err);
+}

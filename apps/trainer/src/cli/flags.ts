@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { UsageError } from './errors.js';
+import { errorMessage, errorReason, UsageError } from './errors.js';
 
 export type FlagType = 'string' | 'int' | 'number' | 'boolean' | 'duration' | 'list';
 
@@ -56,6 +56,8 @@ function isStringList(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((v) => typeof v === 'string');
 }
 
+const DURATION_UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
 /** Parses '90s', '10m', '1h30m', '2h' or a plain number of seconds into milliseconds. */
 export function parseDuration(text: string, flag: string): number {
   const s = text.trim();
@@ -64,8 +66,7 @@ export function parseDuration(text: string, flag: string): number {
   let total = 0;
   let pos = 0;
   for (let m = re.exec(s); m; m = re.exec(s)) {
-    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-    total += Number(m[1]) * unit;
+    total += Number(m[1]) * DURATION_UNIT_MS[m[2]!]!; // the pattern admits only these units
     pos = re.lastIndex;
   }
   if (pos !== s.length || s.length === 0) {
@@ -137,9 +138,10 @@ export function parseFlags(cmd: CommandSpec, argv: readonly string[]): ParsedFla
     }
     const eq = arg.indexOf('=');
     let name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
-    let value: unknown = eq >= 0 ? arg.slice(eq + 1) : undefined;
+    const inline = eq >= 0 ? arg.slice(eq + 1) : undefined;
+    let value: unknown = inline;
     if (name === 'config') {
-      configPath = (value as string | undefined) ?? argv[++i];
+      configPath = inline ?? argv[++i];
       if (!configPath) throw new UsageError(`--config needs a FILE`);
       continue;
     }
@@ -180,21 +182,22 @@ function readConfigFile(file: string): Record<string, unknown> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new UsageError(
-      `--config: cannot read '${file}' (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
-      false,
-    );
+    throw new UsageError(`--config: cannot read '${file}' (${errorReason(err)})`, false);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new UsageError(`${file}: not valid JSON (${(err as Error).message})`, false);
+    throw new UsageError(`${file}: not valid JSON (${errorMessage(err)})`, false);
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+  if (!isPlainObject(json)) {
     throw new UsageError(`${file}: expected a JSON object of option names to values`, false);
   }
-  return json as Record<string, unknown>;
+  return json;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The usage text of one command. */

@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { access, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { UsageError } from './errors.js';
+import { errorReason, UsageError } from './errors.js';
 
 /** Refuses an output path whose directory is missing or not writable, or that is a directory. */
 export async function checkOutputPath(flag: string, file: string): Promise<void> {
@@ -37,7 +37,6 @@ export async function writeFileAtomic(flag: string, file: string, text: string):
     await rename(tmp, file);
   } catch (err) {
     if (tmp) await rm(tmp, { force: true });
-    const e = err as NodeJS.ErrnoException;
-    throw new UsageError(`--${flag} ${file}: cannot write (${e.code ?? e.message})`, false);
+    throw new UsageError(`--${flag} ${file}: cannot write (${errorReason(err)})`, false);
   }
 }

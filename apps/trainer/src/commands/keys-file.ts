@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { UsageError } from '../cli/errors.js';
+import { errorReason, UsageError } from '../cli/errors.js';
 
 /** Reads a key file written by `scriptorium keys`. */
 export async function readCurveKeys(file: string): Promise<{ publicKey: string; secretKey: string }> {
@@ -7,10 +7,7 @@ export async function readCurveKeys(file: string): Promise<{ publicKey: string; 
   try {
     json = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
-    throw new UsageError(
-      `--curve-keys: cannot read '${file}' (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-      false,
-    );
+    throw new UsageError(`--curve-keys: cannot read '${file}' (${errorReason(err)})`, false);
   }
   if (
     typeof json.publicKey !== 'string' ||

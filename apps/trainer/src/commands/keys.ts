@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { generateCurveKeyPair } from '@scriptorium/dataparallel';
-import { UsageError } from '../cli/errors.js';
-import type { CommandSpec, ParsedFlags } from '../cli/flags.js';
+import { errorCode, UsageError } from '../cli/errors.js';
+import { flagValue, type CommandSpec, type ParsedFlags } from '../cli/flags.js';
 
 export const keysCommand: CommandSpec = {
   name: 'keys',
@@ -15,13 +15,13 @@ export const keysCommand: CommandSpec = {
 };
 
 export async function runKeys(flags: ParsedFlags): Promise<void> {
-  const out = flags.out as string | undefined;
+  const out = flagValue(flags, 'out', 'string');
   if (!out) throw new UsageError('keys: --out FILE is required');
   const pair = generateCurveKeyPair();
   try {
     await writeFile(out, `${JSON.stringify(pair, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
+    const code = errorCode(err);
     throw new UsageError(
       code === 'EEXIST'
         ? `keys: '${out}' already exists (refusing to overwrite a key file)`

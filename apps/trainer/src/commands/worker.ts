@@ -128,12 +128,8 @@ export async function runWorkerCommand(flags: ParsedFlags): Promise<void> {
     onWelcome: setup,
     computeGradients: async (params, shard) => {
       if (!replica) throw new Error('no replica: the worker got a STEP before its job');
-      const r = await replica.computeGradients(
-        params,
-        shard.items as number[],
-        shard.step,
-        shard.next as number[] | undefined,
-      );
+      const next = shard.next && lineIndices(shard.next);
+      const r = await replica.computeGradients(params, lineIndices(shard.items), shard.step, next);
       return { grads: r.grads, lossSum: r.lossSum, count: r.count };
     },
     curve: keys && serverKey ? { serverKey, ...keys } : undefined,
@@ -143,4 +139,13 @@ export async function runWorkerCommand(flags: ParsedFlags): Promise<void> {
     log,
   });
   if (!quiet) console.error(`[worker ${process.pid}] done: ${exit.reason} (${exit.shards} shards)`);
+}
+
+const isLineIndex = (item: unknown): item is number => typeof item === 'number' && Number.isInteger(item) && item >= 0;
+
+/** A shard's items as line indices, which is all this trainer's coordinator sends. */
+function lineIndices(items: readonly unknown[]): readonly number[] {
+  if (items.every(isLineIndex)) return items;
+  const bad = items.find((item) => !isLineIndex(item));
+  throw new Error(`STEP: item ${JSON.stringify(bad)} is not a line index (an integer >= 0)`);
 }

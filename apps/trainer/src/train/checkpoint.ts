@@ -1,6 +1,6 @@
 import type { SamplerState } from '@scriptorium/data';
 import { listCheckpoints, loadCheckpoint, type LoadedCheckpoint } from '@scriptorium/dataparallel';
-import { UsageError } from '../cli/errors.js';
+import { errorMessage, UsageError } from '../cli/errors.js';
 import type { TrainJob } from '../job.js';
 import type { Settings } from './resume.js';
 
@@ -36,7 +36,7 @@ export async function latestRunCheckpoint(
       // The trainer's own state, as it wrote it (JSON).
       return { ...checkpoint, appState: checkpoint.appState as AppState };
     } catch (err) {
-      const why = (err as Error).message;
+      const why = errorMessage(err);
       // loadCheckpoint's messages start with the file; say it once.
       skipped.push(why.startsWith(`${file}: `) ? why : `${file}: ${why}`);
       warn(`train --resume: skipping ${skipped[skipped.length - 1]}`);

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { CharNgramLm, type CharNgramLmJson } from '@scriptorium/ctc';
 import { type Alphabet, textLinesCorpus } from '@scriptorium/data';
-import { UsageError } from '../cli/errors.js';
+import { errorMessage, errorReason, UsageError } from '../cli/errors.js';
 import { flagValue, type FlagSpec, type ParsedFlags } from '../cli/flags.js';
 import type { DecodeOptions } from './evaluate.js';
 
@@ -73,7 +73,7 @@ export async function loadLm(
     json = JSON.parse(text) as CharNgramLmJson;
   } catch (err) {
     throw new UsageError(
-      `--lm ${source}: not JSON (${(err as Error).message}); an LM file comes from \`scriptorium lm\``,
+      `--lm ${source}: not JSON (${errorMessage(err)}); an LM file comes from \`scriptorium lm\``,
       false,
     );
   }
@@ -94,7 +94,7 @@ export async function loadLm(
   try {
     return CharNgramLm.fromJSON(json);
   } catch (err) {
-    throw new UsageError(`--lm ${source}: ${(err as Error).message}`, false);
+    throw new UsageError(`--lm ${source}: ${errorMessage(err)}`, false);
   }
 }
 
@@ -103,10 +103,7 @@ export async function readText(file: string, what: string, label = file): Promis
   try {
     return await readFile(file, 'utf8');
   } catch (err) {
-    throw new UsageError(
-      `${label}: cannot read the ${what} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-      false,
-    );
+    throw new UsageError(`${label}: cannot read the ${what} (${errorReason(err)})`, false);
   }
 }
 

@@ -91,7 +91,7 @@ export class TrainRun {
   async validate(): Promise<void> {
     const { replica, job, app, sampler, validation, backend, options, out } = this.parts;
     this.loadValidatedWeights();
-    const rec = new Recognizer(replica.model, replica.alphabet, { preprocess: job.preprocess } as never); // recognizeSamples reads no other metadata
+    const rec = new Recognizer(replica.model, replica.alphabet, { preprocess: job.preprocess });
     const report = await evaluateSamples(rec, await validation.load());
     await this.metrics.append({
       type: 'valid',
