@@ -24,7 +24,7 @@ describe('SeparableLSTM2D', () => {
       const bi = (w: tf.Tensor[], steps: number, feat: number) => {
         const l = tfl.layers.bidirectional({
           mergeMode,
-          layer: tfl.layers.lstm({ units: U, returnSequences: true, recurrentActivation: 'sigmoid' }) as never,
+          layer: tfl.layers.lstm({ units: U, returnSequences: true, recurrentActivation: 'sigmoid' }),
         });
         l.build([null, steps, feat]);
         l.setWeights(w);

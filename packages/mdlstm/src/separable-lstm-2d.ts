@@ -49,7 +49,7 @@ export class SeparableLSTM2D extends tfl.layers.Layer {
           returnSequences: true,
           recurrentActivation: 'sigmoid',
           dropout: this.lstmDropout,
-        }) as never,
+        }),
       });
     this.rows = bi('rows');
     this.cols = bi('cols');

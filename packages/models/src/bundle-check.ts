@@ -29,7 +29,7 @@ export function checkMeta(meta: unknown, file: string): BundleMeta {
       `${file}: bundle version ${meta.version} is not supported by this Scriptorium (this version reads ${BUNDLE_VERSIONS_READ.join(' and ')})`,
     );
   }
-  if (!ARCHS.includes(meta.arch as never))
+  if (!ARCHS.some((arch) => arch === meta.arch))
     throw new BundleError(`${file}: unknown architecture '${meta.arch}' (expected one of: ${ARCHS.join(', ')})`);
   for (const field of ['widthMultiple', 'widthReduction'] as const)
     if (!positiveInteger(meta[field])) fail(field, meta[field], 'a positive integer');

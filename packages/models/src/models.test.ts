@@ -159,10 +159,12 @@ describe('bundles and the Recognizer', () => {
   });
 
   it('an option the architecture does not know is refused by name, not ignored', () => {
-    expect(() => buildModel('pham2014', { alphabetSize: 11, cell: 'leaky' } as never)).toThrow(
+    // @ts-expect-error pham2014 has no option 'cell'
+    expect(() => buildModel('pham2014', { alphabetSize: 11, cell: 'leaky' })).toThrow(
       /^pham2014: unknown model option 'cell' \(expected one of: alphabetSize, height, .*bounded, seed\)/,
     );
-    expect(() => buildModel('cnn-blstm', { alphabetSize: 11, bounded: true } as never)).toThrow(
+    // @ts-expect-error cnn-blstm has no option 'bounded'
+    expect(() => buildModel('cnn-blstm', { alphabetSize: 11, bounded: true })).toThrow(
       /^cnn-blstm: unknown model option 'bounded'/,
     );
   });

@@ -3,7 +3,7 @@ import { DataError } from '../errors.js';
 import { fontsOfSplit } from './fonts.js';
 import { layoutTextLine } from './layout.js';
 import { TEXTLINES_DEFAULTS } from './options.js';
-import { textLines } from './textlines.js';
+import { textLines, type TextLinesOptions } from './textlines.js';
 
 const words = (line: string) => line.split(' ').length;
 
@@ -83,7 +83,9 @@ describe('textLines', () => {
   });
 
   it('refuses a bad split, count, seed or height, and bad drawing options (see options.test.ts), by name', () => {
-    const bad = (o: Record<string, unknown>) => () => textLines({ split: 'train', count: 3, seed: 1, ...o } as never);
+    // Options as they may arrive from JSON: any value under any name (the type would refuse them at compile time).
+    const bad = (o: Record<string, unknown>) => () =>
+      textLines({ split: 'train', count: 3, seed: 1, ...o } as TextLinesOptions);
     expect(bad({ split: 'dev' })).toThrow(DataError);
     expect(bad({ split: 'dev' })).toThrow("textlines: split 'dev' (expected train, valid or test)");
     expect(bad({ count: 0 })).toThrow('textlines: count = 0 (expected a positive integer)');
