@@ -1,4 +1,4 @@
-import { neighbours, newState, type ForwardState, type ScanShape } from './scan-shape.js';
+import { neighbours, newState, type ForwardState, type ScanGradients, type ScanShape } from './scan-shape.js';
 
 // The 'cells' order: every product in JavaScript, cell after cell.
 //
@@ -7,7 +7,9 @@ import { neighbours, newState, type ForwardState, type ScanShape } from './scan-
 // predecessors' h are walked once per unit (no per-gate array); the unpadded cells and their predecessors
 // are listed once (scanCells), walked forward and then in reverse; and the backward pass takes every
 // derivative from the stored gate activations. About 1.5x faster than a loop over a gate array
-// (docs/benchmarks/mdlstm.md).
+// (docs/benchmarks/mdlstm.md). So cellsForward and cellsBackward are kernels written out whole, as llm.c
+// writes its kernels (about 100 and 120 lines): each is one walk over the cells with its sums in locals, and
+// splitting a walk into functions would put those locals back into arrays. Their reference is reference.ts.
 
 /** The cells order's walk: each direction's unpadded cells in scan order, and the forward state. */
 export interface CellsState extends ForwardState {
@@ -154,7 +156,7 @@ export function cellsBackward(
   P: Float32Array | undefined,
   st: CellsState,
   dyAll: Float32Array,
-) {
+): ScanGradients {
   const { B, H, W, C, D, U, G, s, act, rec } = sc;
   const HW = H * W,
     N = D * B * HW;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { neighbours, newState, type ForwardState, type ScanShape } from './scan-shape.js';
+import { neighbours, newState, type ForwardState, type ScanGradients, type ScanShape } from './scan-shape.js';
 
 // The 'diagonals' order: the cells of one anti-diagonal of every direction at a time, the products as backend matMuls.
 
@@ -104,7 +104,7 @@ function cellBackward(
   }
 }
 
-export interface DiagonalState extends ForwardState {
+export interface DiagonalsState extends ForwardState {
   /** Each cell's predecessors' h, [h_y, h_x] (zeros where none): [cells, 2U], for the recurrent weight gradient. */
   hPrev: Float32Array;
   /** Per anti-diagonal, its cells as diagonalCells gives them (the backward pass walks the same ones). */
@@ -198,10 +198,10 @@ export function diagonalsForward(
   R: Float32Array,
   bv: Float32Array,
   P: Float32Array | undefined,
-): DiagonalState {
+): DiagonalsState {
   const { B, H, W, C, D, U, G } = sc;
   const cellsPerDir = B * H * W;
-  const st: DiagonalState = {
+  const st: DiagonalsState = {
     ...newState(D * cellsPerDir, U, G),
     hPrev: new Float32Array(D * cellsPerDir * 2 * U),
     diagonals: [],
@@ -251,9 +251,9 @@ export function diagonalsBackward(
   K: Float32Array,
   R: Float32Array,
   P: Float32Array | undefined,
-  st: DiagonalState,
+  st: DiagonalsState,
   dyAll: Float32Array,
-): tf.Tensor[] {
+): ScanGradients {
   const { B, H, W, C, D, U, G } = sc;
   const cellsPerDir = B * H * W,
     N = D * cellsPerDir;
@@ -293,7 +293,7 @@ export function diagonalsBackward(
   const xT = tf.tensor2d(transposeBlocks(xv, 1, cellsPerDir, C), [C, cellsPerDir]);
   const hPrevT = transposeBlocks(st.hPrev, D, cellsPerDir, 2 * U); // [D][2U, cells]
   const kT = blocks(transposeBlocks(K, D, C, G), D, G, C); // K_d^T: [G, C]
-  const grads = tf.tidy(() => {
+  const [gxT, gKT, gRT] = tf.tidy(() => {
     const gKs: tf.Tensor[] = [],
       gRs: tf.Tensor[] = [];
     let gx: tf.Tensor | null = null;
@@ -308,20 +308,13 @@ export function diagonalsBackward(
       const part = tf.matMul(daDir[d]!, kT[d]!);
       gx = gx ? tf.add(gx, part) : part;
     }
-    const gb = new Float64Array(D * G);
-    for (let p = 0; p < N; p++) {
-      const bd = Math.floor(p / cellsPerDir) * G;
-      for (let g = 0; g < G; g++) gb[bd + g] += daAll[p * G + g]!;
-    }
-    const out = [
-      tf.reshape(gx!, [B, H, W, C]),
-      tf.stack(gKs),
-      tf.stack(gRs),
-      tf.tensor2d(Float32Array.from(gb), [D, G]),
-    ];
-    if (gP) out.push(tf.tensor3d(Float32Array.from(gP), [D, 5, U]));
-    return out;
+    return [tf.reshape(gx!, [B, H, W, C]), tf.stack(gKs), tf.stack(gRs)];
   });
   tf.dispose([xT, ...kT, ...daDir]);
-  return grads;
+  const gb = new Float64Array(D * G);
+  for (let p = 0; p < N; p++) {
+    const bd = Math.floor(p / cellsPerDir) * G;
+    for (let g = 0; g < G; g++) gb[bd + g] += daAll[p * G + g]!;
+  }
+  return { gx: take(gxT!), gK: take(gKT!), gR: take(gRT!), gb, gP };
 }

@@ -2,11 +2,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { scalarActivation } from './activations.js';
 import { cellsBackward, cellsForward, type CellsState } from './cells.js';
 import { CELL_DEFAULTS, flipsOf, GATES, type CellOptions, type Direction, type MergeMode } from './config.js';
-import { diagonalsBackward, diagonalsForward, type DiagonalState } from './diagonals.js';
+import { diagonalsBackward, diagonalsForward, type DiagonalsState } from './diagonals.js';
 import type { MDLSTMWeights } from './mdlstm-op.js';
 import { simdScan } from './mdlstm-simd-scan.js';
 import { mergeBackward, mergeForward } from './merge-arrays.js';
-import type { ScanShape } from './scan-shape.js';
+import type { ForwardState, ScanGradients, ScanShape } from './scan-shape.js';
 
 /** The fused op's implementations: one custom op each, same arithmetic, different order and machinery. */
 export type FusedImplementation = 'cells' | 'diagonals' | 'simd';
@@ -67,7 +67,8 @@ export function mdlstmFusedScan(
     const P = args[4] ? (args[4].dataSync() as Float32Array) : undefined;
     if (implementation === 'simd')
       return simdScan({ B, H, W, C, U, flips: scan.flips, bounded: s !== 1 }, xv, { K, R, bias: bv, P }, mask, merge);
-    return javascriptScan(scan, implementation, xv, K, R, bv, P, merge);
+    if (implementation === 'cells') return javascriptScan(scan, CELLS, xv, K, R, bv, P, merge);
+    return javascriptScan(scan, DIAGONALS, xv, K, R, bv, P, merge);
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   const inputs = [
     x,
@@ -79,10 +80,29 @@ export function mdlstmFusedScan(
   return (op as (...ts: tf.Tensor[]) => tf.Tensor)(...inputs);
 }
 
+/** A JavaScript order of the scan: a forward pass filling its state, and the backward pass reading it. */
+interface ScanOrder<S extends ForwardState> {
+  forward(sc: ScanShape, xv: Float32Array, K: Float32Array, R: Float32Array, bv: Float32Array, P?: Float32Array): S;
+  backward(
+    sc: ScanShape,
+    xv: Float32Array,
+    K: Float32Array,
+    R: Float32Array,
+    P: Float32Array | undefined,
+    st: S,
+    dyAll: Float32Array,
+  ): ScanGradients;
+}
+
+const CELLS: ScanOrder<CellsState> = { forward: cellsForward, backward: cellsBackward };
+const DIAGONALS: ScanOrder<DiagonalsState> = { forward: diagonalsForward, backward: diagonalsBackward };
+
+const float32 = (a: Float32Array | Float64Array) => (a instanceof Float32Array ? a : Float32Array.from(a));
+
 /** The op's value and gradient function with the scan in one of the JavaScript orders. */
-function javascriptScan(
+function javascriptScan<S extends ForwardState>(
   scan: ScanShape,
-  order: 'cells' | 'diagonals',
+  order: ScanOrder<S>,
   xv: Float32Array,
   K: Float32Array,
   R: Float32Array,
@@ -92,7 +112,7 @@ function javascriptScan(
 ) {
   const { B, H, W, C, D, U, G } = scan;
   const N = D * B * H * W; // cells over all directions
-  const fwd = order === 'diagonals' ? diagonalsForward(scan, xv, K, R, bv, P) : cellsForward(scan, xv, K, R, bv, P);
+  const fwd = order.forward(scan, xv, K, R, bv, P);
   let value: tf.Tensor;
   if (merge) {
     const merged = mergeForward(fwd.h, merge, D, B * H * W, U);
@@ -111,15 +131,14 @@ function javascriptScan(
     // d(loss)/d(h, c) of every cell, per direction: [2, D, B, H, W, U] (c gets none through a merged output).
     const dyAll = merge ? mergeBackward(dy, fwd.h, merge, D, B * H * W, U) : dy;
     // The input tensors may be disposed by now (tfjs keeps only what a kernel saves): both work from the values.
-    if (order === 'diagonals') return diagonalsBackward(scan, xv, K, R, P, fwd as DiagonalState, dyAll);
-    const { gx, gK, gR, gb, gP } = cellsBackward(scan, xv, K, R, P, fwd as CellsState, dyAll);
+    const { gx, gK, gR, gb, gP } = order.backward(scan, xv, K, R, P, fwd, dyAll);
     const grads = [
       tf.tensor(gx, [B, H, W, C]),
-      tf.tensor(Float32Array.from(gK), [D, C, G]),
-      tf.tensor(Float32Array.from(gR), [D, 2 * U, G]),
-      tf.tensor(Float32Array.from(gb), [D, G]),
+      tf.tensor(float32(gK), [D, C, G]),
+      tf.tensor(float32(gR), [D, 2 * U, G]),
+      tf.tensor(float32(gb), [D, G]),
     ];
-    if (gP) grads.push(tf.tensor(Float32Array.from(gP), [D, 5, U]));
+    if (gP) grads.push(tf.tensor(float32(gP), [D, 5, U]));
     return grads;
   };
   return { value, gradFunc };

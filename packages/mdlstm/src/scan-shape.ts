@@ -44,6 +44,18 @@ export function neighbours(sc: ScanShape, dir: number, b: number, i: number, j: 
   return (base + i) * W + j;
 }
 
+/**
+ * d loss / d (x, kernel, recurrent kernel, bias, peephole) of one scan, on typed arrays: what the backward pass
+ * of every JavaScript order returns (mdlstm-fused.ts makes the tensors).
+ */
+export interface ScanGradients {
+  gx: Float32Array; // [B, H, W, C]
+  gK: Float32Array | Float64Array; // [D, C, G]
+  gR: Float32Array | Float64Array; // [D, 2U, G]
+  gb: Float64Array; // [D, G]
+  gP: Float64Array | undefined; // [D, 5, U], with peepholes
+}
+
 export function newState(N: number, U: number, G: number): ForwardState {
   return { h: new Float32Array(N * U), c: new Float32Array(N * U), z: new Float32Array(N * G) };
 }

@@ -20,6 +20,22 @@ function flip(x: tf.Tensor, d: Direction, yAxis: number, xAxis: number): tf.Tens
   return axes.length ? tf.reverse(x, axes) : x;
 }
 
+/**
+ * The recurrent kernel [D, 2U, 5U] as one block-diagonal matrix per gate, [2*D*U, D*U] (rows: h_y of each
+ * direction, then h_x), so that one matMul per gate serves every direction.
+ */
+function blockDiagonalRecurrent(rk: tf.Tensor, D: number, U: number): tf.Tensor[] {
+  const DU = D * U;
+  const eye = tf.reshape(tf.eye(D), [D, 1, D, 1]);
+  const blockDiag = (m: tf.Tensor) => tf.reshape(tf.mul(tf.reshape(m, [D, U, 1, U]), eye), [DU, DU]); // m: [D, U, U]
+  return Array.from({ length: GATES }, (_, g) =>
+    tf.concat(
+      [blockDiag(tf.slice(rk, [0, 0, g * U], [D, U, U])), blockDiag(tf.slice(rk, [0, U, g * U], [D, U, U]))],
+      0,
+    ),
+  );
+}
+
 /** The wavefront scan of public tfjs ops: per-direction h (and c on demand) as [D, B, H, W, U]. */
 export function wavefrontScan(
   x: tf.Tensor,
@@ -63,16 +79,7 @@ export function wavefrontScan(
     tf.reshape(tf.mul(tf.transpose(validSkew, [2, 1, 0, 3, 4]), tf.ones([U])), [T, H, B, DU]),
   ); // T x [H, B, DU]
 
-  // Block-diagonal recurrent matrices, one per gate: [2*D*U, D*U] (rows: h_y of each direction, then h_x).
-  const eye = tf.reshape(tf.eye(D), [D, 1, D, 1]);
-  const blockDiag = (m: tf.Tensor) => tf.reshape(tf.mul(tf.reshape(m, [D, U, 1, U]), eye), [DU, DU]); // m: [D, U, U]
-  const rk = weights.recurrentKernel;
-  const recurrent = Array.from({ length: GATES }, (_, g) =>
-    tf.concat(
-      [blockDiag(tf.slice(rk, [0, 0, g * U], [D, U, U])), blockDiag(tf.slice(rk, [0, U, g * U], [D, U, U]))],
-      0,
-    ),
-  );
+  const recurrent = blockDiagonalRecurrent(weights.recurrentKernel, D, U);
   const peep = weights.peephole
     ? Array.from({ length: 5 }, (_, r) => tf.reshape(tf.slice(weights.peephole!, [0, r, 0], [D, 1, U]), [DU]))
     : undefined;
