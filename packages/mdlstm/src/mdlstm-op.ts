@@ -57,7 +57,7 @@ export interface MDLSTMOpOptions extends CellOptions {
 
 const IMPLEMENTATIONS = ['auto', 'cells', 'diagonals', 'simd', 'wavefront'] as const;
 /** 'auto' on wasm without SIMD kernel: the diagonals order from this many units up (docs/benchmarks/mdlstm.md). */
-const AUTO_DIAGONAL_UNITS = 4;
+const AUTO_DIAGONALS_UNITS = 4;
 
 /**
  * What 'auto' picks: wavefront on 'tensorflow' (the data stays on the device); elsewhere the SIMD kernel where
@@ -73,7 +73,7 @@ export function autoImplementation(
 ): 'cells' | 'diagonals' | 'simd' | 'wavefront' {
   if (backend === 'tensorflow') return 'wavefront';
   if (simdUsable) return 'simd';
-  return backend === 'wasm' && units >= AUTO_DIAGONAL_UNITS ? 'diagonals' : 'cells';
+  return backend === 'wasm' && units >= AUTO_DIAGONALS_UNITS ? 'diagonals' : 'cells';
 }
 
 /** The output, or [output, h_dir0, c_dir0, h_dir1, c_dir1, ...] with each state [B, units] when returnState. */
