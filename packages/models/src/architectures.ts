@@ -242,7 +242,7 @@ export function cnnBlstm(options: CnnBlstmOptions): BuiltArch {
           returnSequences: true,
           recurrentActivation: 'sigmoid',
           name: `lstm${k + 1}`,
-        }) as never,
+        }),
         mergeMode: 'concat',
         name: `blstm${k + 1}`,
       })
