@@ -151,7 +151,10 @@ export async function createReplica(job: TrainJob, options: ReplicaOptions = {})
       const waitStart = performance.now();
       const loaded = await Promise.all(indices.map(async (index) => ({ index, sample: await load(index, step) })));
       loadStats.waitMs += performance.now() - waitStart;
-      if (next && next.length > 0) prefetch(next, step + 1);
+      // The next step's lines are loaded once this step's gradient is on its way (setImmediate runs after the
+      // caller's send): generated lines are composed synchronously, so loading them here would delay the gradient,
+      // while after the send it fills the wait for the coordinator's average and the next parameters.
+      if (next && next.length > 0) setImmediate(() => prefetch(next, step + 1));
       const kept = loaded.filter((l): l is { index: number; sample: LineSample } => l.sample !== undefined);
       if (kept.length === 0)
         return { grads: new Float32Array(layout.size), lossSum: 0, count: 0, losses: new Float32Array(0) };
