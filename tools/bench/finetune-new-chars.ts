@@ -9,9 +9,9 @@
  *   node --import tsx --conditions=@scriptorium/source tools/bench/finetune-new-chars.ts [--model runs/demo/best] [--steps 1000] \
  *     [--out runs/finetune-plus-minus] [--variants all,output,rehearsal]
  * Variants: `all` fine-tunes every layer on the new lines; `output` only the output layer (--freeze the rest);
- * `rehearsal` every layer on the new lines mixed half and half with mnist-lines training lines (the old task).
+ * `rehearsal` every layer, each line drawn from mnist-lines training lines (the old task) with probability 0.5
+ * (`--mix-data mnist-lines --mix-share 0.5`).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -125,21 +125,7 @@ await rm(OUT, { recursive: true, force: true });
 const manifests = {
   train: await writeSplit(plusMinusLines('train', 4000, 1), path.join(dir, 'train')),
   valid: await writeSplit(plusMinusLines('valid', 200, 2), path.join(dir, 'valid')),
-  mixed: path.join(dir, 'mixed.tsv'),
 };
-if (VARIANTS.includes('rehearsal')) {
-  // The new lines and as many lines of the old task, in one manifest (paths relative to it).
-  const old = await writeSplit(
-    await openDataset('mnist-lines', { split: 'train', count: 4000, seed: 4 }),
-    path.join(dir, 'mnist-train'),
-  );
-  const rows = (file: string, sub: string) =>
-    readFileSync(file, 'utf8')
-      .split('\n')
-      .filter((l) => l && !l.startsWith('#'))
-      .map((l) => `${sub}/${l}`);
-  writeFileSync(manifests.mixed, `${[...rows(manifests.train, 'train'), ...rows(old, 'mnist-train')].join('\n')}\n`);
-}
 const test = plusMinusLines('test', 300, 3);
 const score = async (bundle: string) => {
   const rec = await Recognizer.load(bundle);
@@ -155,14 +141,17 @@ const score = async (bundle: string) => {
 console.log(`before (${MODEL}): ${await score(MODEL)}`);
 // Every layer; only the output layer (the features kept as the digits taught them); every layer with the old task's
 // lines mixed in: what each buys and costs.
-const RUNS: Record<string, { name: string; data: string; freeze?: string[] }> = {
-  all: { name: 'all layers', data: manifests.train },
+const RUNS: Record<string, { name: string; freeze?: string[]; mixData?: string; mixShare?: number }> = {
+  all: { name: 'all layers' },
   output: {
     name: 'output layer only (--freeze mdlstm1,conv1,mdlstm2,conv2,mdlstm3)',
-    data: manifests.train,
     freeze: ['mdlstm1', 'conv1', 'mdlstm2', 'conv2', 'mdlstm3'],
   },
-  rehearsal: { name: 'all layers, half the lines mnist-lines (rehearsal)', data: manifests.mixed },
+  rehearsal: {
+    name: 'all layers, half the lines mnist-lines (rehearsal: --mix-data mnist-lines --mix-share 0.5)',
+    mixData: 'mnist-lines',
+    mixShare: 0.5,
+  },
 };
 for (const v of VARIANTS) {
   const run = RUNS[v];
@@ -171,10 +160,12 @@ for (const v of VARIANTS) {
   const summary = await train(
     {
       ...TRAIN_DEFAULTS,
-      data: `manifest:${run.data}`,
+      data: `manifest:${manifests.train}`,
       valid: `manifest:${manifests.valid}`,
       initFrom: MODEL,
       freeze: run.freeze,
+      mixData: run.mixData,
+      mixShare: run.mixShare,
       model: { arch: 'pham2014', modelOptions: { dropout: 0 } },
       batch: 8,
       maxSteps: STEPS,

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { Alphabet, AUGMENT_PRESETS, DEFAULT_PREPROCESS, LineCache, mnistLines, writeSplit } from '@scriptorium/data';
 import { initBackend } from '@scriptorium/runtime';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createReplica, type TrainJob } from './job.js';
+import { createReplica, jobDifferences, type TrainJob } from './job.js';
+import { fromMix, mixLine } from './train/mix.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'trainer-job-'));
 let manifest = '';
@@ -71,6 +72,30 @@ describe('replica data loading', () => {
     expect(await grads(warmed, 1)).toEqual(await grads(warmOnly, 1));
     expect(await grads(warmed, 5)).toEqual(await grads(plain, 5));
     expect(await grads(warmed, 5)).not.toEqual(await grads(warmOnly, 5));
+  });
+
+  it('with a mix, each line drawn for it is the mix line mixLine picks, the others training lines', async () => {
+    const mix = { spec: 'mnist-lines:minDigits=1,maxDigits=2', share: 0.5 };
+    // Without augmentation a line is the same wherever it stands in a step, so a replica of the mix data alone, given
+    // the mix lines drawn, computes the same batch. (The mix data opens with the training data's count and seed.)
+    const mixed = await createReplica(job({ mix, augment: undefined }));
+    const plain = await createReplica(job({ augment: undefined }));
+    const mixOnly = await createReplica(job({ data: { spec: mix.spec, count: 6, seed: 1 }, augment: undefined }));
+    const init = Float32Array.from(plain.variables.flatMap((v) => Array.from(v.dataSync())));
+    const grads = async (r: typeof plain, step: number, lines: number[]) =>
+      Array.from((await r.computeGradients(init, lines, step)).grads);
+    const lines = [0, 1, 2],
+      seed = job().seed;
+    // A step whose three lines are all mix lines, and one with none (each 1 in 8 at P = 0.5).
+    const steps = Array.from({ length: 64 }, (_, k) => k + 1);
+    const all = steps.find((s) => lines.every((i) => fromMix(mix, seed, s, i)))!;
+    const none = steps.find((s) => lines.every((i) => !fromMix(mix, seed, s, i)))!;
+    const picked = lines.map((i) => mixLine(seed, all, i, mixOnly.dataset.size));
+    expect(await grads(mixed, all, lines)).toEqual(await grads(mixOnly, all, picked));
+    expect(await grads(mixed, none, lines)).toEqual(await grads(plain, none, lines));
+    expect(await grads(mixed, all, lines)).not.toEqual(await grads(plain, all, lines));
+    // The job sent to workers carries the mix: a worker with another one is told so.
+    expect(jobDifferences(job({ mix }), job())).toEqual(['mix']);
   });
 
   it('refuses a job with a field it does not know, rather than train without it', async () => {

@@ -20,7 +20,8 @@ import { flattenNamedTensors, layoutFromVariables, type ParamLayout, assignFlat 
 import { buildModel, type ArchName, type ArchOptions, type HtrModel } from '@scriptorium/models';
 import { errorReason, UsageError } from './cli/errors.js';
 import { frozenRanges } from './train/finetune.js';
-import { fromWarmup, type Warmup } from './train/warmup.js';
+import { lineSource, mixLine, type LineSource, type Mix } from './train/mix.js';
+import type { Warmup } from './train/warmup.js';
 
 /** Model options a job sets itself: alphabetSize from its alphabet, height from its preprocess, seed from its seed. */
 type SetByJob = 'alphabetSize' | 'height' | 'seed';
@@ -43,6 +44,8 @@ export type TrainJob = ModelChoice & {
   freeze?: string[];
   /** Easier data for the first steps (--warmup-data, --warmup-steps); see train/warmup.ts. */
   warmup?: Warmup;
+  /** Other data mixed into every step (--mix-data, --mix-share; rehearsal); see train/mix.ts. */
+  mix?: Mix;
   preprocess: PreprocessConfig;
   /** Training augmentation; absent or all-zero: none. Each sample of each step gets its own seed (seed, step, index). */
   augment?: AugmentConfig;
@@ -99,6 +102,7 @@ const JOB_FIELDS: ReadonlySet<string> = new Set<keyof TrainJob>([
   'alphabet',
   'data',
   'warmup',
+  'mix',
   'freeze',
   'preprocess',
   'augment',
@@ -126,7 +130,10 @@ export async function createReplica(job: TrainJob, options: ReplicaOptions = {})
   const opened = await openTrain(job.data.spec);
   const cached = (ds: Dataset) => (job.cacheMb ? new LineCache(ds, { maxBytes: job.cacheMb * 2 ** 20 }) : ds);
   const dataset = cached(opened);
-  const warmData = job.warmup && cached(await openTrain(job.warmup.spec));
+  const other: OtherData = {
+    warmup: job.warmup && cached(await openTrain(job.warmup.spec)),
+    mix: job.mix && cached(await openTrain(job.mix.spec)),
+  };
   const model = buildModel(job.arch, {
     ...job.modelOptions,
     alphabetSize: alphabet.size,
@@ -136,8 +143,8 @@ export async function createReplica(job: TrainJob, options: ReplicaOptions = {})
   const variables = model.variables;
   const layout = layoutFromVariables(variables);
   const frozen = job.freeze ? frozenRanges(layout, job.freeze) : [];
-  const { load, prefetch, loadStats } = lineLoader(job, dataset, warmData, options.onSkip);
-  // By source and line id: a warm-up line can stand at a training line's index (and generated ids may coincide).
+  const { load, prefetch, loadStats } = lineLoader(job, dataset, other, options.onSkip);
+  // By source and line id: a warm-up or mix line can stand at a training line's index (and generated ids may coincide).
   const reportedInfeasible = new Set<string>();
   return {
     model,
@@ -168,8 +175,8 @@ export async function createReplica(job: TrainJob, options: ReplicaOptions = {})
       const { lossSum, losses, grads, count, infeasible } = model.lossAndGrads(batch, { dropoutSeed });
       for (const b of infeasible) {
         const { index, sample } = kept[b]!;
-        const warm = warmData !== undefined && fromWarmup(job.warmup!, job.seed, step, index);
-        const key = `${warm ? 'warm-up' : 'train'}:${sample.id}`;
+        const source = lineSource(job, step, index);
+        const key = `${source}:${sample.id}`;
         if (reportedInfeasible.has(key)) continue;
         reportedInfeasible.add(key);
         const row = b * batch.maxLabelLength,
@@ -177,7 +184,7 @@ export async function createReplica(job: TrainJob, options: ReplicaOptions = {})
         const frames = model.outputLengths([sample.image.width])[0];
         options.onSkip?.({
           index,
-          id: warm ? `${sample.id}, warm-up data` : sample.id,
+          id: source === 'train' ? sample.id : `${sample.id}, ${OTHER_DATA_NAMES[source]} data`,
           message: `its text needs ${needed} frames (one per character, plus a blank between repeats) but its ${sample.image.width} px image gives ${frames}; left out`,
         });
       }
@@ -189,21 +196,30 @@ export async function createReplica(job: TrainJob, options: ReplicaOptions = {})
   };
 }
 
+/** The data other than the training data that a line may come from (train/mix.ts lineSource), opened. */
+type OtherData = { [S in Exclude<LineSource, 'train'>]?: Dataset };
+const OTHER_DATA_NAMES: Record<keyof OtherData, string> = { warmup: 'warm-up', mix: 'mix' };
+
 /**
- * How a replica loads line i of a step: from the training data or, during warm-up, the warm-up data, augmented
- * with the sample's own seed; bad samples skipped (job.skipBad); lines of the next step started early by
- * `prefetch` (a `next` hint), counted in `loadStats`.
+ * How a replica loads line i of a step: from the training data, the warm-up data or the mix data (as lineSource
+ * draws), augmented with the sample's own seed; bad samples skipped (job.skipBad); lines of the next step started
+ * early by `prefetch` (a `next` hint), counted in `loadStats`.
  */
-function lineLoader(job: TrainJob, dataset: Dataset, warmData: Dataset | undefined, onSkip: ReplicaOptions['onSkip']) {
+function lineLoader(job: TrainJob, dataset: Dataset, other: OtherData, onSkip: ReplicaOptions['onSkip']) {
   // With skipBad, a sample whose data is bad becomes a gap in its batch (the count says so); it is not retried.
-  const loader = job.skipBad ? skipBad(dataset, { onSkip }) : undefined;
-  const warmLoader = warmData && job.skipBad ? skipBad(warmData, { onSkip }) : undefined;
+  const skipping = (ds: Dataset | undefined) => (ds && job.skipBad ? skipBad(ds, { onSkip }) : undefined);
+  const loader = skipping(dataset);
+  const otherLoaders = { warmup: skipping(other.warmup), mix: skipping(other.mix) };
   const augment = { augment: job.augment, seed: job.seed };
   const loadOne = async (i: number, step: number): Promise<LineSample | undefined> => {
-    if (warmData && fromWarmup(job.warmup!, job.seed, step, i)) {
-      // A warm-up line takes line i's place (its index wrapped if the warm-up data is smaller) and its augmentation seed.
-      const at = i % warmData.size;
-      const s = warmLoader ? await warmLoader.load(at) : await loadSample(warmData, at, step);
+    const source = lineSource(job, step, i);
+    if (source !== 'train') {
+      // Another data's line takes line i's place and its augmentation seed: a warm-up line at index i (wrapped if
+      // the warm-up data is smaller), a mix line drawn over the whole mix data.
+      const data = other[source]!;
+      const at = source === 'warmup' ? i % data.size : mixLine(job.seed, step, i, data.size);
+      const skipper = otherLoaders[source];
+      const s = skipper ? await skipper.load(at) : await loadSample(data, at, step);
       return s && augmentSample(s, i, step, augment);
     }
     if (!loader) return loadSample(dataset, i, step, augment);

@@ -76,13 +76,14 @@ export async function train(o: TrainOptions, hooks: TrainHooks = {}): Promise<Tr
   const openTrain = (spec: string) =>
     openDataset(spec, { split: 'train', count: o.trainLines, seed: o.seed, preprocess });
   const trainData = await openTrain(o.data);
-  const warmData = o.warmupData !== undefined ? await openTrain(o.warmupData) : undefined;
+  // The warm-up and mix data, whose characters join the alphabet.
+  const moreData = await Promise.all([o.warmupData, o.mixData].filter((s) => s !== undefined).map(openTrain));
   const settings = runSettings(o);
   const checkpoint = o.resume ? await latestRunCheckpoint(dirs.checkpoints, log) : undefined;
   let job = newJob(o, {
     model,
     preprocess,
-    alphabet: runAlphabet(trainData, warmData, base, o.freeze, checkpoint ? undefined : log),
+    alphabet: runAlphabet([trainData, ...moreData], base, o.freeze, checkpoint ? undefined : log),
   });
   if (checkpoint) {
     const resumed = checkResume(checkpoint.appState, { job, settings }, checkpoint.path);
@@ -200,6 +201,7 @@ function newJob(
     ...(o.warmupData !== undefined && o.warmupSteps !== undefined
       ? { warmup: { spec: o.warmupData, steps: o.warmupSteps } }
       : {}),
+    ...(o.mixData !== undefined && o.mixShare !== undefined ? { mix: { spec: o.mixData, share: o.mixShare } } : {}),
     preprocess: parts.preprocess,
     ...(o.augment !== 'none' ? { augment: augment(o.augment) } : {}),
     ...(o.freeze ? { freeze: o.freeze } : {}),
@@ -210,19 +212,16 @@ function newJob(
 }
 
 /**
- * The characters of the training (and warm-up) data; when fine-tuning, the bundle's alphabet with those it lacks
- * appended (said in `log`, which a resumed run leaves out: its weights come from the checkpoint).
+ * The characters of `datasets` (the training, warm-up and mix data); when fine-tuning, the bundle's alphabet with
+ * those it lacks appended (said in `log`, which a resumed run leaves out: its weights come from the checkpoint).
  */
 function runAlphabet(
-  trainData: Dataset,
-  warmData: Dataset | undefined,
+  datasets: readonly Dataset[],
   base: FineTuneBase | undefined,
   freeze: readonly string[] | undefined,
   log: ((line: string) => void) | undefined,
 ): Alphabet {
-  const data = warmData
-    ? Alphabet.fromTexts([...alphabetFor(trainData).chars, ...alphabetFor(warmData).chars])
-    : alphabetFor(trainData);
+  const data = Alphabet.fromTexts(datasets.flatMap((ds) => alphabetFor(ds).chars));
   if (!base) return data;
   const { alphabet, added } = grownAlphabet(base.bundle.alphabet, data);
   if (freeze?.includes('output') && added.length > 0) {

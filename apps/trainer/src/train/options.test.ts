@@ -94,6 +94,16 @@ describe('checkTrainOptions', () => {
       '--warmup-data and --warmup-steps go together: give both or neither',
     );
     expect(check({ warmupSteps: 100 })).toThrow('--warmup-data and --warmup-steps go together');
+    expect(check({ mixData: 'mnist-lines' })).toThrow('--mix-data and --mix-share go together: give both or neither');
+    expect(check({ mixShare: 0.5 })).toThrow('--mix-data and --mix-share go together');
+    // A share of 0 or 1 is no mix: the training data alone, or the mix data alone (--data says that).
+    for (const p of [1.5, 1, 0, -0.2, Number.NaN])
+      expect(check({ mixData: 'mnist-lines', mixShare: p })).toThrow(
+        new UsageError(`--mix-share ${p}: expected a fraction in (0, 1), e.g. 0.5 for half the lines`),
+      );
+    expect(
+      check({ mixData: 'mnist-lines', mixShare: 0.5, warmupData: 'mnist-lines:maxDigits=6', warmupSteps: 9 }),
+    ).not.toThrow();
     expect(check({ ema: 1 })).toThrow('--ema 1: expected a decay in [0, 1), e.g. 0.999');
     expect(check({ rho: 2 })).toThrow(/^--rho: adadelta: rho = 2 is invalid/);
     expect(check({ eps: 0 })).toThrow(/^--eps: adadelta: epsilon = 0 is invalid/);

@@ -28,6 +28,9 @@ export interface TrainOptions {
   /** Easier data for the first warmupSteps steps (a curriculum, train/warmup.ts). */
   warmupData?: string;
   warmupSteps?: number;
+  /** Rehearsal: each line drawn from mixData with probability mixShare, in (0, 1) (train/mix.ts). */
+  mixData?: string;
+  mixShare?: number;
   workers: number;
   listen?: string;
   minWorkers: number;
@@ -164,6 +167,18 @@ export const TRAIN_FLAGS: FlagSpec[] = [
     help: 'with --warmup-data: steps over which its share falls to 0',
   },
   {
+    name: 'mix-data',
+    type: 'string',
+    metavar: 'SPEC',
+    help: "rehearsal: other data (a spec as --data takes it, e.g. the old task's lines when fine-tuning) mixed into every step, each line drawn from it with probability --mix-share; keeps a fine-tuned model from forgetting what it knew (its characters join the alphabet; during a warm-up, the mix takes its share of the lines the warm-up leaves)",
+  },
+  {
+    name: 'mix-share',
+    type: 'number',
+    metavar: 'P',
+    help: 'with --mix-data: the chance that a line comes from it, in (0, 1), e.g. 0.5 for half the lines',
+  },
+  {
     name: 'workers',
     type: 'int',
     min: 0,
@@ -281,6 +296,8 @@ export function trainOptions(flags: ParsedFlags): TrainOptions {
     freeze: flagValue(flags, 'freeze', 'list'),
     warmupData: str('warmup-data'),
     warmupSteps: num('warmup-steps'),
+    mixData: str('mix-data'),
+    mixShare: num('mix-share'),
     workers: num('workers') ?? D.workers,
     listen: str('listen'),
     minWorkers: num('min-workers') ?? D.minWorkers,
@@ -342,6 +359,10 @@ export function checkTrainOptions(o: TrainOptions): ResolvedAdadeltaConfig {
     throw new UsageError('--freeze needs --init-from BUNDLE (a model whose layers are worth keeping)');
   if ((o.warmupData === undefined) !== (o.warmupSteps === undefined))
     throw new UsageError('--warmup-data and --warmup-steps go together: give both or neither');
+  if ((o.mixData === undefined) !== (o.mixShare === undefined))
+    throw new UsageError('--mix-data and --mix-share go together: give both or neither');
+  if (o.mixShare !== undefined && !(o.mixShare > 0 && o.mixShare < 1))
+    throw new UsageError(`--mix-share ${o.mixShare}: expected a fraction in (0, 1), e.g. 0.5 for half the lines`);
   if (o.ema !== undefined && !(o.ema < 1))
     throw new UsageError(`--ema ${o.ema}: expected a decay in [0, 1), e.g. 0.999`);
   try {

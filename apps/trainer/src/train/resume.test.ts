@@ -126,6 +126,28 @@ describe('checkResume', () => {
     ).toMatch(/was trained with --warmup-data mnist-lines:maxDigits=6, --warmup-steps 100; give/);
   });
 
+  it('refuses a changed rehearsal: another --mix-share or --mix-data, or one given or left out', () => {
+    const mix = { mixData: 'manifest:old/train.tsv', mixShare: 0.5 };
+    const saved = {
+      job: job({ mix: { spec: mix.mixData, share: mix.mixShare } }),
+      settings: runSettings(options(mix)),
+    };
+    const resume = (o: Partial<TrainOptions>) =>
+      refusal(checkResume(saved, current(job(), runSettings(options(o))), FILE));
+    expect(checkResume(saved, current(saved.job, runSettings(options(mix))), FILE)).toEqual({ job: saved.job });
+    expect(resume({ ...mix, mixShare: 0.3 })).toBe(
+      `train --resume: ${FILE} was trained with --mix-share 0.5; give the same to continue that run`,
+    );
+    expect(resume({ ...mix, mixData: 'mnist-lines' })).toMatch(
+      /was trained with --mix-data manifest:old\/train\.tsv; give/,
+    );
+    expect(resume({})).toMatch(/was trained with --mix-data manifest:old\/train\.tsv, --mix-share 0\.5; give/);
+    const plain = { job: job(), settings: runSettings(options()) };
+    expect(refusal(checkResume(plain, current(job(), runSettings(options(mix))), FILE))).toMatch(
+      /was trained with --mix-data \(unset\), --mix-share \(unset\); give/,
+    );
+  });
+
   it('refuses other model options: the model is rebuilt from the saved ones', () => {
     const saved = { job: job(), settings };
     const bounded: TrainJob = { ...job(), arch: 'pham2014', modelOptions: { dropout: 0, bounded: true } };

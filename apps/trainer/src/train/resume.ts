@@ -26,6 +26,7 @@ export function runSettings(o: TrainOptions): Settings {
     ...(o.bucket ? { '--bucket': o.bucket } : {}),
     ...(o.ema !== undefined ? { '--ema': o.ema } : {}),
     ...(o.warmupData !== undefined ? { '--warmup-data': o.warmupData, '--warmup-steps': o.warmupSteps ?? null } : {}),
+    ...(o.mixData !== undefined ? { '--mix-data': o.mixData, '--mix-share': o.mixShare ?? null } : {}),
     ...(o.initFrom !== undefined ? { '--init-from': o.initFrom } : {}),
     ...(o.freeze !== undefined ? { '--freeze': o.freeze.join(',') } : {}),
   };
