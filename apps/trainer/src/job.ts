@@ -68,9 +68,9 @@ export interface Replica {
    * `step` (1-based, the coordinator's numbering) seeds the augmentation, so any process computes the same batch.
    * `count` and `losses` cover the lines actually used: those left out (bad data, infeasible) are not counted,
    * and `losses` skips lines whose data was bad (an infeasible line's loss is Infinity).
-   * `next` (the samples of step + 1, when known) starts loading those while this step computes: file reads
+   * `next` (the samples of step + 1, when known) loads those ahead: for file data at once, so that file reads
    * (and sharp's decoding of formats other than grey PNG) run on libuv's threads beside the model's work on
-   * this one; grey PNG decoding, normalisation and augmentation are JavaScript on this thread.
+   * this one; for generated data (composed in JavaScript on this thread) after this step's gradient is sent.
    */
   computeGradients(
     params: Float32Array,
@@ -127,7 +127,11 @@ export async function createReplica(job: TrainJob, options: ReplicaOptions = {})
       preprocess: job.preprocess,
       dataRoot: options.dataRoot,
     });
+  if (job.mix && !(job.mix.share > 0 && job.mix.share < 1))
+    throw new UsageError(`job: mix.share ${job.mix.share}: expected a fraction in (0, 1)`, false);
   const opened = await openTrain(job.data.spec);
+  // mnist-lines and textlines compose each line in JavaScript (their `compose`); file data reads before it decodes.
+  const composedInProcess = 'compose' in opened && typeof opened.compose === 'function';
   const cached = (ds: Dataset) => (job.cacheMb ? new LineCache(ds, { maxBytes: job.cacheMb * 2 ** 20 }) : ds);
   const dataset = cached(opened);
   const other: OtherData = {
@@ -158,10 +162,14 @@ export async function createReplica(job: TrainJob, options: ReplicaOptions = {})
       const waitStart = performance.now();
       const loaded = await Promise.all(indices.map(async (index) => ({ index, sample: await load(index, step) })));
       loadStats.waitMs += performance.now() - waitStart;
-      // The next step's lines are loaded once this step's gradient is on its way (setImmediate runs after the
-      // caller's send): generated lines are composed synchronously, so loading them here would delay the gradient,
-      // while after the send it fills the wait for the coordinator's average and the next parameters.
-      if (next && next.length > 0) setImmediate(() => prefetch(next, step + 1));
+      // Generated lines are composed synchronously on this thread: loading them here would delay this gradient, so
+      // they start once it is on its way (setImmediate runs after the caller's send) and fill the wait for the next
+      // parameters. File data starts at once, so that its reads run on libuv's threads beside this step's compute.
+      // Either way a line not yet loaded when its step comes is simply loaded then.
+      if (next && next.length > 0) {
+        if (composedInProcess) setImmediate(() => prefetch(next, step + 1));
+        else prefetch(next, step + 1);
+      }
       const kept = loaded.filter((l): l is { index: number; sample: LineSample } => l.sample !== undefined);
       if (kept.length === 0)
         return { grads: new Float32Array(layout.size), lossSum: 0, count: 0, losses: new Float32Array(0) };

@@ -97,6 +97,8 @@ export class Projection extends tfl.layers.Layer {
     this.units = args.units;
     this.useBias = args.useBias ?? true;
     this.activation = args.activation ?? 'linear';
+    if (this.activation !== 'linear' && this.activation !== 'tanh')
+      throw new Error(`Projection '${this.name}': activation '${String(this.activation)}' (expected linear or tanh)`);
     this.kernelInitializer = args.kernelInitializer ?? tfl.initializers.glorotUniform({});
   }
 
@@ -127,7 +129,10 @@ export class Projection extends tfl.layers.Layer {
 }
 tf.serialization.registerClass(Projection);
 
-/** x · kernel (+ bias) over the last axis of x, with the gradient described at {@link Projection}. */
+/**
+ * x · kernel (+ bias) over the last axis of x, with the gradient described at {@link Projection}. Its forward
+ * intermediates are tfjs tensors: call it inside tf.tidy (Projection.call does).
+ */
 export function project(x: tf.Tensor, kernel: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor {
   const [k, m] = kernel.shape;
   const outShape = [...x.shape.slice(0, -1), m];

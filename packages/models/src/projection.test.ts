@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -96,5 +96,11 @@ describe('bundles saved before Projection', () => {
     const b = (old.model.model.predict([image, mask]) as tf.Tensor).dataSync();
     expect(a.length).toBeGreaterThan(0);
     expect(Math.max(...a.map((v, i) => Math.abs(v - b[i]!)))).toBeLessThan(1e-5);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses an activation it does not implement, naming it', () => {
+    const args = { units: 2, activation: 'relu', name: 'p' } as unknown as ConstructorParameters<typeof Projection>[0];
+    expect(() => new Projection(args)).toThrow(/'p': activation 'relu' \(expected linear or tanh\)/);
   });
 });

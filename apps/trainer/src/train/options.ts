@@ -132,7 +132,7 @@ export const TRAIN_FLAGS: FlagSpec[] = [
     type: 'int',
     min: 0,
     default: D.cacheMb,
-    help: 'keep up to this many MiB of decoded, normalised training lines in memory in each process (0: none; pays off for file data over several epochs)',
+    help: 'keep up to this many MiB of decoded, normalised training lines in memory in each process, for each of --data, --warmup-data and --mix-data (0: none; pays off for file data over several epochs)',
   },
   {
     name: 'augment',
