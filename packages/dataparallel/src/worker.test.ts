@@ -159,7 +159,11 @@ describe('runWorker', () => {
     await first.step([1, 2]);
     // A coordinator that dies without BYE: the worker notices unanswered heartbeats and rejoins.
     (first as unknown as { router: { close(): void } }).router.close();
-    const second = await Coordinator.start({ layout, params: Float32Array.of(3, 3, 3, 3), ...FAST, endpoint });
+    // libzmq releases the port in its I/O thread some time after close(): binding it again at once can fail with
+    // EADDRINUSE (a restarted coordinator process binds after the old one exited), so the restart is retried briefly.
+    const second = await startWhenFree(() =>
+      Coordinator.start({ layout, params: Float32Array.of(3, 3, 3, 3), ...FAST, endpoint }),
+    );
     await second.waitForWorkers(1);
     const r = await second.step([1, 2, 3]);
     expect(r.count).toBe(3);
@@ -228,3 +232,15 @@ describe('non-finite gradients', () => {
     await running;
   });
 });
+
+/** Retries `start` for up to 5 s while the endpoint is still in use. */
+async function startWhenFree(start: () => Promise<Coordinator>): Promise<Coordinator> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (attempt >= 100 || !/Address already in use/.test(String(err))) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
