@@ -35,26 +35,26 @@ export function freePort(): Promise<number> {
   });
 }
 
-// A tiny pham2014 (small units) trained on a few short mnist-lines.
+/** Flags of a tiny, quick training run (the model and data of every CLI test that trains). */
+export const TINY_FLAGS = [
+  '--train-lines',
+  '24',
+  '--valid-lines',
+  '6',
+  '--batch',
+  '4',
+  '--eval-every',
+  '3',
+  '--checkpoint-every',
+  '2',
+  '--backend',
+  'wasm',
+  '--quiet',
+  '--dropout',
+  '0',
+];
+
 export const tiny = (out: string, extra: string[] = []) =>
-  parseFlags(trainCommand, [
-    '--out',
-    out,
-    '--train-lines',
-    '24',
-    '--valid-lines',
-    '6',
-    '--batch',
-    '4',
-    '--eval-every',
-    '3',
-    '--checkpoint-every',
-    '2',
-    '--backend',
-    'wasm',
-    '--quiet',
-    '--dropout',
-    '0',
-    ...extra,
-  ]);
+  parseFlags(trainCommand, ['--out', out, ...TINY_FLAGS, ...extra]);
+
 export const quiet = { log: () => {} };

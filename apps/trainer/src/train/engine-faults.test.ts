@@ -11,29 +11,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { MAIN, NODE_ARGS, TINY_FLAGS } from '../cli-test-util.js';
 import { parseFlags } from '../cli/flags.js';
 import { runTrain, trainCommand } from '../commands/train.js';
 
-const MAIN = path.resolve(__dirname, '../main.ts');
-const NODE_ARGS = ['--import', 'tsx', '--conditions=@scriptorium/source'];
 const tmp = mkdtempSync(path.join(tmpdir(), 'trainer-faults-'));
-const TINY = [
-  '--train-lines',
-  '24',
-  '--valid-lines',
-  '6',
-  '--batch',
-  '4',
-  '--eval-every',
-  '3',
-  '--checkpoint-every',
-  '2',
-  '--backend',
-  'wasm',
-  '--quiet',
-  '--dropout',
-  '0',
-];
+const TINY = TINY_FLAGS;
 
 /** Runs the CLI from source with a 1 s join timeout; resolves with its status and stderr. */
 function cli(args: string[]): Promise<{ code: number; stderr: string }> {
