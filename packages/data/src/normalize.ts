@@ -1,6 +1,7 @@
 import { DataError } from './errors.js';
 import type { LineImage } from './line-image.js';
 import { resampleWindow } from './resample.js';
+import { straightenLine } from './straighten.js';
 
 /** Preprocessing shared by training and recognition; saved with a model bundle. */
 export interface PreprocessConfig {
@@ -20,6 +21,12 @@ export interface PreprocessConfig {
    * the darkest ink to 1, and any pixel above 5% of it holds a margin open, so grey or noisy paper is never cropped.
    */
   background?: 'paper' | 'zero';
+  /**
+   * With cropMargins, level the baseline before cropping: each column is shifted so that the line's centre of ink, smoothed over about
+   * one character height either side, runs level (straighten.ts). Drifting, bowed and wavy lines then keep their
+   * characters taller at the model's height. Default true; bundles saved before 2026-12-04 have no field and mean false.
+   */
+  straighten?: boolean;
 }
 
 export const DEFAULT_PREPROCESS: Required<PreprocessConfig> = {
@@ -28,6 +35,7 @@ export const DEFAULT_PREPROCESS: Required<PreprocessConfig> = {
   contrastNormalize: true,
   maxWidth: 2048,
   background: 'paper',
+  straighten: true,
 };
 
 /** Fraction of the paper-to-ink range above which a pixel counts as ink when cropping ('paper' background). */
@@ -99,23 +107,25 @@ export function inkWindow(
  */
 export function normalizeLineSync(img: LineImage, config: PreprocessConfig = DEFAULT_PREPROCESS): LineImage {
   const c = { ...DEFAULT_PREPROCESS, ...config };
-  const { data, width, height } = img;
-  if (data.length !== width * height)
+  if (img.data.length !== img.width * img.height)
     throw new DataError(
-      `normalizeLine: ${data.length} values for a ${height} x ${width} image (expected one per pixel)`,
+      `normalizeLine: ${img.data.length} values for a ${img.height} x ${img.width} image (expected one per pixel)`,
     );
   let max = 0;
-  for (let p = 0; p < data.length; p++) if (data[p]! > max) max = data[p]!;
+  for (let p = 0; p < img.data.length; p++) if (img.data[p]! > max) max = img.data[p]!;
   // Output = (value - paper) * gain, clamped to [0, 1] where the paper level is subtracted.
-  const paper = c.background === 'paper' && max > 0 ? paperLevel(data, max) : 0;
+  const paper = c.background === 'paper' && max > 0 ? paperLevel(img.data, max) : 0;
   const range = max - paper;
   const gain = c.contrastNormalize && range > 0 && range < 1 ? 1 / range : 1;
+  const inkLevel = c.background === 'paper' ? paper + INK_THRESHOLD * range : 0.05 / gain;
+  const { data, width, height } =
+    c.straighten && c.cropMargins && range > 0 ? straightenLine(img, inkLevel, paper) : img;
   let box: [number, number, number, number] = [0, 0, width, height];
   if (c.cropMargins) {
     const found =
       c.background === 'paper'
-        ? inkWindow(data, width, height, paper + INK_THRESHOLD * range, 2, 1)
-        : inkWindow(data, width, height, 0.05 / gain, 1, 0);
+        ? inkWindow(data, width, height, inkLevel, 2, 1)
+        : inkWindow(data, width, height, inkLevel, 1, 0);
     if (found && range > 0) box = found;
   }
   const [x0, y0, w, h] = box;

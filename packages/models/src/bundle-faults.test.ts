@@ -205,6 +205,14 @@ describe('bundle faults', () => {
     expect((await loadBundle(old)).meta.preprocess.background).toBe('zero');
   });
 
+  it('a bundle saved before baseline straightening (no preprocess.straighten) reads its lines unstraightened', async () => {
+    expect((await loadBundle(copy(() => undefined))).meta.preprocess.straighten).toBe(true);
+    const old = copy((d) => editMeta(d, (m) => delete (m.preprocess as Record<string, unknown>).straighten));
+    expect((await loadBundle(old)).meta.preprocess.straighten).toBe(false);
+    const bad = copy((d) => editMeta(d, (m) => ((m.preprocess as Record<string, unknown>).straighten = 'yes')));
+    await expect(loadBundle(bad)).rejects.toThrow('preprocess.straighten is "yes", expected true or false');
+  });
+
   it('a version 1 bundle (no hashes) still loads, and gets every other check', async () => {
     const v1 = copy((d) => editMeta(d, (m) => ((m.version = 1), delete m.sha256)));
     expect((await loadBundle(v1)).meta.version).toBe(1);

@@ -54,6 +54,12 @@ describe('checkResume', () => {
     expect('job' in r && r.job.preprocess).toEqual({ ...DEFAULT_PREPROCESS, height: 32, background: 'zero' });
   });
 
+  it('continues a checkpoint from before baseline straightening (no preprocess.straighten) without it', () => {
+    const { straighten: _, ...old } = job().preprocess;
+    const r = checkResume({ job: job({ preprocess: old }), settings }, current(), FILE);
+    expect('job' in r && r.job.preprocess).toEqual({ ...DEFAULT_PREPROCESS, height: 32, straighten: false });
+  });
+
   it('refuses another architecture, data, line normalisation or alphabet, naming each and the saved run', () => {
     const saved = { job: job(), settings };
     const cnn: TrainJob = { ...job(), arch: 'cnn-blstm', modelOptions: {} };

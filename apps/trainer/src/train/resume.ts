@@ -44,12 +44,18 @@ export function checkResume(
   current: Required<RunRecord>,
   file: string,
 ): { job: TrainJob } | { refusal: string } {
-  // Checkpoints from before the paper level was measured normalised their lines from a zero background: they go on
-  // doing so (the background is the version's choice, not a flag's, so it is not compared).
-  const was = { ...saved.job, preprocess: { background: 'zero' as const, ...saved.job.preprocess } },
+  // Checkpoints from before the paper level was measured normalised their lines from a zero background, and those from
+  // before baseline straightening did not straighten: they go on doing so (both are the version's choice, not a
+  // flag's, so they are not compared).
+  const was = {
+      ...saved.job,
+      preprocess: { background: 'zero' as const, straighten: false, ...saved.job.preprocess },
+    },
     now = current.job;
   const comparable = (job: TrainJob, k: (typeof SAME_RUN)[number]) =>
-    JSON.stringify(k === 'preprocess' ? { ...job.preprocess, background: undefined } : job[k]);
+    JSON.stringify(
+      k === 'preprocess' ? { ...job.preprocess, background: undefined, straighten: undefined } : job[k],
+    );
   const differs = SAME_RUN.filter((k) => comparable(was, k) !== comparable(now, k));
   if (differs.length) {
     return {
