@@ -53,9 +53,7 @@ export function checkResume(
     },
     now = current.job;
   const comparable = (job: TrainJob, k: (typeof SAME_RUN)[number]) =>
-    JSON.stringify(
-      k === 'preprocess' ? { ...job.preprocess, background: undefined, straighten: undefined } : job[k],
-    );
+    JSON.stringify(k === 'preprocess' ? { ...job.preprocess, background: undefined, straighten: undefined } : job[k]);
   const differs = SAME_RUN.filter((k) => comparable(was, k) !== comparable(now, k));
   if (differs.length) {
     return {
