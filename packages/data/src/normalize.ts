@@ -1,7 +1,7 @@
 import { DataError } from './errors.js';
 import type { LineImage } from './line-image.js';
 import { resampleWindow } from './resample.js';
-import { straightenLine } from './straighten.js';
+import { deslantLine, straightenLine } from './straighten.js';
 
 /** Preprocessing shared by training and recognition; saved with a model bundle. */
 export interface PreprocessConfig {
@@ -27,6 +27,11 @@ export interface PreprocessConfig {
    * characters taller at the model's height. Default true; bundles saved before 2026-12-04 have no field and mean false.
    */
   straighten?: boolean;
+  /**
+   * With cropMargins, remove the line's slant after straightening: rows are sheared by the slant under which the
+   * columns' ink is most concentrated (lineSlant in straighten.ts). Default false.
+   */
+  deslant?: boolean;
 }
 
 export const DEFAULT_PREPROCESS: Required<PreprocessConfig> = {
@@ -36,6 +41,7 @@ export const DEFAULT_PREPROCESS: Required<PreprocessConfig> = {
   maxWidth: 2048,
   background: 'paper',
   straighten: true,
+  deslant: false,
 };
 
 /** Fraction of the paper-to-ink range above which a pixel counts as ink when cropping ('paper' background). */
@@ -118,8 +124,9 @@ export function normalizeLineSync(img: LineImage, config: PreprocessConfig = DEF
   const range = max - paper;
   const gain = c.contrastNormalize && range > 0 && range < 1 ? 1 / range : 1;
   const inkLevel = c.background === 'paper' ? paper + INK_THRESHOLD * range : 0.05 / gain;
-  const { data, width, height } =
-    c.straighten && c.cropMargins && range > 0 ? straightenLine(img, inkLevel, paper) : img;
+  let level = c.straighten && c.cropMargins && range > 0 ? straightenLine(img, inkLevel, paper) : img;
+  if (c.deslant && c.cropMargins && range > 0) level = deslantLine(level, inkLevel, paper);
+  const { data, width, height } = level;
   let box: [number, number, number, number] = [0, 0, width, height];
   if (c.cropMargins) {
     const found =

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { normalizeLineSync } from './normalize.js';
-import { characterHeight, type GreyImage, inkCentres, straightenLine } from './straighten.js';
+import { characterHeight, deslantLine, type GreyImage, inkCentres, lineSlant, straightenLine } from './straighten.js';
 
 /**
  * A line of `n` ink blocks (6 wide, 10 tall, 4 apart) on paper `paper`, each block's top at `top(x)` for its left
@@ -119,5 +119,55 @@ describe('straightenLine', () => {
     expect(straightenLine(blank, 0.5, 0)).toBe(blank);
     const one = blocks(1, () => 3);
     expect(straightenLine(one, 0.5, 0)).toBe(one);
+  });
+});
+
+/** Upright bars (2 px wide, 16 tall, 9 apart) sheared by `s`: row y's ink moves right by s * (middle - y). */
+function slantedBars(s: number): GreyImage {
+  const width = 120,
+    height = 20,
+    middle = (height - 1) / 2,
+    data = new Float32Array(width * height);
+  for (let y = 2; y < 18; y++)
+    for (let k = 0; k < 10; k++) {
+      const x = 15 + 9 * k + s * (middle - y);
+      const x0 = Math.floor(x),
+        f = x - x0;
+      data[y * width + x0] += 1 - f;
+      data[y * width + x0 + 1] += 1;
+      data[y * width + x0 + 2] += f;
+    }
+  return { data, width, height };
+}
+
+describe('lineSlant and deslantLine', () => {
+  it('finds the shear of slanted upright strokes to within a step (0.05), either way', () => {
+    for (const s of [-0.5, -0.2, 0, 0.15, 0.4])
+      expect(Math.abs(lineSlant(slantedBars(s), 0.1) - s)).toBeLessThanOrEqual(0.05);
+    expect(lineSlant({ data: new Float32Array(30), width: 6, height: 5 }, 0.1)).toBe(0);
+  });
+
+  it('stands the strokes upright: each bar then spans at most 4 columns (7 or more before) over its 16 rows, on a widened canvas', () => {
+    const img = slantedBars(0.4),
+      out = deslantLine(img, 0.1, 0);
+    expect(out.height).toBe(img.height);
+    expect(out.width).toBeGreaterThan(img.width);
+    const barColumns = (im: GreyImage) => {
+      let columns = 0;
+      for (let x = 0; x < im.width; x++) {
+        let ink = 0;
+        for (let y = 0; y < im.height; y++) ink += im.data[y * im.width + x]!;
+        if (ink > 0.5) columns++;
+      }
+      return columns / 10;
+    };
+    expect(barColumns(img)).toBeGreaterThan(7);
+    expect(barColumns(out)).toBeLessThanOrEqual(4);
+    // Linear interpolation keeps each row's ink.
+    const rowInk = (im: GreyImage, y: number) =>
+      im.data.subarray(y * im.width, (y + 1) * im.width).reduce((a, v) => a + v, 0);
+    for (const y of [2, 9, 17]) expect(rowInk(out, y)).toBeCloseTo(rowInk(img, y), 4);
+    const upright = slantedBars(0);
+    expect(deslantLine(upright, 0.1, 0)).toBe(upright);
   });
 });

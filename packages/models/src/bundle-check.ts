@@ -43,9 +43,10 @@ export function checkMeta(meta: unknown, file: string): BundleMeta {
   if (!positiveInteger(pre.height)) fail('preprocess.height', pre.height, 'a positive integer');
   if (pre.maxWidth !== undefined && !positiveInteger(pre.maxWidth))
     fail('preprocess.maxWidth', pre.maxWidth, 'a positive integer');
-  // Bundles saved before baseline straightening have no field: their lines were not straightened.
+  // Bundles saved before baseline straightening and deslanting have no fields: their lines were neither.
   pre.straighten ??= false;
-  for (const field of ['cropMargins', 'contrastNormalize', 'straighten'] as const) {
+  pre.deslant ??= false;
+  for (const field of ['cropMargins', 'contrastNormalize', 'straighten', 'deslant'] as const) {
     if (pre[field] !== undefined && typeof pre[field] !== 'boolean')
       fail(`preprocess.${field}`, pre[field], 'true or false');
   }

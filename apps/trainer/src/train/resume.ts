@@ -45,11 +45,11 @@ export function checkResume(
   file: string,
 ): { job: TrainJob } | { refusal: string } {
   // Checkpoints from before the paper level was measured normalised their lines from a zero background, and those from
-  // before baseline straightening did not straighten: they go on doing so (both are the version's choice, not a
+  // before baseline straightening did not straighten (nor deslant): they go on doing so (both are the version's choice, not a
   // flag's, so they are not compared).
   const was = {
       ...saved.job,
-      preprocess: { background: 'zero' as const, straighten: false, ...saved.job.preprocess },
+      preprocess: { background: 'zero' as const, straighten: false, deslant: false, ...saved.job.preprocess },
     },
     now = current.job;
   const comparable = (job: TrainJob, k: (typeof SAME_RUN)[number]) =>
