@@ -56,19 +56,30 @@ export interface Engine {
   step(indices: number[], step: number, next?: number[]): Promise<EngineStep>;
   /** The Adadelta learning rate of the following steps (a schedule). */
   setLearningRate(lr: number): void;
-  checkpoint(dir: string, step: number, appState: unknown, extras?: Record<string, Float32Array>): Promise<string>;
+  /**
+   * Writes a checkpoint of the state after the last completed step (weights, optimizer state, `appState` and the
+   * `extras` arrays) into the checkpoint directory the engine was started with; both engines use saveCheckpoint's
+   * format and pruning. Resolves to the file written.
+   */
+  checkpoint(appState: unknown, extras?: Record<string, Float32Array>): Promise<string>;
   close(): Promise<void>;
 }
 
 /** Gradients in this process, then the same flat Adadelta step the coordinator runs. */
 export class InProcessEngine implements Engine {
   readonly liveWorkers = 1;
+  /** The last completed step (the checkpoint's step). */
+  private completed: number;
   constructor(
     private readonly replica: Replica,
     readonly params: Float32Array,
     readonly optimizerState: AdadeltaState,
     private optimizer: AdadeltaConfig,
-  ) {}
+    private readonly checkpointDir: string,
+    step: number,
+  ) {
+    this.completed = step;
+  }
 
   setLearningRate(lr: number): void {
     this.optimizer = { ...this.optimizer, learningRate: lr };
@@ -76,16 +87,17 @@ export class InProcessEngine implements Engine {
 
   async step(indices: number[], step: number, next?: number[]): Promise<EngineStep> {
     const r = await this.replica.computeGradients(this.params, indices, step, next);
+    this.completed = step;
     if (r.count === 0) return { loss: NaN, count: 0, workers: 1, skipped: true, gradNorm: NaN }; // every line skipped as bad
     const s = adadeltaStep(this.params, r.grads, this.optimizerState, { ...this.optimizer, onNonFinite: 'skip' });
     return { loss: r.lossSum / r.count, count: r.count, workers: 1, skipped: s.skipped, gradNorm: s.gradNorm };
   }
 
-  checkpoint(dir: string, step: number, appState: unknown, extras?: Record<string, Float32Array>): Promise<string> {
+  checkpoint(appState: unknown, extras?: Record<string, Float32Array>): Promise<string> {
     return saveCheckpoint(
-      dir,
+      this.checkpointDir,
       {
-        step,
+        step: this.completed,
         layout: this.replica.layout,
         params: this.params,
         optimizerState: this.optimizerState,
@@ -165,9 +177,7 @@ export class DistributedEngine implements Engine {
     return { loss: r.loss, count: r.count, workers: r.workers, skipped: r.skipped, gradNorm: r.gradNorm };
   }
 
-  checkpoint(dir: string, step: number, appState: unknown, extras?: Record<string, Float32Array>): Promise<string> {
-    void dir;
-    void step;
+  checkpoint(appState: unknown, extras?: Record<string, Float32Array>): Promise<string> {
     return this.coord.saveCheckpoint(appState, extras);
   }
 
@@ -212,7 +222,14 @@ type EngineOptions = Pick<TrainOptions, 'workers' | 'listen' | 'minWorkers' | 'c
  */
 export async function startEngine(o: EngineOptions, start: EngineStart, hooks: EngineHooks): Promise<Engine> {
   if (o.workers === 0 && !o.listen)
-    return new InProcessEngine(start.replica, start.params, start.optimizerState, start.optimizer);
+    return new InProcessEngine(
+      start.replica,
+      start.params,
+      start.optimizerState,
+      start.optimizer,
+      start.checkpointDir,
+      start.step,
+    );
   const { log } = hooks;
   const curve = o.curveKeys ? await readCurveKeys(o.curveKeys) : undefined;
   const needed = o.listen ? o.minWorkers : o.workers;

@@ -45,15 +45,19 @@ export function checkResume(
   file: string,
 ): { job: TrainJob } | { refusal: string } {
   // Checkpoints from before the paper level was measured normalised their lines from a zero background, and those from
-  // before baseline straightening did not straighten (nor deslant): they go on doing so (both are the version's choice, not a
-  // flag's, so they are not compared).
+  // before baseline straightening did not straighten (nor deslant): they go on doing so (these are the version's
+  // choices, not flags, so they are not compared).
   const was = {
       ...saved.job,
       preprocess: { background: 'zero' as const, straighten: false, deslant: false, ...saved.job.preprocess },
     },
     now = current.job;
   const comparable = (job: TrainJob, k: (typeof SAME_RUN)[number]) =>
-    JSON.stringify(k === 'preprocess' ? { ...job.preprocess, background: undefined, straighten: undefined } : job[k]);
+    JSON.stringify(
+      k === 'preprocess'
+        ? { ...job.preprocess, background: undefined, straighten: undefined, deslant: undefined }
+        : job[k],
+    );
   const differs = SAME_RUN.filter((k) => comparable(was, k) !== comparable(now, k));
   if (differs.length) {
     return {

@@ -126,7 +126,7 @@ export class TrainRun {
     const { app, sampler, engine, ema } = this.parts;
     app.sampler = sampler.getState();
     app.trainedMs = this.elapsedMs();
-    await engine.checkpoint(this.dirs.checkpoints, this.step, app, ema ? { ema: ema.weights } : undefined);
+    await engine.checkpoint(app, ema ? { ema: ema.weights } : undefined);
   }
 
   /** After the loop: a last validation unless this step had one, a checkpoint, and the last validated weights as a bundle. */
